@@ -1,0 +1,19 @@
+//! pullseal: render registry references in Kubernetes manifests into `imagePullSecrets`
+//! and pull secrets sealed for one cluster.
+//!
+//! The pipeline, one module per step:
+//!
+//! ```text
+//! frontend (bytes in) ─► manifest (split stream, parse only annotated documents)
+//!    ─► reference (annotations → registry names, images → hosts)
+//!    ─► catalog (SOPS-decrypted registries and clusters, via `sops`)
+//!    ─► render (imagePullSecrets edits + one Secret per namespace/registry)
+//!    ─► seal (SealedSecret for the cluster) ─► frontend (bytes out)
+//! ```
+//!
+//! Nothing in the library writes to stdout: the front-ends own the output stream, so that a
+//! failure can never leave half a manifest stream behind.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod sops;
+pub mod seal;

@@ -1,0 +1,2 @@
+//! The `pullseal` binary: a thin shell over the library.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Sealing (placeholder, being written).

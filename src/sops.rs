@@ -1,0 +1,1 @@
+//! SOPS file format (placeholder, being written).
