@@ -13,7 +13,17 @@
 //!
 //! Nothing in the library writes to stdout: the front-ends own the output stream, so that a
 //! failure can never leave half a manifest stream behind.
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
-pub mod sops;
+pub mod catalog;
+pub mod cli;
+mod error;
+pub mod frontend;
+pub mod manifest;
+pub mod reference;
+pub mod render;
 pub mod seal;
+pub mod sops;
+
+pub use error::Error;

@@ -1,1 +1,288 @@
-//! Sealing (placeholder, being written).
+//! Sealing: turning a rendered pull-secret value into ciphertext that only one cluster's
+//! sealed-secrets controller can open.
+//!
+//! This module is the surface the rest of the crate uses: the [`Scope`] a value is sealed for,
+//! the [`SealTarget`] it is bound to, the controller [`Certificate`] it is sealed with, the
+//! [`seal`] function itself and its one error type, [`SealError`]. The scheme lives in
+//! `seal/sealed_secrets.rs`; its `//!` docs explain why sealing here is deterministic.
+//!
+//! What this module must *not* do:
+//! - build `SealedSecret` documents or touch YAML (rendering owns document shapes; this module
+//!   hands back one base64 blob per data key plus the scope annotation to put on the object);
+//! - read files, the clock or a random source (the certificate arrives as text, "now" is a
+//!   parameter of [`Certificate::check_valid_at`], and all randomness is derived);
+//! - put plaintext, session keys, seeds or the derivation key in an error or a `Debug` output.
+//!
+//! Scopes and labels follow sealed-secrets
+//! `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go` (`EncryptionLabel`,
+//! `SecretScope`); see <https://github.com/bitnami-labs/sealed-secrets#scopes>.
+
+mod sealed_secrets;
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+pub use sealed_secrets::{Certificate, seal};
+
+/// The annotation that marks a `SealedSecret` as sealed for its whole namespace.
+const NAMESPACE_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/namespace-wide";
+/// The annotation that marks a `SealedSecret` as sealed for the whole cluster.
+const CLUSTER_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/cluster-wide";
+
+/// How tightly a sealed value is bound to the object that carries it.
+///
+/// The controller recomputes the label from the `SealedSecret`'s *own* `metadata.namespace`,
+/// `metadata.name` and top-level annotations, so a strict value stops opening as soon as the
+/// object is renamed or moved (for example by a kustomize `namePrefix` or `namespace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scope {
+    /// Bound to one namespace and one name (the sealed-secrets default).
+    #[default]
+    Strict,
+    /// Bound to one namespace; the object may be renamed.
+    NamespaceWide,
+    /// Not bound to any namespace or name.
+    ClusterWide,
+}
+
+impl Scope {
+    /// Every scope, in order from tightest to loosest.
+    pub const ALL: [Scope; 3] = [Scope::Strict, Scope::NamespaceWide, Scope::ClusterWide];
+
+    /// The annotation (key, value) that must sit on the `SealedSecret`'s *top-level*
+    /// `metadata.annotations` for the controller to use this scope; `None` for strict, which
+    /// is what the controller assumes when neither annotation is present.
+    pub fn annotation(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Scope::Strict => None,
+            Scope::NamespaceWide => Some((NAMESPACE_WIDE_ANNOTATION, "true")),
+            Scope::ClusterWide => Some((CLUSTER_WIDE_ANNOTATION, "true")),
+        }
+    }
+
+    /// The RSA-OAEP label for a value sealed in this scope: `"<namespace>/<name>"` for strict,
+    /// `"<namespace>"` for namespace-wide and empty for cluster-wide.
+    pub fn label(&self, namespace: &str, name: &str) -> Vec<u8> {
+        self.label_string(namespace, name).into_bytes()
+    }
+
+    /// [`Scope::label`] as text: the `rsa` crate takes OAEP labels as strings, and every
+    /// label is built from strings, so no conversion can fail.
+    pub(crate) fn label_string(self, namespace: &str, name: &str) -> String {
+        match self {
+            Scope::Strict => format!("{namespace}/{name}"),
+            Scope::NamespaceWide => namespace.to_owned(),
+            Scope::ClusterWide => String::new(),
+        }
+    }
+
+    /// The name used on the command line, in the catalog and by `kubeseal --scope`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Strict => "strict",
+            Scope::NamespaceWide => "namespace-wide",
+            Scope::ClusterWide => "cluster-wide",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = SealError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == input)
+            .ok_or_else(|| SealError::UnknownScope {
+                input: input.to_owned(),
+            })
+    }
+}
+
+/// What a sealed value is bound to. Every part feeds the deterministic derivation, so the
+/// ciphertext changes whenever any of them changes; `namespace`, `name` and `scope` also make
+/// up the OAEP label the controller checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealTarget<'a> {
+    /// The catalog's name for the cluster whose controller certificate is used.
+    pub cluster: &'a str,
+    /// The `SealedSecret`'s `metadata.namespace` (required unless cluster-wide).
+    pub namespace: &'a str,
+    /// The `SealedSecret`'s `metadata.name`.
+    pub name: &'a str,
+    /// The data key the value is sealed under, e.g. `.dockerconfigjson`.
+    pub key: &'a str,
+    /// The scope the value is sealed for.
+    pub scope: Scope,
+}
+
+/// Everything that can go wrong while reading a certificate or sealing a value.
+///
+/// Messages name the certificate problem or the target, never plaintext, session keys,
+/// seeds or the derivation key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// A scope name other than `strict`, `namespace-wide` or `cluster-wide`.
+    #[error("unknown sealing scope `{input}` (expected strict, namespace-wide or cluster-wide)")]
+    UnknownScope {
+        /// The text that was given.
+        input: String,
+    },
+    /// The certificate text has no `-----BEGIN CERTIFICATE-----` block.
+    #[error("no PEM CERTIFICATE block found in the sealing certificate")]
+    NoCertificate,
+    /// The first `CERTIFICATE` block is not terminated or its body is not base64.
+    #[error("sealing certificate is not valid PEM: {reason}")]
+    InvalidPem {
+        /// What is wrong with the block.
+        reason: String,
+    },
+    /// The PEM body is not a DER X.509 certificate.
+    #[error("sealing certificate is not a valid X.509 certificate: {reason}")]
+    InvalidCertificate {
+        /// The decoder's description of the problem.
+        reason: String,
+    },
+    /// The certificate's key is not RSA, so it cannot wrap a session key with RSA-OAEP.
+    #[error("sealing certificate's public key is {algorithm} ({oid}), but sealed-secrets needs an RSA key")]
+    NotRsa {
+        /// A readable name for the key algorithm, or "unknown".
+        algorithm: &'static str,
+        /// The key algorithm's object identifier.
+        oid: String,
+    },
+    /// The certificate claims an RSA key that cannot be used.
+    #[error("sealing certificate has an unusable RSA public key: {reason}")]
+    InvalidRsaKey {
+        /// Why the key was rejected.
+        reason: String,
+    },
+    /// `now` is after the certificate's notAfter; kubeseal refuses to seal with it too.
+    #[error("sealing certificate expired at {} (notAfter)", utc(.not_after))]
+    Expired {
+        /// The certificate's notAfter.
+        not_after: OffsetDateTime,
+    },
+    /// `now` is before the certificate's notBefore.
+    #[error(
+        "sealing certificate is not valid before {} (notBefore), it expires at {} (notAfter)",
+        utc(.not_before),
+        utc(.not_after)
+    )]
+    NotYetValid {
+        /// The certificate's notBefore.
+        not_before: OffsetDateTime,
+        /// The certificate's notAfter.
+        not_after: OffsetDateTime,
+    },
+    /// A strict or namespace-wide value needs a namespace for its label.
+    #[error("cannot seal `{key}` of secret `{name}` with {scope} scope: the secret has no namespace")]
+    MissingNamespace {
+        /// The secret's name.
+        name: String,
+        /// The data key being sealed.
+        key: String,
+        /// The scope that needs the namespace.
+        scope: Scope,
+    },
+    /// Every `SealedSecret` has a name; an empty one is a caller bug.
+    #[error("cannot seal `{key}`: the secret has no name")]
+    MissingName {
+        /// The data key being sealed.
+        key: String,
+    },
+    /// A short derivation key would let outsiders re-derive the randomness and confirm a
+    /// guessed plaintext; the catalog's SOPS data key is 32 bytes.
+    #[error("sealing derivation key is {len} bytes, at least 32 are required")]
+    ShortDerivationKey {
+        /// The length that was given.
+        len: usize,
+    },
+    /// A cryptographic primitive refused its input (for example an RSA key too small for
+    /// OAEP with SHA-256).
+    #[error("sealing failed while {step}: {reason}")]
+    Encrypt {
+        /// What was being done.
+        step: &'static str,
+        /// The primitive's description of the failure (never key material).
+        reason: String,
+    },
+}
+
+/// Formats a certificate time as RFC 3339 in UTC, infallibly (certificate times are whole
+/// seconds between 1970 and 9999, and `time`'s own formatter returns a `Result`).
+fn utc(at: &OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.to_string().parse::<Scope>().unwrap(), scope);
+        }
+        assert_eq!(Scope::default(), Scope::Strict);
+        assert_eq!(
+            Scope::ALL.map(|scope| scope.to_string()),
+            ["strict", "namespace-wide", "cluster-wide"]
+        );
+    }
+
+    #[test]
+    fn unknown_scope_is_an_error() {
+        let err = "Strict".parse::<Scope>().unwrap_err();
+        insta::assert_snapshot!(err, @"unknown sealing scope `Strict` (expected strict, namespace-wide or cluster-wide)");
+        let err = "namespace_wide".parse::<Scope>().unwrap_err();
+        insta::assert_snapshot!(err, @"unknown sealing scope `namespace_wide` (expected strict, namespace-wide or cluster-wide)");
+    }
+
+    #[test]
+    fn labels_follow_encryption_label() {
+        assert_eq!(Scope::Strict.label("team-a", "regcred"), b"team-a/regcred");
+        assert_eq!(Scope::NamespaceWide.label("team-a", "regcred"), b"team-a");
+        assert_eq!(Scope::ClusterWide.label("team-a", "regcred"), b"");
+        assert_eq!(Scope::ClusterWide.label("", "regcred"), b"");
+    }
+
+    #[test]
+    fn annotations_follow_secret_scope() {
+        assert_eq!(Scope::Strict.annotation(), None);
+        assert_eq!(
+            Scope::NamespaceWide.annotation(),
+            Some(("sealedsecrets.bitnami.com/namespace-wide", "true"))
+        );
+        assert_eq!(
+            Scope::ClusterWide.annotation(),
+            Some(("sealedsecrets.bitnami.com/cluster-wide", "true"))
+        );
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let at = OffsetDateTime::from_unix_timestamp(978_307_200).unwrap();
+        assert_eq!(utc(&at), "2001-01-01T00:00:00Z");
+        let shifted = at.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+        assert_eq!(utc(&shifted), "2001-01-01T00:00:00Z");
+    }
+}

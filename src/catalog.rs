@@ -1,0 +1,261 @@
+//! The registry catalog: one SOPS-encrypted YAML file that holds every registry credential
+//! and every cluster's sealing settings.
+//!
+//! Loading decrypts with [`crate::sops`], then checks the whole schema and reports every
+//! problem at once. Credentials stay in `secrecy` types from here on; nothing in this module
+//! prints, logs or formats a credential, and its errors name fields, never values.
+
+mod schema;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{SecretBox, SecretString};
+
+use crate::reference::{RegistryName, Server};
+use crate::seal::{Certificate, Scope};
+use crate::sops::{self, Identities, SopsError};
+
+/// The file name looked for in the current directory and its parents.
+pub const DEFAULT_FILE: &str = "pullseal.catalog.yaml";
+
+/// A decrypted, checked catalog.
+pub struct Catalog {
+    /// Where it was read from.
+    pub path: PathBuf,
+    registries: BTreeMap<RegistryName, Registry>,
+    clusters: BTreeMap<String, Cluster>,
+    data_key: SecretBox<[u8; 32]>,
+}
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Catalog")
+            .field("path", &self.path)
+            .field("registries", &self.registries.keys().collect::<Vec<_>>())
+            .field("clusters", &self.clusters.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kinds of registry the catalog knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryType {
+    /// Docker Hub; server defaults to `docker.io`, key `https://index.docker.io/v1/`.
+    DockerHub,
+    /// Amazon ECR: 12-hour tokens, refreshed in the cluster, never rendered.
+    Ecr,
+    /// Google Container Registry / Artifact Registry.
+    Gcr,
+    /// Azure Container Registry.
+    Acr,
+    /// Quay.io or Red Hat Quay.
+    Quay,
+    /// Sonatype Nexus.
+    Nexus,
+    /// `JFrog` Artifactory.
+    Artifactory,
+    /// Microsoft Container Registry; server defaults to `mcr.microsoft.com`.
+    Mcr,
+    /// The organisation's own Docker Registry v2.
+    System,
+    /// Any v2-compatible registry.
+    Generic,
+}
+
+impl RegistryType {
+    const ALL: [(&'static str, RegistryType); 10] = [
+        ("dockerhub", RegistryType::DockerHub),
+        ("ecr", RegistryType::Ecr),
+        ("gcr", RegistryType::Gcr),
+        ("acr", RegistryType::Acr),
+        ("quay", RegistryType::Quay),
+        ("nexus", RegistryType::Nexus),
+        ("artifactory", RegistryType::Artifactory),
+        ("mcr", RegistryType::Mcr),
+        ("system", RegistryType::System),
+        ("generic", RegistryType::Generic),
+    ];
+
+    fn parse(s: &str) -> Option<RegistryType> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+    }
+
+    fn names() -> String {
+        Self::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// The server used when the catalog names none.
+    fn default_server(self) -> Option<&'static str> {
+        match self {
+            RegistryType::DockerHub => Some("docker.io"),
+            RegistryType::Mcr => Some("mcr.microsoft.com"),
+            _ => None,
+        }
+    }
+}
+
+/// One registry of the catalog.
+pub struct Registry {
+    /// Its name.
+    pub name: RegistryName,
+    /// Its kind.
+    pub kind: RegistryType,
+    /// Where its images live.
+    pub server: Server,
+    /// The account.
+    pub username: SecretString,
+    /// The password or token.
+    pub password: SecretString,
+    /// Optional e-mail for the `auths` entry.
+    pub email: Option<String>,
+    /// Where it may be used.
+    pub allow: Allow,
+}
+
+/// Glob rules limiting where a registry may be used. `None` allows everything.
+#[derive(Debug, Default)]
+pub struct Allow {
+    /// Namespace globs.
+    pub namespaces: Option<Globs>,
+    /// Cluster globs.
+    pub clusters: Option<Globs>,
+}
+
+/// A list of globs, kept with its text for messages.
+#[derive(Debug)]
+pub struct Globs {
+    patterns: Vec<String>,
+    set: globset::GlobSet,
+}
+
+impl Globs {
+    /// Whether any glob matches `name`.
+    pub fn matches(&self, name: &str) -> bool {
+        self.set.is_match(name)
+    }
+
+    /// The globs as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+}
+
+/// How a cluster's pull secrets are protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealMode {
+    /// Bitnami sealed-secrets.
+    SealedSecrets,
+    /// A plain Secret (warned about on every render).
+    None,
+}
+
+/// One cluster of the catalog.
+pub struct Cluster {
+    /// Its name.
+    pub name: String,
+    /// How secrets are sealed.
+    pub seal: SealMode,
+    /// The sealed-secrets scope.
+    pub scope: Scope,
+    /// The controller certificate, for `seal: sealed-secrets`.
+    pub certificate: Option<Certificate>,
+}
+
+/// Why a catalog cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// No catalog file was found.
+    #[error("no catalog found: give --catalog or PULLSEAL_CATALOG, or put {DEFAULT_FILE} in {searched} or a parent")]
+    NotFound {
+        /// The directory searched from.
+        searched: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read the catalog")]
+    Read(#[source] std::io::Error),
+    /// SOPS decryption failed.
+    #[error("cannot decrypt the catalog {path}")]
+    Decrypt {
+        /// The catalog path.
+        path: String,
+        /// Why.
+        #[source]
+        source: SopsError,
+    },
+    /// The decrypted content does not follow the schema; every problem is listed.
+    #[error("the catalog {path} is not valid:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// The catalog path.
+        path: String,
+        /// One line per problem, each naming its field.
+        problems: Vec<String>,
+    },
+}
+
+impl Catalog {
+    /// Finds the catalog: `explicit` (from `--catalog` or `PULLSEAL_CATALOG`), else
+    /// [`DEFAULT_FILE`] in `cwd` or its nearest parent.
+    pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, CatalogError> {
+        if let Some(path) = explicit {
+            return Ok(path.to_path_buf());
+        }
+        cwd.ancestors()
+            .map(|dir| dir.join(DEFAULT_FILE))
+            .find(|candidate| candidate.is_file())
+            .ok_or_else(|| CatalogError::NotFound { searched: cwd.display().to_string() })
+    }
+
+    /// Reads, decrypts and checks the catalog at `path`.
+    pub fn load(path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
+        let text = fs_err::read_to_string(path).map_err(CatalogError::Read)?;
+        Self::from_encrypted(&text, path, identities)
+    }
+
+    /// Decrypts and checks catalog `text` read from `path`.
+    pub fn from_encrypted(text: &str, path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
+        let shown = path.display().to_string();
+        let decrypted =
+            sops::decrypt(text, identities).map_err(|source| CatalogError::Decrypt { path: shown.clone(), source })?;
+        let root = match decrypted.documents() {
+            [root] => root,
+            docs => {
+                return Err(CatalogError::Invalid {
+                    path: shown,
+                    problems: vec![format!("the catalog must be one YAML document, found {}", docs.len())],
+                });
+            }
+        };
+        let (registries, clusters) =
+            schema::check(root).map_err(|problems| CatalogError::Invalid { path: shown, problems })?;
+        let source = secrecy::ExposeSecret::expose_secret(decrypted.data_key());
+        let data_key = SecretBox::init_with_mut(|key: &mut [u8; 32]| key.copy_from_slice(source));
+        Ok(Catalog { path: path.to_path_buf(), registries, clusters, data_key })
+    }
+
+    /// The registry called `name`.
+    pub fn registry(&self, name: &RegistryName) -> Option<&Registry> {
+        self.registries.get(name)
+    }
+
+    /// Every registry name, sorted.
+    pub fn registry_names(&self) -> impl Iterator<Item = &RegistryName> {
+        self.registries.keys()
+    }
+
+    /// The cluster called `name`.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.get(name)
+    }
+
+    /// Every cluster, sorted by name.
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters.values()
+    }
+
+    /// The key sealing derives its randomness from: only catalog holders have it.
+    pub fn derivation_key(&self) -> &SecretBox<[u8; 32]> {
+        &self.data_key
+    }
+}

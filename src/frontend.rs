@@ -1,0 +1,171 @@
+//! Front-ends: how bytes get in and out. This is the only module that writes to stdout, and it
+//! writes only after the whole render succeeded, so a failure leaves stdout empty.
+//!
+//! The plain filter (`pullseal render`) lives here; the kustomize, Helm and Argo CD
+//! envelopes will join it. Diagnostics go to stderr, never to stdout.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::catalog::Catalog;
+use crate::cli::RenderArgs;
+use crate::error::Error;
+use crate::manifest::{Source, Stream};
+use crate::render::{self, Options};
+use crate::sops::Identities;
+
+/// The process environment, injectable for tests.
+pub trait Env {
+    /// A variable's value, if set and not empty.
+    fn var(&self, name: &str) -> Option<String>;
+    /// The working directory.
+    fn cwd(&self) -> io::Result<PathBuf>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn cwd(&self) -> io::Result<PathBuf> {
+        std::env::current_dir()
+    }
+}
+
+/// Runs `pullseal render`: stdout gets the stream, stderr the warnings.
+pub fn render(
+    args: &RenderArgs,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Error> {
+    let cwd = env.cwd().map_err(|source| Error::Io { path: PathBuf::from("."), source })?;
+    let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
+    let sources = read_inputs(&args.inputs, &catalog_path, stdin)?;
+    let stream = Stream::new(sources);
+    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
+        .map_err(Error::Identities)?;
+    let catalog = Catalog::load(&catalog_path, &identities)?;
+    let options = |cluster: String| Options {
+        cluster,
+        namespace: args.namespace.clone().or_else(|| env.var("ARGOCD_APP_NAMESPACE")),
+        pod_specs: args.pod_specs.clone(),
+        secret_name: args.secret_name.clone(),
+        instance: args.instance.clone(),
+        now: time::OffsetDateTime::now_utc(),
+    };
+    if args.all_clusters {
+        let out_dir = args.out_dir.clone().ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
+        let mut rendered = Vec::new();
+        for cluster in catalog.clusters() {
+            let result = render::render(&stream, &catalog, &options(cluster.name.clone()))?;
+            rendered.push((cluster.name.clone(), result));
+        }
+        // Everything rendered: only now touch the disk, so a failure writes nothing.
+        for (cluster, result) in rendered {
+            warn(stderr, &result.warnings);
+            let dir = out_dir.join(&cluster);
+            fs_err::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+            let path = dir.join("manifests.yaml");
+            fs_err::write(&path, result.text.as_bytes()).map_err(|source| Error::Io { path: path.clone(), source })?;
+        }
+        return Ok(());
+    }
+    let cluster = choose_cluster(args.cluster.as_deref(), env, &catalog)?;
+    let result = render::render(&stream, &catalog, &options(cluster))?;
+    if stream.has_content() && result.text.trim().is_empty() {
+        return Err(Error::Usage("refusing to write an empty stream for a non-empty input".to_owned()));
+    }
+    warn(stderr, &result.warnings);
+    write_out(stdout, result.text.as_bytes())
+}
+
+fn warn(stderr: &mut dyn Write, warnings: &[String]) {
+    for w in warnings {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
+}
+
+fn write_out(stdout: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io { path: PathBuf::from("<stdout>"), source };
+    stdout.write_all(bytes).map_err(io)?;
+    stdout.flush().map_err(io)
+}
+
+/// `--cluster`, else `PULLSEAL_CLUSTER`, else `ARGOCD_ENV_PULLSEAL_CLUSTER`, else the only one.
+fn choose_cluster(flag: Option<&str>, env: &dyn Env, catalog: &Catalog) -> Result<String, Error> {
+    if let Some(name) =
+        flag.map(str::to_owned).or_else(|| env.var("PULLSEAL_CLUSTER")).or_else(|| env.var("ARGOCD_ENV_PULLSEAL_CLUSTER"))
+    {
+        return Ok(name);
+    }
+    let names: Vec<&str> = catalog.clusters().map(|c| c.name.as_str()).collect();
+    match names.as_slice() {
+        [only] => Ok((*only).to_owned()),
+        [] => Err(Error::Usage("the catalog defines no cluster".to_owned())),
+        many => Err(Error::Usage(format!(
+            "the catalog defines several clusters ({}); choose one with --cluster or PULLSEAL_CLUSTER",
+            many.join(", ")
+        ))),
+    }
+}
+
+/// Reads every input. Directories are walked in sorted order; the catalog itself is skipped.
+fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Result<Vec<Source>, Error> {
+    let mut sources = Vec::new();
+    let dash = Path::new("-");
+    if inputs.is_empty() {
+        sources.push(read_stdin(stdin)?);
+        return Ok(sources);
+    }
+    let catalog = fs_err::canonicalize(catalog).ok();
+    for input in inputs {
+        if input == dash {
+            sources.push(read_stdin(stdin)?);
+            continue;
+        }
+        let meta = fs_err::metadata(input).map_err(|source| Error::Io { path: input.clone(), source })?;
+        let files = if meta.is_dir() { walk(input)? } else { vec![input.clone()] };
+        for file in files {
+            if catalog.is_some() && fs_err::canonicalize(&file).ok() == catalog {
+                continue;
+            }
+            let text = fs_err::read_to_string(&file).map_err(|source| Error::Io { path: file.clone(), source })?;
+            sources.push(Source { name: file.display().to_string(), text });
+        }
+    }
+    Ok(sources)
+}
+
+fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
+    let mut text = String::new();
+    stdin.read_to_string(&mut text).map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
+    Ok(Source { name: "<stdin>".to_owned(), text })
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let mut entries: Vec<PathBuf> =
+        fs_err::read_dir(dir).map_err(io(dir))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io(dir))?;
+    entries.sort();
+    let mut files = Vec::new();
+    for path in entries {
+        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            files.extend(walk(&path)?);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,169 @@
+//! Manifest streams: where each document came from, its text, and text edits.
+//!
+//! The stream is kept as the text it arrived as. A document pullseal does not change is
+//! written back from that text, byte for byte; a changed one is the same text with a few
+//! insertions (see [`Edit`]). Nothing here serialises YAML from a tree: re-serialising is how
+//! other tools turned `0644` into `420` and `"yes"` into `true`.
+//!
+//! This module must not decide *what* to edit; `render` does.
+
+mod stream;
+pub(crate) mod tree;
+
+use std::fmt;
+use std::ops::Range;
+
+pub(crate) use stream::is_blank;
+
+/// One input: a file or standard input, with its whole text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How diagnostics name it: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The text as read.
+    pub text: String,
+}
+
+/// Where a document came from, for diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The source's name.
+    pub file: String,
+    /// 1-based index of the document in its source.
+    pub document: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: document {}", self.file, self.document)
+    }
+}
+
+/// One document of a source.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    pub(crate) source: usize,
+    pub(crate) range: Range<usize>,
+    pub(crate) origin: Origin,
+}
+
+/// All documents of all sources, in input order.
+#[derive(Debug)]
+pub struct Stream {
+    pub(crate) sources: Vec<Source>,
+    pub(crate) documents: Vec<Document>,
+}
+
+/// A text change inside one document: replace `range` (relative to the document) with `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Edit {
+    pub(crate) range: Range<usize>,
+    pub(crate) text: String,
+}
+
+impl Stream {
+    /// Splits every source into documents; parses nothing.
+    pub fn new(sources: Vec<Source>) -> Stream {
+        let mut documents = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            for (n, span) in stream::split(&source.text).into_iter().enumerate() {
+                documents.push(Document {
+                    source: i,
+                    range: span.range,
+                    origin: Origin { file: source.name.clone(), document: n + 1 },
+                });
+            }
+        }
+        Stream { sources, documents }
+    }
+
+    /// The text of document `i`.
+    pub(crate) fn text(&self, doc: &Document) -> &str {
+        self.sources.get(doc.source).and_then(|s| s.text.get(doc.range.clone())).unwrap_or("")
+    }
+
+    /// Whether the stream holds any document with content.
+    pub fn has_content(&self) -> bool {
+        self.documents.iter().any(|d| !is_blank(self.text(d)))
+    }
+
+    /// Writes the stream with `edits` applied (indexed like `documents`), then `extra`
+    /// documents. Sources are joined with `---` where the next one does not start with it.
+    pub(crate) fn write(&self, edits: &[Vec<Edit>], extra: &[String]) -> String {
+        let total: usize = self.sources.iter().map(|s| s.text.len()).sum();
+        let mut out = String::with_capacity(total + extra.iter().map(String::len).sum::<usize>() + 64);
+        let mut current_source = None;
+        for (i, doc) in self.documents.iter().enumerate() {
+            let text = self.text(doc);
+            if current_source != Some(doc.source) {
+                let first = current_source.is_none();
+                current_source = Some(doc.source);
+                let text = if first { text } else { text.trim_start_matches('\u{feff}') };
+                if !first {
+                    if !out.is_empty() && !out.ends_with('\n') {
+                        out.push('\n');
+                    }
+                    if !text.starts_with("---") && !out.is_empty() {
+                        out.push_str("---\n");
+                    }
+                }
+                apply(&mut out, text, edits.get(i).map_or(&[][..], Vec::as_slice));
+                continue;
+            }
+            apply(&mut out, text, edits.get(i).map_or(&[][..], Vec::as_slice));
+        }
+        for doc in extra {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str("---\n");
+            out.push_str(doc);
+        }
+        out
+    }
+}
+
+/// Appends `text` with `edits` (sorted or not, non-overlapping) applied.
+fn apply(out: &mut String, text: &str, edits: &[Edit]) {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut at = 0;
+    for edit in sorted {
+        if edit.range.start < at {
+            continue;
+        }
+        out.push_str(text.get(at..edit.range.start).unwrap_or(""));
+        out.push_str(&edit.text);
+        at = edit.range.end;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(name: &str, text: &str) -> Source {
+        Source { name: name.to_owned(), text: text.to_owned() }
+    }
+
+    #[test]
+    fn unedited_stream_is_identical() {
+        let text = "# head\na: 0644\n---\nb: \"yes\"\n...\n";
+        let s = Stream::new(vec![src("-", text)]);
+        assert_eq!(s.write(&[], &[]), text);
+    }
+
+    #[test]
+    fn sources_are_joined_with_markers() {
+        let s = Stream::new(vec![src("a", "a: 1"), src("b", "b: 2\n"), src("c", "---\nc: 3\n")]);
+        assert_eq!(s.write(&[], &["d: 4\n".to_owned()]), "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n");
+    }
+
+    #[test]
+    fn edits_apply_inside_documents() {
+        let s = Stream::new(vec![src("-", "a: 1\n---\nb: 2\n")]);
+        let edits = vec![vec![], vec![Edit { range: 7..8, text: "3".to_owned() }]];
+        assert_eq!(s.write(&edits, &[]), "a: 1\n---\nb: 3\n");
+    }
+}

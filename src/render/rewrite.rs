@@ -1,0 +1,327 @@
+//! The one edit pullseal makes to a workload: add entries to `imagePullSecrets`, as text
+//! inserted into the document at positions the parser reported.
+//!
+//! Existing entries are kept and never duplicated; new ones are appended. Block style stays
+//! block style with the list's own indentation, flow style (and JSON) gets flow entries.
+//! This module must not decide which names to add.
+
+use std::fmt::Write as _;
+
+use saphyr_parser::ScalarStyle;
+
+use crate::manifest::Edit;
+use crate::manifest::tree::{Kind, Node};
+
+/// Why an edit cannot be made safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RewriteError {
+    /// The pod spec is not a mapping.
+    #[error("the pod spec is not a mapping")]
+    NotAMapping,
+    /// The node to edit is an alias, so an edit here would not be where the value is written.
+    #[error("{what} is an alias (*anchor); write it out so that pullseal can add to it")]
+    Aliased {
+        /// Which node.
+        what: &'static str,
+    },
+    /// `imagePullSecrets` holds something other than a list.
+    #[error("imagePullSecrets is not a list")]
+    NotAList,
+    /// The layout around the list is one pullseal does not edit.
+    #[error("cannot find where to write in imagePullSecrets; write the list in block or flow style")]
+    Layout,
+}
+
+/// Names already listed in `imagePullSecrets` of `pod_spec` (following merge keys), and whether
+/// the pod lists any at all.
+pub(crate) fn existing_names(pod_spec: &Node) -> Vec<String> {
+    pod_spec
+        .get("imagePullSecrets")
+        .map(|(list, _)| {
+            list.items().iter().filter_map(|i| i.get("name").and_then(|(n, _)| n.as_str()).map(str::to_owned)).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Builds the edit that makes `pod_spec`'s `imagePullSecrets` list `existing` followed by
+/// `add`. `inherited` are names the pod gets from its `ServiceAccount` when it lists none itself;
+/// they are written out too, because the API server stops copying them once a pod lists its own.
+pub(crate) fn add_pull_secrets(
+    text: &str,
+    pod_spec: &Node,
+    add: &[String],
+    inherited: &[String],
+) -> Result<Option<Edit>, RewriteError> {
+    if !pod_spec.is_map() {
+        return Err(RewriteError::NotAMapping);
+    }
+    if pod_spec.aliased {
+        return Err(RewriteError::Aliased { what: "the pod spec" });
+    }
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let style = Style::of(pod_spec);
+    let existing = existing_names(pod_spec);
+    let mut wanted: Vec<String> = Vec::new();
+    let base: &[String] = if existing.is_empty() { inherited } else { &[] };
+    for name in base.iter().chain(add) {
+        if !existing.contains(name) && !wanted.contains(name) {
+            wanted.push(name.clone());
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    match pod_spec.get("imagePullSecrets") {
+        Some((list, true)) if list.is_null() => {
+            // `imagePullSecrets:` or `imagePullSecrets: null`: the list replaces the null.
+            let empty = matches!(&list.kind, Kind::Scalar { value, .. } if value.is_empty());
+            if empty {
+                // The parser places an empty value at the key's `:`; the list goes after it.
+                let colon = text.get(list.pos.start..).and_then(|t| t.find(':')).ok_or(RewriteError::Layout)?;
+                let at = list.pos.start + colon + 1;
+                return Ok(Some(Edit { range: at..at, text: format!(" {}", style.list(&wanted)) }));
+            }
+            let start = list.pos.start;
+            let end = list.content_end(text).max(start);
+            Ok(Some(Edit { range: start..end, text: style.list(&wanted) }))
+        }
+        Some((list, true)) => append(text, list, &wanted, nl, style).map(Some),
+        Some((list, false)) => {
+            // Only merged in (`<<: *x`): an explicit key must carry the merged entries too.
+            if !list.is_seq() {
+                return Err(RewriteError::NotAList);
+            }
+            let mut all = existing;
+            all.extend(wanted);
+            Ok(Some(insert_key(text, pod_spec, &all, nl, style)))
+        }
+        None => Ok(Some(insert_key(text, pod_spec, &wanted, nl, style))),
+    }
+}
+
+/// How new text is written: YAML with plain scalars where they stay strings, or JSON when
+/// the mapping being edited is written that way.
+#[derive(Clone, Copy)]
+struct Style {
+    json: bool,
+}
+
+impl Style {
+    /// JSON when the pod spec's own keys are double-quoted (JSON input, or YAML written so).
+    fn of(map: &Node) -> Style {
+        let json = map.entries().first().is_some_and(|(k, _)| {
+            matches!(k.kind, Kind::Scalar { style: ScalarStyle::DoubleQuoted, .. })
+        });
+        Style { json }
+    }
+
+    fn scalar(self, s: &str) -> String {
+        if self.json || !plain_is_string(s) { format!("\"{s}\"") } else { s.to_owned() }
+    }
+
+    fn entry(self, name: &str) -> String {
+        format!("{{{}: {}}}", self.scalar("name"), self.scalar(name))
+    }
+
+    fn list(self, names: &[String]) -> String {
+        format!("[{}]", names.iter().map(|n| self.entry(n)).collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Whether `s` (a Secret name: letters, digits, '-' and '.') written plain is read back as the
+/// same string by a YAML 1.1 reader, as Kubernetes is: `yes`, `off`, `null`, `123`, `1e3` or
+/// `0x1F` would not be.
+fn plain_is_string(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan",
+    ];
+    let lower = s.to_ascii_lowercase();
+    let numeric = lower.trim_start_matches(['+', '-']).chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.');
+    !s.is_empty()
+        && !WORDS.contains(&lower.as_str())
+        && !numeric
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// Appends entries to an existing list.
+fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> Result<Edit, RewriteError> {
+    if list.aliased {
+        return Err(RewriteError::Aliased { what: "imagePullSecrets" });
+    }
+    let Kind::Seq { flow, items } = &list.kind else {
+        return Err(RewriteError::NotAList);
+    };
+    if *flow {
+        // The parser reports the end just past `]`.
+        let close = list.pos.end.saturating_sub(1);
+        let entries = names.iter().map(|n| style.entry(n)).collect::<Vec<_>>().join(", ");
+        let sep = if items.is_empty() { "" } else { ", " };
+        return Ok(Edit { range: close..close, text: format!("{sep}{entries}") });
+    }
+    let head = items.first().ok_or(RewriteError::Layout)?;
+    let dash = dash_before(text, head.pos.start).ok_or(RewriteError::Layout)?;
+    let indent = " ".repeat(column(text, dash));
+    let tail = items.last().ok_or(RewriteError::Layout)?;
+    let end = tail.content_end(text);
+    let block_scalar =
+        matches!(tail.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. });
+    let at = if block_scalar { line_start(text, end) } else { next_line(text, end) };
+    let mut insert = String::new();
+    if at == text.len() && !text.ends_with('\n') {
+        insert.push_str(nl);
+    }
+    for name in names {
+        let _ = write!(insert, "{indent}- name: {}{nl}", style.scalar(name));
+    }
+    Ok(Edit { range: at..at, text: insert })
+}
+
+/// Adds the key to a mapping: before the first key in block style, after `{` in flow style.
+fn insert_key(text: &str, map: &Node, names: &[String], nl: &str, style: Style) -> Edit {
+    let Kind::Map { flow, entries } = &map.kind else {
+        return Edit { range: 0..0, text: String::new() };
+    };
+    let first_key = entries.first().map(|(k, _)| k);
+    if *flow || first_key.is_none() {
+        let open = text.get(map.pos.start..).and_then(|t| t.find('{')).map_or(map.pos.start, |i| map.pos.start + i + 1);
+        let sep = if entries.is_empty() { "" } else { ", " };
+        let key = style.scalar("imagePullSecrets");
+        return Edit { range: open..open, text: format!("{key}: {}{sep}", style.list(names)) };
+    }
+    let key = first_key.map_or(map.pos.start, |k| k.pos.start);
+    let key_col = column(text, key);
+    let indent = " ".repeat(key_col);
+    // Follow the document's own habit: indented (`  - x`) or indentless (`- x`) lists.
+    let offset = entries
+        .iter()
+        .find_map(|(k, v)| match &v.kind {
+            Kind::Seq { flow: false, items } => {
+                let dash = dash_before(text, items.first()?.pos.start)?;
+                column(text, dash).checked_sub(column(text, k.pos.start))
+            }
+            _ => None,
+        })
+        .unwrap_or(0);
+    let item_indent = " ".repeat(key_col + offset);
+    let mut insert = format!("imagePullSecrets:{nl}");
+    for name in names {
+        let _ = write!(insert, "{item_indent}- name: {}{nl}", style.scalar(name));
+    }
+    insert.push_str(&indent);
+    Edit { range: key..key, text: insert }
+}
+
+/// The `-` that introduces the item starting at `item`, on the same line.
+fn dash_before(text: &str, item: usize) -> Option<usize> {
+    let before = text.get(..item)?;
+    let trimmed = before.trim_end_matches(' ');
+    trimmed.ends_with('-').then(|| trimmed.len() - 1)
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text.get(..at).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1)
+}
+
+fn next_line(text: &str, at: usize) -> usize {
+    text.get(at..).and_then(|t| t.find('\n')).map_or(text.len(), |i| at + i + 1)
+}
+
+/// Column of byte `at`, in characters.
+fn column(text: &str, at: usize) -> usize {
+    let start = line_start(text, at);
+    text.get(start..at).map_or(0, |t| t.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tree;
+
+    fn run(text: &str, add: &[&str], inherited: &[&str]) -> String {
+        let root = tree::parse(text).unwrap().unwrap();
+        let spec = root.path(&["spec"]).unwrap();
+        let add: Vec<String> = add.iter().map(|s| (*s).to_owned()).collect();
+        let inherited: Vec<String> = inherited.iter().map(|s| (*s).to_owned()).collect();
+        match add_pull_secrets(text, spec, &add, &inherited).unwrap() {
+            None => text.to_owned(),
+            Some(e) => format!("{}{}{}", &text[..e.range.start], e.text, &text[e.range.end..]),
+        }
+    }
+
+    #[test]
+    fn inserts_a_new_key_in_block_style() {
+        let out = run("spec:\n  containers:\n  - image: x # keep\n", &["a", "b"], &[]);
+        assert_eq!(out, "spec:\n  imagePullSecrets:\n  - name: a\n  - name: b\n  containers:\n  - image: x # keep\n");
+        let out = run("spec:\n  containers:\n    - image: x\n", &["a"], &[]);
+        assert_eq!(out, "spec:\n  imagePullSecrets:\n    - name: a\n  containers:\n    - image: x\n");
+    }
+
+    #[test]
+    fn appends_without_duplicates() {
+        let text = "spec:\n  imagePullSecrets:\n    - name: a   # ours\n  containers: []\n";
+        assert_eq!(
+            run(text, &["a", "b"], &[]),
+            "spec:\n  imagePullSecrets:\n    - name: a   # ours\n    - name: b\n  containers: []\n"
+        );
+        assert_eq!(run(text, &["a"], &[]), text);
+    }
+
+    #[test]
+    fn flow_and_json() {
+        assert_eq!(
+            run("{\"spec\": {\"containers\": []}}", &["a"], &[]),
+            "{\"spec\": {\"imagePullSecrets\": [{\"name\": \"a\"}], \"containers\": []}}"
+        );
+        assert_eq!(
+            run("spec: {imagePullSecrets: [{name: x}], c: 1}\n", &["a"], &[]),
+            "spec: {imagePullSecrets: [{name: x}, {name: a}], c: 1}\n"
+        );
+        assert_eq!(run("spec: {imagePullSecrets: [ ]}\n", &["a"], &[]), "spec: {imagePullSecrets: [ {name: a}]}\n");
+        assert_eq!(run("spec: {c: 1}\n", &["yes", "1e3"], &[]), "spec: {imagePullSecrets: [{name: \"yes\"}, {name: \"1e3\"}], c: 1}\n");
+    }
+
+    #[test]
+    fn null_list_is_replaced() {
+        assert_eq!(run("spec:\n  imagePullSecrets:\n  c: 1\n", &["a"], &[]), "spec:\n  imagePullSecrets: [{name: a}]\n  c: 1\n");
+        assert_eq!(run("spec:\n  imagePullSecrets: ~\n", &["a"], &[]), "spec:\n  imagePullSecrets: [{name: a}]\n");
+        assert_eq!(
+            run("{\"spec\": {\"imagePullSecrets\": null}}", &["a"], &[]),
+            "{\"spec\": {\"imagePullSecrets\": [{\"name\": \"a\"}]}}"
+        );
+    }
+
+    #[test]
+    fn service_account_secrets_are_kept() {
+        assert_eq!(run("spec:\n  c: 1\n", &["a"], &["sa"]), "spec:\n  imagePullSecrets:\n  - name: sa\n  - name: a\n  c: 1\n");
+        assert_eq!(run("spec:\n  c: 1\n", &["on"], &[]), "spec:\n  imagePullSecrets:\n  - name: \"on\"\n  c: 1\n");
+        assert_eq!(
+            run("spec:\n  imagePullSecrets:\n  - name: own\n", &["a"], &["sa"]),
+            "spec:\n  imagePullSecrets:\n  - name: own\n  - name: a\n"
+        );
+    }
+
+    #[test]
+    fn crlf_and_no_trailing_newline() {
+        assert_eq!(
+            run("spec:\r\n  imagePullSecrets:\r\n  - name: x", &["a"], &[]),
+            "spec:\r\n  imagePullSecrets:\r\n  - name: x\r\n  - name: a\r\n"
+        );
+    }
+
+    #[test]
+    fn merged_lists_are_written_out() {
+        let text = "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  <<: *b\n  c: 1\n";
+        assert_eq!(
+            run(text, &["a"], &[]),
+            "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  imagePullSecrets:\n  - name: m\n  - name: a\n  <<: *b\n  c: 1\n"
+        );
+    }
+
+    #[test]
+    fn aliases_are_refused() {
+        let text = "l: &l [{name: m}]\nspec:\n  imagePullSecrets: *l\n";
+        let root = tree::parse(text).unwrap().unwrap();
+        let err = add_pull_secrets(text, root.path(&["spec"]).unwrap(), &["a".to_owned()], &[]).unwrap_err();
+        insta::assert_snapshot!(err, @"imagePullSecrets is an alias (*anchor); write it out so that pullseal can add to it");
+    }
+}

@@ -1,0 +1,286 @@
+//! The sops value cipher: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` → a typed value, and the
+//! bytes each value contributes to the MAC.
+//!
+//! Mirrors sops `aes/cipher.go` (`parse`, `Decrypt`) and `sops.go` `ToBytes`: AES-256-GCM with
+//! the IV length taken from the value (sops writes 32 bytes), a 16-byte tag, standard padded
+//! base64, and typed plaintexts (`str`, `int`, `float`, `bool`, `time`, `bytes`, `comment`).
+//!
+//! It must not decide *which* values are encrypted (that is the tree walk's job) and must not
+//! let plaintext or ciphertext reach an error: errors are fixed reasons. Plaintext buffers are
+//! zeroized when dropped. Spec: `shared/reference/formats-and-peers.md` §1.1 and §1.3.
+
+use std::sync::OnceLock;
+
+use aes_gcm::AesGcm;
+use aes_gcm::aead::consts::{U12, U16, U32};
+use aes_gcm::aead::generic_array::{ArrayLength, GenericArray};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::aes::Aes256;
+use base64::Engine as _;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+use regex::Regex;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use zeroize::Zeroizing;
+
+use super::Value;
+use super::timestamp::GoTime;
+use super::yaml::go_parse_float;
+
+/// sops' own pattern (`aes/cipher.go`): unanchored at the end, every field non-empty.
+const ENC_PATTERN: &str = r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]";
+
+/// Go's `base64.StdEncoding`: padded, but lenient about non-zero trailing bits.
+const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
+/// Why a value could not be decrypted. Fixed reasons only: never value bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CipherError {
+    /// Not in the `ENC[AES256_GCM,…]` shape, or a field is not valid base64/lengths are off.
+    Malformed(&'static str),
+    /// GCM authentication failed: wrong data key, wrong path, or a tampered value.
+    Authentication,
+    /// The plaintext is not a valid value of its declared type.
+    BadPlaintext(&'static str),
+    /// A `type:` sops does not know.
+    UnknownType,
+}
+
+impl std::fmt::Display for CipherError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CipherError::Malformed(reason) => f.write_str(reason),
+            CipherError::Authentication => {
+                f.write_str("authentication failed (tampered value, moved value or wrong data key)")
+            }
+            CipherError::BadPlaintext(ty) => write!(f, "the decrypted text is not a valid `{ty}`"),
+            CipherError::UnknownType => {
+                f.write_str("unknown `type:` (expected str, int, float, bool, time, bytes or comment)")
+            }
+        }
+    }
+}
+
+fn enc_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(ENC_PATTERN).ok()).as_ref()
+}
+
+/// Whether a string has sops' encrypted-value shape (used where comments decide encryption).
+pub(crate) fn looks_encrypted(s: &str) -> bool {
+    enc_regex().is_some_and(|re| re.is_match(s))
+}
+
+/// A decrypted value and the bytes sops' `ToBytes` hashes for it.
+pub(crate) struct Decrypted {
+    pub(crate) value: Value,
+    pub(crate) mac_bytes: Zeroizing<Vec<u8>>,
+}
+
+/// Decrypts one sops value with `key` and `aad` (the `:`-joined key path plus `:`).
+///
+/// The empty string stays the empty string, as in sops.
+pub(crate) fn decrypt(text: &str, key: &SecretBox<[u8; 32]>, aad: &str) -> Result<Decrypted, CipherError> {
+    if text.is_empty() {
+        return Ok(Decrypted {
+            value: Value::Str(SecretString::from(String::new())),
+            mac_bytes: Zeroizing::default(),
+        });
+    }
+    let re = enc_regex().ok_or(CipherError::Malformed("the value pattern could not be compiled"))?;
+    let caps = re.captures(text).ok_or(CipherError::Malformed(
+        "expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]",
+    ))?;
+    let field = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+    let data = GO_STD_BASE64
+        .decode(field(1))
+        .map_err(|_| CipherError::Malformed("`data` is not valid base64"))?;
+    let iv = GO_STD_BASE64
+        .decode(field(2))
+        .map_err(|_| CipherError::Malformed("`iv` is not valid base64"))?;
+    let tag = GO_STD_BASE64
+        .decode(field(3))
+        .map_err(|_| CipherError::Malformed("`tag` is not valid base64"))?;
+    let ty = field(4);
+
+    let mut plaintext = Zeroizing::new(data);
+    match iv.len() {
+        32 => open::<U32>(key, &iv, aad, &mut plaintext, &tag)?,
+        16 => open::<U16>(key, &iv, aad, &mut plaintext, &tag)?,
+        12 => open::<U12>(key, &iv, aad, &mut plaintext, &tag)?,
+        _ => return Err(CipherError::Malformed("`iv` must be 32 bytes (or 12 or 16)")),
+    }
+    typed(ty, &plaintext)
+}
+
+/// AES-256-GCM open with an `N`-byte nonce and a detached 16-byte tag, in place.
+fn open<N: ArrayLength<u8>>(
+    key: &SecretBox<[u8; 32]>,
+    iv: &[u8],
+    aad: &str,
+    buffer: &mut [u8],
+    tag: &[u8],
+) -> Result<(), CipherError> {
+    let cipher = AesGcm::<Aes256, N>::new_from_slice(key.expose_secret())
+        .map_err(|_| CipherError::Malformed("the data key is not 32 bytes"))?;
+    let nonce = GenericArray::<u8, N>::from_exact_iter(iv.iter().copied())
+        .ok_or(CipherError::Malformed("`iv` has the wrong length"))?;
+    let tag = GenericArray::<u8, U16>::from_exact_iter(tag.iter().copied())
+        .ok_or(CipherError::Malformed("`tag` must be 16 bytes"))?;
+    cipher
+        .decrypt_in_place_detached(&nonce, aad.as_bytes(), buffer, &tag)
+        .map_err(|_| CipherError::Authentication)
+}
+
+/// `aes/cipher.go` `Decrypt`'s type switch, then `ToBytes` of the typed result.
+fn typed(ty: &str, plaintext: &Zeroizing<Vec<u8>>) -> Result<Decrypted, CipherError> {
+    let text = || std::str::from_utf8(plaintext).map_err(|_| CipherError::BadPlaintext("utf-8 text"));
+    let value = match ty {
+        // `bytes` and `comment` decrypt to byte strings; we hand them out as text.
+        "str" | "bytes" | "comment" => {
+            // Validate before copying, so a failed conversion leaves no unzeroized copy behind.
+            let s = std::str::from_utf8(plaintext)
+                .map_err(|_| CipherError::BadPlaintext(if ty == "str" { "str" } else { "utf-8 text" }))?;
+            return Ok(Decrypted {
+                value: Value::Str(SecretString::from(s)),
+                mac_bytes: plaintext.clone(),
+            });
+        }
+        // strconv.Atoi
+        "int" => Value::Int(
+            text()?
+                .parse::<i64>()
+                .map_err(|_| CipherError::BadPlaintext("int"))?,
+        ),
+        "float" => Value::Float(go_parse_float(text()?).ok_or(CipherError::BadPlaintext("float"))?),
+        // strconv.ParseBool
+        "bool" => Value::Bool(match text()? {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => return Err(CipherError::BadPlaintext("bool")),
+        }),
+        // time.Time.UnmarshalText
+        "time" => {
+            let t = GoTime::parse_rfc3339(text()?).ok_or(CipherError::BadPlaintext("time"))?;
+            Value::Time(t.to_rfc3339_nano().ok_or(CipherError::BadPlaintext("time"))?)
+        }
+        _ => return Err(CipherError::UnknownType),
+    };
+    let mac_bytes = mac_bytes(&value).ok_or(CipherError::BadPlaintext("time"))?;
+    Ok(Decrypted { value, mac_bytes })
+}
+
+/// sops `ToBytes` for a leaf; `None` for null and collections, which add nothing to the MAC.
+pub(crate) fn mac_bytes(value: &Value) -> Option<Zeroizing<Vec<u8>>> {
+    let bytes = match value {
+        Value::Str(s) => s.expose_secret().as_bytes().to_vec(),
+        Value::Int(i) => i.to_string().into_bytes(),
+        Value::Float(f) => go_format_float(*f).into_bytes(),
+        Value::Bool(true) => b"True".to_vec(),
+        Value::Bool(false) => b"False".to_vec(),
+        Value::Time(t) => t.as_bytes().to_vec(),
+        Value::Null | Value::Seq(_) | Value::Map(_) => return None,
+    };
+    Some(Zeroizing::new(bytes))
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
+/// Rust's `Display` for `f64` prints the same digits; only the specials are spelled differently.
+pub(crate) fn go_format_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if f == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{f}")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use aes_gcm::aead::AeadInPlace;
+
+    /// Test-only twin of sops `Cipher.Encrypt`, for round trips.
+    pub(crate) fn encrypt(plaintext: &[u8], ty: &str, key: &[u8; 32], aad: &str, iv: [u8; 32]) -> String {
+        let cipher = AesGcm::<Aes256, U32>::new_from_slice(key).unwrap();
+        let mut buf = plaintext.to_vec();
+        let tag = cipher
+            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad.as_bytes(), &mut buf)
+            .unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        format!(
+            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{ty}]",
+            b64.encode(&buf),
+            b64.encode(iv),
+            b64.encode(tag)
+        )
+    }
+
+    fn key() -> SecretBox<[u8; 32]> {
+        SecretBox::new(Box::new([7u8; 32]))
+    }
+
+    #[test]
+    fn typed_values_round_trip_and_hash_canonically() {
+        let k = [7u8; 32];
+        let cases: [(&[u8], &str, &str); 7] = [
+            (b"hello", "str", "hello"),
+            (b"+15", "int", "15"),
+            (b"1.5", "float", "1.5"),
+            (b"+Inf", "float", "+Inf"),
+            (b"true", "bool", "True"),
+            (
+                b"2024-01-01T10:00:00.50+02:00",
+                "time",
+                "2024-01-01T10:00:00.5+02:00",
+            ),
+            (b" note", "comment", " note"),
+        ];
+        for (plain, ty, mac) in cases {
+            let enc = encrypt(plain, ty, &k, "a:b:", [1; 32]);
+            let out = decrypt(&enc, &key(), "a:b:").unwrap();
+            assert_eq!(std::str::from_utf8(&out.mac_bytes).unwrap(), mac, "{ty}");
+        }
+    }
+
+    #[test]
+    fn errors_are_fixed_reasons() {
+        let k = [7u8; 32];
+        let enc = encrypt(b"x", "str", &k, "a:", [1; 32]);
+        assert_eq!(
+            decrypt(&enc, &key(), "b:").err(),
+            Some(CipherError::Authentication)
+        );
+        assert_eq!(
+            decrypt("plain", &key(), "a:").err().unwrap().to_string(),
+            "expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]"
+        );
+        assert_eq!(
+            decrypt(&encrypt(b"x", "blob", &k, "a:", [1; 32]), &key(), "a:").err(),
+            Some(CipherError::UnknownType)
+        );
+        assert_eq!(
+            decrypt(&encrypt(b"maybe", "bool", &k, "a:", [1; 32]), &key(), "a:").err(),
+            Some(CipherError::BadPlaintext("bool"))
+        );
+        assert_eq!(
+            decrypt("ENC[AES256_GCM,data:!!,iv:AA==,tag:AA==,type:str]", &key(), "a:").err(),
+            Some(CipherError::Malformed("`data` is not valid base64"))
+        );
+    }
+
+    #[test]
+    fn floats_print_like_go_format_float() {
+        assert_eq!(go_format_float(1e21), "1000000000000000000000");
+        assert_eq!(go_format_float(1e-7), "0.0000001");
+        assert_eq!(go_format_float(2.0), "2");
+        assert_eq!(go_format_float(1.5), "1.5");
+        assert_eq!(go_format_float(-0.0), "-0");
+        assert_eq!(go_format_float(f64::NEG_INFINITY), "-Inf");
+    }
+}

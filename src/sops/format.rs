@@ -1,0 +1,385 @@
+//! The `sops:` metadata block: where it is, what its fields mean, and which leaves are encrypted.
+//!
+//! Mirrors sops `stores/stores.go` (`metadata`, `ToInternal`), `stores/metadata.go`
+//! (`ExtractMetadata`: only the first document's `sops` counts, every document loses its
+//! `sops` key) and `sops.go` `shouldBeEncrypted` (suffix and regex rules evaluated against
+//! every key of a leaf's path). Fields may come in any order, lists may be empty or null,
+//! unknown fields are ignored, and scalars are weakly typed as mapstructure does.
+//!
+//! It must not decrypt anything and must not accept what sops refuses: a missing or
+//! non-semver `version`, an unparsable `lastmodified`, no master keys, or more than one
+//! encryption rule. Spec: `shared/reference/formats-and-peers.md` §1.2, §1.5 and §1.7.
+
+use regex::Regex;
+
+use super::SopsError;
+use super::cipher::go_format_float;
+use super::timestamp::GoTime;
+use super::yaml::{Node, Plain};
+
+/// sops' default when no rule is set (`sops.DefaultUnencryptedSuffix`).
+const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
+
+/// The master-key list fields besides `age`, as sops names them.
+const OTHER_KEY_TYPES: [&str; 6] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"];
+
+/// A document's top-level entries.
+pub(crate) type Branch = Vec<(String, Node)>;
+
+/// The decoded `sops:` block.
+pub(crate) struct Metadata {
+    /// `lastmodified` re-formatted as `time.RFC3339`: the MAC's additional data.
+    pub(crate) mac_aad: String,
+    /// The encrypted MAC (`ENC[…,type:str]`), `""` if absent.
+    pub(crate) mac: String,
+    pub(crate) mac_only_encrypted: bool,
+    pub(crate) rule: Rule,
+    pub(crate) key_groups: Vec<KeyGroup>,
+    /// Shares needed when there is more than one key group (0 = all obtained shares are used).
+    pub(crate) shamir_threshold: usize,
+}
+
+/// One key group: its age stanzas and the names of the other key types it lists.
+#[derive(Debug, Default)]
+pub(crate) struct KeyGroup {
+    pub(crate) age: Vec<AgeStanza>,
+    pub(crate) other: Vec<&'static str>,
+}
+
+/// One `age:` entry: the recipient (public) and the armored age file holding the data key.
+#[derive(Debug)]
+pub(crate) struct AgeStanza {
+    pub(crate) recipient: String,
+    pub(crate) enc: String,
+}
+
+/// Which leaves are encrypted (`shouldBeEncrypted`); at most one rule is set per file.
+pub(crate) enum Rule {
+    UnencryptedSuffix(String),
+    EncryptedSuffix(String),
+    UnencryptedRegex(Regex),
+    EncryptedRegex(Regex),
+    /// `unencrypted_comment_regex` / `encrypted_comment_regex`: decided by YAML comments,
+    /// which the parser does not keep, so a leaf counts as encrypted when it looks encrypted.
+    Comments,
+}
+
+impl Rule {
+    /// Whether the leaf at `path` (map keys from the root) is encrypted; `None` = look at it.
+    pub(crate) fn should_be_encrypted(&self, path: &[String]) -> Option<bool> {
+        Some(match self {
+            Rule::UnencryptedSuffix(s) => !path.iter().any(|k| k.ends_with(s.as_str())),
+            Rule::EncryptedSuffix(s) => path.iter().any(|k| k.ends_with(s.as_str())),
+            Rule::UnencryptedRegex(re) => !path.iter().any(|k| re.is_match(k)),
+            Rule::EncryptedRegex(re) => path.iter().any(|k| re.is_match(k)),
+            Rule::Comments => return None,
+        })
+    }
+}
+
+/// Splits the documents into data and metadata, like sops `ExtractMetadata`.
+///
+/// Returns every document as a mapping without its `sops` key, and the first document's
+/// `sops` value. A document that is empty counts as an empty mapping.
+pub(crate) fn extract(documents: Vec<Node>) -> Result<(Vec<Branch>, Node), SopsError> {
+    let mut metadata = None;
+    let mut branches = Vec::with_capacity(documents.len());
+    for (index, document) in documents.into_iter().enumerate() {
+        let entries = match document.value {
+            Plain::Map(entries) => entries,
+            Plain::Null => Vec::new(),
+            other => {
+                return Err(SopsError::DocumentNotMapping {
+                    document: index + 1,
+                    line: document.pos.line,
+                    kind: other.kind(),
+                });
+            }
+        };
+        let mut kept = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if key != "sops" {
+                kept.push((key, value));
+            } else if index == 0 {
+                metadata = Some(value);
+            }
+        }
+        branches.push(kept);
+    }
+    let metadata = metadata.ok_or(SopsError::NotEncrypted)?;
+    Ok((branches, metadata))
+}
+
+impl Metadata {
+    /// Decodes and validates the `sops:` value (sops `metadata.ToInternal` plus the version check).
+    pub(crate) fn from_node(node: Node) -> Result<Self, SopsError> {
+        let Plain::Map(fields) = node.value else {
+            return Err(invalid("sops", node.pos.line, "is not a mapping"));
+        };
+        let mut m = Fields::default();
+        for (key, value) in fields {
+            let line = value.pos.line;
+            match key.as_str() {
+                "lastmodified" => m.last_modified = Some((string(&key, value)?, line)),
+                "mac" => m.mac = string(&key, value)?,
+                "version" => m.version = Some((string(&key, value)?, line)),
+                "mac_only_encrypted" => m.mac_only_encrypted = boolean(&key, value)?,
+                "shamir_threshold" => m.shamir_threshold = count(&key, value)?,
+                "unencrypted_suffix"
+                | "encrypted_suffix"
+                | "unencrypted_regex"
+                | "encrypted_regex"
+                | "unencrypted_comment_regex"
+                | "encrypted_comment_regex" => {
+                    let s = string(&key, value)?;
+                    if !s.is_empty() {
+                        m.rules.push((key, s, line));
+                    }
+                }
+                "key_groups" => {
+                    for group in list(&key, value)? {
+                        let Plain::Map(entries) = group.value else {
+                            return Err(invalid(
+                                "key_groups",
+                                group.pos.line,
+                                "has an entry that is not a mapping",
+                            ));
+                        };
+                        let mut g = KeyGroup::default();
+                        for (k, v) in entries {
+                            add_keys(&mut g, &k, v)?;
+                        }
+                        m.key_groups.push(g);
+                    }
+                }
+                _ => add_keys(&mut m.top_level, &key, value)?,
+            }
+        }
+        m.finish(node.pos.line)
+    }
+}
+
+#[derive(Default)]
+struct Fields {
+    last_modified: Option<(String, usize)>,
+    mac: String,
+    version: Option<(String, usize)>,
+    mac_only_encrypted: bool,
+    shamir_threshold: usize,
+    rules: Vec<(String, String, usize)>,
+    top_level: KeyGroup,
+    key_groups: Vec<KeyGroup>,
+}
+
+impl Fields {
+    fn finish(self, sops_line: usize) -> Result<Metadata, SopsError> {
+        let (last_modified, lm_line) = self
+            .last_modified
+            .ok_or_else(|| invalid("lastmodified", sops_line, "is missing"))?;
+        let mac_aad = GoTime::parse_rfc3339(&last_modified)
+            .and_then(GoTime::to_rfc3339)
+            .ok_or_else(|| invalid("lastmodified", lm_line, "is not an RFC 3339 timestamp"))?;
+
+        // sops: top-level key lists win over `key_groups`.
+        let top_level_used = !self.top_level.age.is_empty() || !self.top_level.other.is_empty();
+        let key_groups = if top_level_used {
+            vec![self.top_level]
+        } else {
+            self.key_groups
+        };
+        if key_groups.is_empty() {
+            return Err(SopsError::NoMasterKeys { line: sops_line });
+        }
+
+        let rule = match self.rules.as_slice() {
+            [] => Rule::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned()),
+            [(field, value, line)] => match field.as_str() {
+                "unencrypted_suffix" => Rule::UnencryptedSuffix(value.clone()),
+                "encrypted_suffix" => Rule::EncryptedSuffix(value.clone()),
+                "unencrypted_regex" => Rule::UnencryptedRegex(regex(field, value, *line)?),
+                "encrypted_regex" => Rule::EncryptedRegex(regex(field, value, *line)?),
+                _ => Rule::Comments,
+            },
+            more => {
+                return Err(SopsError::ConflictingRules {
+                    fields: more
+                        .iter()
+                        .map(|(f, _, _)| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        };
+
+        let (version, line) = self
+            .version
+            .ok_or(SopsError::MissingVersion { line: sops_line })?;
+        if version.is_empty() {
+            return Err(SopsError::MissingVersion { line });
+        }
+        if !is_semver(&version) {
+            return Err(SopsError::InvalidVersion { version, line });
+        }
+
+        Ok(Metadata {
+            mac_aad,
+            mac: self.mac,
+            mac_only_encrypted: self.mac_only_encrypted,
+            rule,
+            key_groups,
+            shamir_threshold: self.shamir_threshold,
+        })
+    }
+}
+
+fn invalid(field: &str, line: usize, reason: &'static str) -> SopsError {
+    let field = if field == "sops" {
+        field.to_owned()
+    } else {
+        format!("sops.{field}")
+    };
+    SopsError::InvalidMetadata { field, line, reason }
+}
+
+/// Adds a master-key list field (`age`, `kms`, …) to `group`; ignores unknown fields.
+fn add_keys(group: &mut KeyGroup, field: &str, value: Node) -> Result<(), SopsError> {
+    if field == "age" {
+        for entry in list(field, value)? {
+            let line = entry.pos.line;
+            let Plain::Map(entries) = entry.value else {
+                return Err(invalid("age", line, "has an entry that is not a mapping"));
+            };
+            let (mut recipient, mut enc) = (String::new(), String::new());
+            for (k, v) in entries {
+                match k.as_str() {
+                    "recipient" => recipient = string("age.recipient", v)?,
+                    "enc" => enc = string("age.enc", v)?,
+                    _ => {}
+                }
+            }
+            group.age.push(AgeStanza { recipient, enc });
+        }
+    } else if let Some(name) = OTHER_KEY_TYPES.iter().find(|t| **t == field) {
+        if !list(field, value)?.is_empty() && !group.other.contains(name) {
+            group.other.push(name);
+        }
+    }
+    Ok(())
+}
+
+fn list(field: &str, node: Node) -> Result<Vec<Node>, SopsError> {
+    match node.value {
+        Plain::Seq(items) => Ok(items),
+        Plain::Null => Ok(Vec::new()),
+        _ => Err(invalid(field, node.pos.line, "is not a list")),
+    }
+}
+
+/// A string field, weakly typed like mapstructure (numbers and bools are printed).
+fn string(field: &str, node: Node) -> Result<String, SopsError> {
+    Ok(match node.value {
+        Plain::Str(s) => s,
+        Plain::Null => String::new(),
+        Plain::Int(i) => i.to_string(),
+        Plain::Float(f) => go_format_float(f),
+        Plain::Bool(b) => if b { "1" } else { "0" }.to_owned(),
+        Plain::Time(t) => t.to_rfc3339_nano().unwrap_or_default(),
+        Plain::Seq(_) | Plain::Map(_) => return Err(invalid(field, node.pos.line, "is not a string")),
+    })
+}
+
+fn boolean(field: &str, node: Node) -> Result<bool, SopsError> {
+    match node.value {
+        Plain::Bool(b) => Ok(b),
+        Plain::Null => Ok(false),
+        Plain::Int(i) => Ok(i != 0),
+        Plain::Str(s) => match s.as_str() {
+            "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            _ => Err(invalid(field, node.pos.line, "is not a bool")),
+        },
+        _ => Err(invalid(field, node.pos.line, "is not a bool")),
+    }
+}
+
+fn count(field: &str, node: Node) -> Result<usize, SopsError> {
+    let line = node.pos.line;
+    match node.value {
+        Plain::Null => Ok(0),
+        Plain::Int(i) => usize::try_from(i).map_err(|_| invalid(field, line, "is negative")),
+        Plain::Str(s) => s.parse().map_err(|_| invalid(field, line, "is not a number")),
+        _ => Err(invalid(field, line, "is not a number")),
+    }
+}
+
+fn regex(field: &str, pattern: &str, line: usize) -> Result<Regex, SopsError> {
+    Regex::new(pattern).map_err(|_| SopsError::InvalidRegex {
+        field: field.to_owned(),
+        line,
+    })
+}
+
+/// `semver.Make` from blang/semver v3, which sops uses on `version`.
+fn is_semver(v: &str) -> bool {
+    let numeric =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let ident = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let mut parts = v.splitn(3, '.');
+    let (Some(major), Some(minor), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let (core, build) = match rest.split_once('+') {
+        Some((core, build)) => (core, Some(build)),
+        None => (rest, None),
+    };
+    let (patch, pre) = match core.split_once('-') {
+        Some((patch, pre)) => (patch, Some(pre)),
+        None => (core, None),
+    };
+    numeric(major)
+        && numeric(minor)
+        && numeric(patch)
+        && pre.is_none_or(|pre| {
+            pre.split('.')
+                .all(|id| ident(id) && (!id.bytes().all(|b| b.is_ascii_digit()) || numeric(id)))
+        })
+        && build.is_none_or(|build| build.split('.').all(ident))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_like_blang() {
+        for ok in [
+            "3.11.0",
+            "0.0.0",
+            "1.2.3-rc.1",
+            "1.2.3+build.5",
+            "1.2.3-alpha-1+x",
+        ] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in [
+            "", "3.11", "v3.11.0", "03.1.0", "1.2.3-01", "1.2.3-", "1.2.3+", "1.2.x",
+        ] {
+            assert!(!is_semver(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rules_look_at_every_path_component() {
+        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let suffix = Rule::UnencryptedSuffix("_unencrypted".into());
+        assert_eq!(
+            suffix.should_be_encrypted(&path(&["a_unencrypted", "b"])),
+            Some(false)
+        );
+        assert_eq!(suffix.should_be_encrypted(&path(&["a", "b"])), Some(true));
+        let re = Rule::EncryptedRegex(Regex::new("^(data|stringData)$").unwrap());
+        assert_eq!(re.should_be_encrypted(&path(&["stringData", "x"])), Some(true));
+        assert_eq!(re.should_be_encrypted(&path(&["metadata", "data1"])), Some(false));
+        assert_eq!(Rule::Comments.should_be_encrypted(&path(&["a"])), None);
+    }
+}

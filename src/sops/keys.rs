@@ -1,0 +1,350 @@
+//! age identities, found where sops looks for them, and the data key they unlock.
+//!
+//! Identities: `--age-key-file`, `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and
+//! `$XDG_CONFIG_HOME/sops/age/keys.txt` (else `$HOME/.config/sops/age/keys.txt`), all of them,
+//! in that order, as sops `age/keysource.go` `loadIdentities` gathers them. Data key: each key
+//! group yields a share from the first `age` stanza (an armored age file) an identity opens;
+//! one group's share *is* the 32-byte key, several groups are combined with Shamir
+//! (`sops.go` `GetDataKeyWithKeyServices`).
+//!
+//! It must never print or log identity lines or key bytes: errors name sources, line numbers
+//! and public recipients only. It does not talk to KMS, PGP, Vault or plugins; files that need
+//! them get an error naming those key types. Spec: `shared/reference/formats-and-peers.md` §1.4.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+
+use secrecy::SecretBox;
+use zeroize::Zeroizing;
+
+use super::SopsError;
+use super::format::{AgeStanza, KeyGroup, Metadata};
+use super::shamir;
+
+/// The age identities that may open a sops data key, and where they were looked for.
+pub struct Identities {
+    identities: Vec<Box<dyn age::Identity + Send + Sync>>,
+    /// Every place looked at, in order, for error messages (`SOPS_AGE_KEY`, a path, …).
+    searched: Vec<String>,
+}
+
+impl std::fmt::Debug for Identities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identities")
+            .field("count", &self.identities.len())
+            .field("searched", &self.searched)
+            .finish()
+    }
+}
+
+impl Identities {
+    /// Loads age identities the way sops finds them.
+    ///
+    /// `explicit_file` (from `--age-key-file`) first, then `SOPS_AGE_KEY` (content, one or more
+    /// keys per line, `#` comments), `SOPS_AGE_KEY_FILE`, then
+    /// `$XDG_CONFIG_HOME/sops/age/keys.txt` (default `$HOME/.config/sops/age/keys.txt`).
+    /// Identities from every source are kept. `env` reads environment variables
+    /// (`|name| std::env::var(name).ok()` in production). A missing default file is not an
+    /// error; a named file that cannot be read, or a malformed identity line, is.
+    pub fn discover(
+        explicit_file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Identities, SopsError> {
+        let mut ids = Identities {
+            identities: Vec::new(),
+            searched: Vec::new(),
+        };
+        if let Some(path) = explicit_file {
+            let text = read_key_file(path, "--age-key-file")?;
+            ids.add(&text, &path.display().to_string())?;
+        }
+        ids.searched.push("SOPS_AGE_KEY".to_owned());
+        if let Some(text) = env("SOPS_AGE_KEY").map(Zeroizing::new) {
+            ids.add(&text, "SOPS_AGE_KEY")?;
+        }
+        ids.searched.push("SOPS_AGE_KEY_FILE".to_owned());
+        if let Some(path) = env("SOPS_AGE_KEY_FILE").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            let text = read_key_file(&path, "SOPS_AGE_KEY_FILE")?;
+            ids.add(&text, &path.display().to_string())?;
+        }
+        let config_dir = env("XDG_CONFIG_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                env("HOME")
+                    .filter(|h| !h.is_empty())
+                    .map(|h| Path::new(&h).join(".config"))
+            });
+        if let Some(dir) = config_dir {
+            let path = dir.join("sops").join("age").join("keys.txt");
+            match fs_err::read_to_string(&path) {
+                Ok(text) => ids.add(&Zeroizing::new(text), &path.display().to_string())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    ids.searched.push(path.display().to_string());
+                }
+                Err(error) => {
+                    return Err(SopsError::ReadKeyFile {
+                        source_name: "the default location",
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Whether no identity was found at all.
+    pub fn is_empty(&self) -> bool {
+        self.identities.is_empty()
+    }
+
+    /// Parses identity lines (sops `parseIdentities`): blank lines and `#` comments are skipped,
+    /// other lines may hold several whitespace-separated identities.
+    fn add(&mut self, text: &str, source: &str) -> Result<(), SopsError> {
+        self.searched.push(source.to_owned());
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            for word in line.split_whitespace() {
+                let problem = if word.starts_with("AGE-PLUGIN-") {
+                    "age plugin identities are not supported natively"
+                } else if word.starts_with("AGE-SECRET-KEY-PQ-1") {
+                    "post-quantum age identities are not supported natively"
+                } else if word.starts_with("AGE-SECRET-KEY-1") {
+                    match age::x25519::Identity::from_str(word) {
+                        Ok(identity) => {
+                            self.identities.push(Box::new(identity));
+                            continue;
+                        }
+                        Err(_) => "not a valid AGE-SECRET-KEY-1 identity",
+                    }
+                } else {
+                    "unknown identity type (expected AGE-SECRET-KEY-1…)"
+                };
+                return Err(SopsError::InvalidIdentity {
+                    source_name: source.to_owned(),
+                    line: index + 1,
+                    reason: problem,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_identities(identities: Vec<age::x25519::Identity>) -> Self {
+        Identities {
+            identities: identities
+                .into_iter()
+                .map(|i| Box::new(i) as Box<dyn age::Identity + Send + Sync>)
+                .collect(),
+            searched: vec!["test".to_owned()],
+        }
+    }
+}
+
+fn read_key_file(path: &Path, source_name: &'static str) -> Result<Zeroizing<String>, SopsError> {
+    fs_err::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|error| SopsError::ReadKeyFile { source_name, error })
+}
+
+/// What happened to one stanza.
+enum Attempt {
+    Opened(Zeroizing<Vec<u8>>),
+    NoMatch,
+    Malformed(&'static str),
+}
+
+/// Opens one armored age stanza with every identity.
+fn open_stanza(stanza: &AgeStanza, ids: &Identities) -> Attempt {
+    let armored = age::armor::ArmoredReader::new(stanza.enc.as_bytes());
+    let Ok(decryptor) = age::Decryptor::new_buffered(armored) else {
+        return Attempt::Malformed("not an armored age file");
+    };
+    if decryptor.is_scrypt() {
+        return Attempt::Malformed("passphrase-encrypted, not encrypted to a recipient");
+    }
+    let identities = ids.identities.iter().map(|i| i.as_ref() as &dyn age::Identity);
+    match decryptor.decrypt(identities) {
+        Ok(mut reader) => {
+            let mut out = Zeroizing::new(Vec::with_capacity(64));
+            match reader.read_to_end(&mut out) {
+                Ok(_) => Attempt::Opened(out),
+                Err(_) => Attempt::Malformed("the age payload is corrupt"),
+            }
+        }
+        Err(age::DecryptError::NoMatchingKeys) => Attempt::NoMatch,
+        Err(age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader) => {
+            Attempt::Malformed("the age header is invalid")
+        }
+        Err(_) => Attempt::Malformed("the age file cannot be decrypted"),
+    }
+}
+
+/// Recovers the 32-byte data key (sops `GetDataKeyWithKeyServices` with the age key service).
+pub(crate) fn data_key(meta: &Metadata, ids: &Identities) -> Result<SecretBox<[u8; 32]>, SopsError> {
+    let mut shares = Vec::new();
+    let mut failed: Vec<&KeyGroup> = Vec::new();
+    let mut notes = Vec::new();
+    for group in &meta.key_groups {
+        let mut share = None;
+        for stanza in &group.age {
+            match open_stanza(stanza, ids) {
+                Attempt::Opened(bytes) => {
+                    share = Some(bytes);
+                    break;
+                }
+                Attempt::NoMatch => {}
+                Attempt::Malformed(reason) => notes.push(format!("{}: {reason}", stanza.recipient)),
+            }
+        }
+        match share {
+            Some(s) => shares.push(s),
+            None => failed.push(group),
+        }
+    }
+
+    let key = if meta.key_groups.len() > 1 {
+        if shares.len() < meta.shamir_threshold.max(2) {
+            return Err(no_key_error(meta, &failed, ids, notes, shares.len()));
+        }
+        shamir::combine(&shares).map_err(|e| SopsError::BadDataKey {
+            reason: e.to_string(),
+        })?
+    } else {
+        shares
+            .pop()
+            .ok_or_else(|| no_key_error(meta, &failed, ids, notes, 0))?
+    };
+    if key.len() != 32 {
+        return Err(SopsError::BadDataKey {
+            reason: format!("it is {} bytes long, not 32", key.len()),
+        });
+    }
+    // Fill the boxed array in place, so no stray copy of the key is left on the stack.
+    Ok(SecretBox::init_with_mut(|out: &mut [u8; 32]| {
+        for (dst, src) in out.iter_mut().zip(key.iter()) {
+            *dst = *src;
+        }
+    }))
+}
+
+/// Builds the most useful "cannot get the data key" error.
+fn no_key_error(
+    meta: &Metadata,
+    failed: &[&KeyGroup],
+    ids: &Identities,
+    notes: Vec<String>,
+    have: usize,
+) -> SopsError {
+    let recipients: Vec<&str> = failed
+        .iter()
+        .flat_map(|g| g.age.iter().map(|s| s.recipient.as_str()))
+        .collect();
+    let mut other: Vec<&str> = failed.iter().flat_map(|g| g.other.iter().copied()).collect();
+    other.sort_unstable();
+    other.dedup();
+    if recipients.is_empty() {
+        return SopsError::UnsupportedMasterKeys {
+            types: other.join(", "),
+        };
+    }
+    let mut detail = String::new();
+    if meta.key_groups.len() > 1 {
+        let need = meta.shamir_threshold.max(2);
+        let _ = write!(detail, "; {have} of {need} key-group shares recovered");
+    }
+    if !other.is_empty() {
+        let _ = write!(detail, "; {} keys are not used natively", other.join(", "));
+    }
+    for note in notes {
+        detail.push_str("; ");
+        detail.push_str(&note);
+    }
+    SopsError::NoIdentity {
+        recipients: recipients.join(", "),
+        identities: ids.identities.len(),
+        searched: ids.searched.join(", "),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    const KEY: &str = "AGE-SECRET-KEY-13KT8YDE5VPTHFA0FJCQQH598E47SN35AK3MYPAQM0TJ9W8ZUZFLQCWARNX";
+
+    #[test]
+    fn sources_are_combined_and_missing_default_is_fine() {
+        let ids = Identities::discover(None, &env_of(&[("HOME", "/nonexistent-home")])).unwrap();
+        assert!(ids.is_empty());
+        assert_eq!(
+            ids.searched.last().unwrap(),
+            "/nonexistent-home/.config/sops/age/keys.txt"
+        );
+
+        let ids = Identities::discover(
+            Some(Path::new("testdata/sops/age-identity-2.txt")),
+            &env_of(&[(
+                "SOPS_AGE_KEY",
+                "# comment\n\nAGE-SECRET-KEY-13KT8YDE5VPTHFA0FJCQQH598E47SN35AK3MYPAQM0TJ9W8ZUZFLQCWARNX\n",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(ids.identities.len(), 2);
+        let _ = KEY;
+    }
+
+    #[test]
+    fn default_file_follows_xdg_config_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("sops").join("age");
+        fs_err::create_dir_all(&keys).unwrap();
+        fs_err::copy("testdata/sops/age-identity.txt", keys.join("keys.txt")).unwrap();
+        let xdg = dir.path().to_str().unwrap().to_owned();
+        let env = move |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg.clone());
+        let ids = Identities::discover(None, &env).unwrap();
+        assert_eq!(ids.identities.len(), 1);
+        let home = dir.path().to_str().unwrap().replace("/tmp", "/nonexistent");
+        let env = move |name: &str| (name == "HOME").then(|| home.clone());
+        assert!(Identities::discover(None, &env).unwrap().is_empty());
+    }
+
+    #[test]
+    fn named_files_must_be_readable() {
+        let err = Identities::discover(Some(Path::new("testdata/sops/nope.txt")), &env_of(&[])).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @"cannot read the age key file from --age-key-file: failed to open file `testdata/sops/nope.txt`: No such file or directory (os error 2)");
+        let err = Identities::discover(None, &env_of(&[("SOPS_AGE_KEY_FILE", "testdata/sops/nope.txt")]))
+            .unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @"cannot read the age key file from SOPS_AGE_KEY_FILE: failed to open file `testdata/sops/nope.txt`: No such file or directory (os error 2)");
+    }
+
+    #[test]
+    fn bad_identity_lines_name_the_line_not_the_key() {
+        let err = Identities::discover(
+            None,
+            &env_of(&[("SOPS_AGE_KEY", "# c\nAGE-SECRET-KEY-1NOTAKEY\n")]),
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @"invalid age identity in SOPS_AGE_KEY line 2: not a valid AGE-SECRET-KEY-1 identity");
+        let err = Identities::discover(None, &env_of(&[("SOPS_AGE_KEY", "ssh-ed25519 AAAA")])).unwrap_err();
+        insta::assert_snapshot!(err.to_string(), @"invalid age identity in SOPS_AGE_KEY line 1: unknown identity type (expected AGE-SECRET-KEY-1…)");
+        assert!(!err.to_string().contains("AAAA"));
+    }
+}

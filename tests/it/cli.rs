@@ -1,0 +1,187 @@
+//! The binary as users run it: the quickstart, pass-through, determinism, cluster choice,
+//! exit codes, and that failures leave stdout empty and never print a credential.
+
+use fs_err as fs;
+
+use crate::support::{AGE_KEY, CATALOG, path, pullseal, render, root, transcript};
+
+/// Every password of the test catalog; none may ever appear outside sealed output.
+const TEST_SECRETS: &[&str] = &[
+    "test-password-company",
+    "test-dockerhub-token",
+    "test-quay-robot-token",
+    "test-quay-other-token",
+    "test-prod-password",
+    "p@ss:",
+];
+
+fn assert_no_secrets(text: &str) {
+    for secret in TEST_SECRETS {
+        assert!(!text.contains(secret), "a credential leaked: {secret}");
+    }
+}
+
+#[test]
+fn quickstart_renders_sealed_secrets() {
+    let out = pullseal()
+        .current_dir(path("examples/quickstart"))
+        .env("SOPS_AGE_KEY_FILE", "demo-age-key.txt")
+        .args(["render", "manifests"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.matches("kind: SealedSecret").count(), 3, "{stdout}");
+    for name in ["pullseal-company", "pullseal-dockerhub", "pullseal-quay-team"] {
+        assert!(stdout.contains(&format!("name: \"{name}\"")), "{name} missing");
+    }
+    assert!(!stdout.contains("demo-password-do-not-use"));
+}
+
+#[test]
+fn unannotated_stream_passes_through_byte_for_byte() {
+    let input = fs::read(path("testdata/render/passthrough/input.yaml")).unwrap();
+    let out = render("test").write_stdin(input.clone()).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(out.stdout, input);
+    // CRLF and a byte-order mark survive too.
+    let crlf = b"\xef\xbb\xbfa: 0644\r\n---\r\nb: yes\r\n".to_vec();
+    let out = render("test").write_stdin(crlf.clone()).output().unwrap();
+    assert_eq!(out.stdout, crlf);
+}
+
+#[test]
+fn unchanged_documents_keep_their_bytes_in_a_rendered_stream() {
+    let input = fs::read_to_string(path("examples/quickstart/manifests/plain.yaml")).unwrap();
+    let annotated = fs::read_to_string(path("testdata/render/namespace-wide/input.yaml")).unwrap();
+    let stream = format!("{input}---\n{annotated}");
+    let out = render("test").write_stdin(stream).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with(&format!("{input}---\n")));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let run = || render("test").arg("testdata/render/workloads/input.yaml").args(["--pod-spec", "Rollout=spec.template.spec"]).output().unwrap();
+    let (a, b) = (run(), run());
+    assert!(a.status.success(), "{}", transcript(&a));
+    assert_eq!(a.stdout, b.stdout);
+    assert!(String::from_utf8_lossy(&a.stdout).contains("AgB") || String::from_utf8_lossy(&a.stdout).contains("AgA"));
+}
+
+#[test]
+fn stdin_and_dash_and_directories() {
+    let input = fs::read(path("testdata/render/namespace-wide/input.yaml")).unwrap();
+    let from_stdin = render("test").write_stdin(input.clone()).output().unwrap();
+    let from_dash = render("test").arg("-").write_stdin(input).output().unwrap();
+    let from_file = render("test").arg("testdata/render/namespace-wide/input.yaml").output().unwrap();
+    assert!(from_stdin.status.success(), "{}", transcript(&from_stdin));
+    assert_eq!(from_stdin.stdout, from_dash.stdout);
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+}
+
+#[test]
+fn cluster_comes_from_flag_then_environment() {
+    let input = "testdata/render/namespace-wide/input.yaml";
+    let base = || {
+        let mut c = pullseal();
+        c.args(["render", "--catalog", CATALOG, "--age-key-file", AGE_KEY, input]);
+        c
+    };
+    let out = base().output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("several clusters"));
+    let by_env = base().env("PULLSEAL_CLUSTER", "test-ns").output().unwrap();
+    let by_argo = base().env("ARGOCD_ENV_PULLSEAL_CLUSTER", "test-ns").output().unwrap();
+    let by_flag = base().args(["--cluster", "test-ns"]).env("PULLSEAL_CLUSTER", "test").output().unwrap();
+    assert!(by_env.status.success(), "{}", transcript(&by_env));
+    assert_eq!(by_env.stdout, by_argo.stdout);
+    assert_eq!(by_env.stdout, by_flag.stdout);
+    assert!(String::from_utf8_lossy(&by_env.stdout).contains("sealedsecrets.bitnami.com/namespace-wide: \"true\""));
+}
+
+#[test]
+fn catalog_is_found_in_a_parent_directory() {
+    let out = pullseal()
+        .current_dir(path("examples/quickstart/manifests"))
+        .args(["render", "--age-key-file", "../demo-age-key.txt", "shop.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+}
+
+#[test]
+fn exit_codes_and_empty_stdout_on_failure() {
+    let input = "testdata/render/namespace-wide/input.yaml";
+    // No catalog anywhere above the temp dir.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = pullseal().current_dir(tmp.path()).args(["render", "-"]).write_stdin("a: 1\n").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    // A key that does not open the catalog.
+    let out = pullseal()
+        .args(["render", "--catalog", CATALOG, "--age-key-file", "testdata/sops/age-identity.txt", "--cluster", "test", input])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
+    // Problems in the manifests.
+    let out = render("test").arg("testdata/render/errors/input.yaml").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
+    // An expired certificate.
+    let out = render("expired").arg(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    // An unknown cluster, a missing input file, a bad flag.
+    assert_eq!(render("nope").arg(input).output().unwrap().status.code(), Some(4));
+    assert_eq!(render("test").arg("no/such/file.yaml").output().unwrap().status.code(), Some(5));
+    assert_eq!(pullseal().args(["render", "--pod-spec", "Rollout"]).output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn credentials_never_appear_in_any_output() {
+    for cluster in ["test", "test-ns", "test-cw"] {
+        let out = render(cluster).arg("testdata/render/workloads/input.yaml").args(["--pod-spec", "Rollout=spec.template.spec"]).output().unwrap();
+        assert!(out.status.success(), "{}", transcript(&out));
+        assert_no_secrets(&String::from_utf8_lossy(&out.stdout));
+        assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn all_clusters_write_one_directory_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = pullseal()
+        .args(["render", "--catalog", CATALOG, "--age-key-file", AGE_KEY, "--all-clusters", "--out-dir"])
+        .arg(tmp.path())
+        .arg("testdata/render/cluster-wide/input.yaml")
+        .output()
+        .unwrap();
+    // The `expired` cluster fails the whole run, and then nothing is written.
+    assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+
+    // The quickstart catalog has one cluster, `demo`.
+    let out = pullseal()
+        .current_dir(path("examples/quickstart"))
+        .args(["render", "--age-key-file", "demo-age-key.txt", "--all-clusters", "--out-dir"])
+        .arg(tmp.path())
+        .arg("manifests")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    let written = fs::read_to_string(tmp.path().join("demo/manifests.yaml")).unwrap();
+    assert_eq!(written.matches("kind: SealedSecret").count(), 3);
+}
+
+#[test]
+fn help_is_stable() {
+    let out = pullseal().args(["render", "--help"]).output().unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    let _ = root();
+}

@@ -1,0 +1,59 @@
+//! Fixture cases: `testdata/render/<case>/` holds `input.yaml` (or `input.json`), optional
+//! `args` (extra arguments, one per line; the default cluster is `test`) and optional `env`
+//! (`KEY=VALUE` lines). Each case runs the real binary on the test catalog and snapshots exit
+//! code, stdout and stderr together (`tests/it/snapshots/`; review with `cargo insta review`).
+
+use std::path::Path;
+
+use crate::support::{render, transcript};
+
+fn run_case(input: &Path) -> std::process::Output {
+    let dir = input.parent().unwrap();
+    let read = |name: &str| fs_err::read_to_string(dir.join(name)).ok();
+    let args: Vec<String> =
+        read("args").map(|a| a.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()).unwrap_or_default();
+    let cluster = args
+        .iter()
+        .position(|a| a == "--cluster")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "test".to_owned());
+    let rest: Vec<&String> = {
+        let mut skip = false;
+        args.iter()
+            .filter(|a| {
+                if skip {
+                    skip = false;
+                    return false;
+                }
+                if *a == "--cluster" {
+                    skip = true;
+                    return false;
+                }
+                true
+            })
+            .collect()
+    };
+    let mut cmd = render(&cluster);
+    cmd.args(rest);
+    for line in read("env").unwrap_or_default().lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            cmd.env(k.trim(), v.trim());
+        }
+    }
+    cmd.arg(input);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn render_cases() {
+    insta::glob!("../../testdata", "render/*/input.*", |input| {
+        let output = run_case(input);
+        let name = input.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let shown = transcript(&output).replace(&crate::support::root().display().to_string(), "[root]");
+        insta::assert_snapshot!(name.clone(), shown);
+        // Whatever the case, a failure leaves stdout empty.
+        if !output.status.success() {
+            assert!(output.stdout.is_empty(), "{name}: failed but wrote to stdout");
+        }
+    });
+}

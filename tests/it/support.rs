@@ -1,0 +1,75 @@
+//! Shared test plumbing: the pullseal command with a clean environment, project paths, and
+//! redaction of sealed values for snapshots.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The project root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under the project root.
+pub fn path(rel: &str) -> PathBuf {
+    root().join(rel)
+}
+
+/// The TEST-ONLY catalog and its key.
+pub const CATALOG: &str = "testdata/catalog/test.catalog.yaml";
+pub const AGE_KEY: &str = "testdata/keys/age-test.txt";
+
+/// `pullseal` with none of the variables it reads inherited from the developer's shell.
+pub fn pullseal() -> Command {
+    let mut cmd = Command::cargo_bin("pullseal").unwrap();
+    for var in [
+        "SOPS_AGE_KEY",
+        "SOPS_AGE_KEY_FILE",
+        "PULLSEAL_CATALOG",
+        "PULLSEAL_CLUSTER",
+        "ARGOCD_ENV_PULLSEAL_CLUSTER",
+        "ARGOCD_APP_NAMESPACE",
+    ] {
+        cmd.env_remove(var);
+    }
+    // No personal ~/.config/sops/age/keys.txt can leak in.
+    cmd.env("XDG_CONFIG_HOME", root().join("testdata/no-such-config"));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// `pullseal render` on the test catalog for `cluster`.
+pub fn render(cluster: &str) -> Command {
+    let mut cmd = pullseal();
+    cmd.args(["render", "--catalog", CATALOG, "--age-key-file", AGE_KEY, "--cluster", cluster]);
+    cmd
+}
+
+/// Replaces sealed blobs (they are deterministic, but change whenever the test catalog is
+/// re-encrypted) so snapshots show structure; unsealing is checked in `interop`.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.find(".dockerconfigjson: \"") {
+            Some(i) => {
+                out.push_str(&line[..i]);
+                out.push_str(".dockerconfigjson: \"[sealed]\"");
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// Output of a finished command as one block: exit code, stdout, stderr.
+pub fn transcript(output: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        output.status.code().map_or("signal".to_owned(), |c| c.to_string()),
+        redact(&String::from_utf8_lossy(&output.stdout)),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
