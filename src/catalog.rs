@@ -167,7 +167,9 @@ pub struct Cluster {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// No catalog file was found.
-    #[error("no catalog found: give --catalog or PULLSEAL_CATALOG, or put {DEFAULT_FILE} in {searched} or a parent")]
+    #[error(
+        "no catalog found: give --catalog or PULLSEAL_CATALOG, or put {DEFAULT_FILE} in {searched} or a parent"
+    )]
     NotFound {
         /// The directory searched from.
         searched: String,
@@ -204,7 +206,9 @@ impl Catalog {
         cwd.ancestors()
             .map(|dir| dir.join(DEFAULT_FILE))
             .find(|candidate| candidate.is_file())
-            .ok_or_else(|| CatalogError::NotFound { searched: cwd.display().to_string() })
+            .ok_or_else(|| CatalogError::NotFound {
+                searched: cwd.display().to_string(),
+            })
     }
 
     /// Reads, decrypts and checks the catalog at `path`.
@@ -216,22 +220,34 @@ impl Catalog {
     /// Decrypts and checks catalog `text` read from `path`.
     pub fn from_encrypted(text: &str, path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
         let shown = path.display().to_string();
-        let decrypted =
-            sops::decrypt(text, identities).map_err(|source| CatalogError::Decrypt { path: shown.clone(), source })?;
+        let decrypted = sops::decrypt(text, identities).map_err(|source| CatalogError::Decrypt {
+            path: shown.clone(),
+            source,
+        })?;
         let root = match decrypted.documents() {
             [root] => root,
             docs => {
                 return Err(CatalogError::Invalid {
                     path: shown,
-                    problems: vec![format!("the catalog must be one YAML document, found {}", docs.len())],
+                    problems: vec![format!(
+                        "the catalog must be one YAML document, found {}",
+                        docs.len()
+                    )],
                 });
             }
         };
-        let (registries, clusters) =
-            schema::check(root).map_err(|problems| CatalogError::Invalid { path: shown, problems })?;
+        let (registries, clusters) = schema::check(root).map_err(|problems| CatalogError::Invalid {
+            path: shown,
+            problems,
+        })?;
         let source = secrecy::ExposeSecret::expose_secret(decrypted.data_key());
         let data_key = SecretBox::init_with_mut(|key: &mut [u8; 32]| key.copy_from_slice(source));
-        Ok(Catalog { path: path.to_path_buf(), registries, clusters, data_key })
+        Ok(Catalog {
+            path: path.to_path_buf(),
+            registries,
+            clusters,
+            data_key,
+        })
     }
 
     /// The registry called `name`.

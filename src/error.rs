@@ -62,10 +62,16 @@ impl Error {
     /// A line that tells the user what to try next, where there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::Catalog(CatalogError::Decrypt { source: SopsError::NoIdentity { .. }, .. }) | Error::Identities(_) => Some(
-                "give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY",
-            ),
-            Error::Catalog(CatalogError::NotFound { .. }) => Some("run from the directory that holds the catalog, or pass --catalog"),
+            Error::Catalog(CatalogError::Decrypt {
+                source: SopsError::NoIdentity { .. },
+                ..
+            })
+            | Error::Identities(_) => {
+                Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
+            }
+            Error::Catalog(CatalogError::NotFound { .. }) => {
+                Some("run from the directory that holds the catalog, or pass --catalog")
+            }
             _ => None,
         }
     }

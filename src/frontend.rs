@@ -43,7 +43,10 @@ pub fn render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Error> {
-    let cwd = env.cwd().map_err(|source| Error::Io { path: PathBuf::from("."), source })?;
+    let cwd = env.cwd().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
     let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
     let sources = read_inputs(&args.inputs, &catalog_path, stdin)?;
     let stream = Stream::new(sources);
@@ -59,7 +62,10 @@ pub fn render(
         now: time::OffsetDateTime::now_utc(),
     };
     if args.all_clusters {
-        let out_dir = args.out_dir.clone().ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
+        let out_dir = args
+            .out_dir
+            .clone()
+            .ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
         let mut rendered = Vec::new();
         for cluster in catalog.clusters() {
             let result = render::render(&stream, &catalog, &options(cluster.name.clone()))?;
@@ -69,19 +75,33 @@ pub fn render(
         for (cluster, result) in rendered {
             warn(stderr, &result.warnings);
             let dir = out_dir.join(&cluster);
-            fs_err::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+            fs_err::create_dir_all(&dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
             let path = dir.join("manifests.yaml");
-            fs_err::write(&path, result.text.as_bytes()).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let io = |source| Error::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io)?);
+            result.write_to(&stream, &mut file).map_err(io)?;
+            file.flush().map_err(io)?;
         }
         return Ok(());
     }
     let cluster = choose_cluster(args.cluster.as_deref(), env, &catalog)?;
     let result = render::render(&stream, &catalog, &options(cluster))?;
-    if stream.has_content() && result.text.trim().is_empty() {
-        return Err(Error::Usage("refusing to write an empty stream for a non-empty input".to_owned()));
-    }
     warn(stderr, &result.warnings);
-    write_out(stdout, result.text.as_bytes())
+    // Everything succeeded: only now does stdout see a byte. The output holds every input
+    // byte, so a non-empty input can never give an empty output.
+    let io = |source| Error::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+    result.write_to(&stream, &mut out).map_err(io)?;
+    out.flush().map_err(io)
 }
 
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
@@ -90,16 +110,12 @@ fn warn(stderr: &mut dyn Write, warnings: &[String]) {
     }
 }
 
-fn write_out(stdout: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io { path: PathBuf::from("<stdout>"), source };
-    stdout.write_all(bytes).map_err(io)?;
-    stdout.flush().map_err(io)
-}
-
 /// `--cluster`, else `PULLSEAL_CLUSTER`, else `ARGOCD_ENV_PULLSEAL_CLUSTER`, else the only one.
 fn choose_cluster(flag: Option<&str>, env: &dyn Env, catalog: &Catalog) -> Result<String, Error> {
-    if let Some(name) =
-        flag.map(str::to_owned).or_else(|| env.var("PULLSEAL_CLUSTER")).or_else(|| env.var("ARGOCD_ENV_PULLSEAL_CLUSTER"))
+    if let Some(name) = flag
+        .map(str::to_owned)
+        .or_else(|| env.var("PULLSEAL_CLUSTER"))
+        .or_else(|| env.var("ARGOCD_ENV_PULLSEAL_CLUSTER"))
     {
         return Ok(name);
     }
@@ -128,14 +144,27 @@ fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Resu
             sources.push(read_stdin(stdin)?);
             continue;
         }
-        let meta = fs_err::metadata(input).map_err(|source| Error::Io { path: input.clone(), source })?;
-        let files = if meta.is_dir() { walk(input)? } else { vec![input.clone()] };
+        let meta = fs_err::metadata(input).map_err(|source| Error::Io {
+            path: input.clone(),
+            source,
+        })?;
+        let files = if meta.is_dir() {
+            walk(input)?
+        } else {
+            vec![input.clone()]
+        };
         for file in files {
             if catalog.is_some() && fs_err::canonicalize(&file).ok() == catalog {
                 continue;
             }
-            let text = fs_err::read_to_string(&file).map_err(|source| Error::Io { path: file.clone(), source })?;
-            sources.push(Source { name: file.display().to_string(), text });
+            let text = fs_err::read_to_string(&file).map_err(|source| Error::Io {
+                path: file.clone(),
+                source,
+            })?;
+            sources.push(Source {
+                name: file.display().to_string(),
+                text,
+            });
         }
     }
     Ok(sources)
@@ -143,8 +172,14 @@ fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Resu
 
 fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
     let mut text = String::new();
-    stdin.read_to_string(&mut text).map_err(|source| Error::Io { path: PathBuf::from("<stdin>"), source })?;
-    Ok(Source { name: "<stdin>".to_owned(), text })
+    stdin.read_to_string(&mut text).map_err(|source| Error::Io {
+        path: PathBuf::from("<stdin>"),
+        source,
+    })?;
+    Ok(Source {
+        name: "<stdin>".to_owned(),
+        text,
+    })
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -152,18 +187,27 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    let mut entries: Vec<PathBuf> =
-        fs_err::read_dir(dir).map_err(io(dir))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io(dir))?;
+    let mut entries: Vec<PathBuf> = fs_err::read_dir(dir)
+        .map_err(io(dir))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io(dir))?;
     entries.sort();
     let mut files = Vec::new();
     for path in entries {
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
         if path.is_dir() {
             files.extend(walk(&path)?);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             files.push(path);
         }
     }

@@ -10,14 +10,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stderr = io::stderr().lock();
     let result = match &cli.command {
-        Command::Render(args) => {
-            frontend::render(args, &ProcessEnv, &mut io::stdin().lock(), &mut io::stdout().lock(), &mut stderr)
-        }
+        Command::Render(args) => frontend::render(
+            args,
+            &ProcessEnv,
+            &mut io::stdin().lock(),
+            &mut io::stdout().lock(),
+            &mut stderr,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`pullseal render | head`) is not an error worth a message.
-        Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let _ = writeln!(stderr, "error: {err}");
             let mut source = std::error::Error::source(&err);

@@ -11,6 +11,7 @@ mod stream;
 pub(crate) mod tree;
 
 use std::fmt;
+use std::io;
 use std::ops::Range;
 
 pub(crate) use stream::is_blank;
@@ -70,7 +71,10 @@ impl Stream {
                 documents.push(Document {
                     source: i,
                     range: span.range,
-                    origin: Origin { file: source.name.clone(), document: n + 1 },
+                    origin: Origin {
+                        file: source.name.clone(),
+                        document: n + 1,
+                    },
                 });
             }
         }
@@ -79,7 +83,10 @@ impl Stream {
 
     /// The text of document `i`.
     pub(crate) fn text(&self, doc: &Document) -> &str {
-        self.sources.get(doc.source).and_then(|s| s.text.get(doc.range.clone())).unwrap_or("")
+        self.sources
+            .get(doc.source)
+            .and_then(|s| s.text.get(doc.range.clone()))
+            .unwrap_or("")
     }
 
     /// Whether the stream holds any document with content.
@@ -89,42 +96,70 @@ impl Stream {
 
     /// Writes the stream with `edits` applied (indexed like `documents`), then `extra`
     /// documents. Sources are joined with `---` where the next one does not start with it.
-    pub(crate) fn write(&self, edits: &[Vec<Edit>], extra: &[String]) -> String {
-        let total: usize = self.sources.iter().map(|s| s.text.len()).sum();
-        let mut out = String::with_capacity(total + extra.iter().map(String::len).sum::<usize>() + 64);
+    /// The output is streamed: nothing is copied but the edited pieces.
+    pub(crate) fn write_to(
+        &self,
+        out: &mut dyn io::Write,
+        edits: &[Vec<Edit>],
+        extra: &[String],
+    ) -> io::Result<()> {
+        let mut tail = Tail::default();
         let mut current_source = None;
         for (i, doc) in self.documents.iter().enumerate() {
-            let text = self.text(doc);
+            let mut text = self.text(doc);
             if current_source != Some(doc.source) {
-                let first = current_source.is_none();
-                current_source = Some(doc.source);
-                let text = if first { text } else { text.trim_start_matches('\u{feff}') };
-                if !first {
-                    if !out.is_empty() && !out.ends_with('\n') {
-                        out.push('\n');
+                if current_source.is_some() {
+                    text = text.trim_start_matches('\u{feff}');
+                    if tail.written && !tail.newline {
+                        tail.put(out, "\n")?;
                     }
-                    if !text.starts_with("---") && !out.is_empty() {
-                        out.push_str("---\n");
+                    if tail.written && !text.starts_with("---") {
+                        tail.put(out, "---\n")?;
                     }
                 }
-                apply(&mut out, text, edits.get(i).map_or(&[][..], Vec::as_slice));
-                continue;
+                current_source = Some(doc.source);
             }
-            apply(&mut out, text, edits.get(i).map_or(&[][..], Vec::as_slice));
+            apply(out, &mut tail, text, edits.get(i).map_or(&[][..], Vec::as_slice))?;
         }
         for doc in extra {
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
+            if tail.written && !tail.newline {
+                tail.put(out, "\n")?;
             }
-            out.push_str("---\n");
-            out.push_str(doc);
+            tail.put(out, "---\n")?;
+            tail.put(out, doc)?;
         }
-        out
+        Ok(())
+    }
+
+    /// The stream with `edits` and `extra` as one string (for tests and small outputs).
+    #[cfg(test)]
+    pub(crate) fn write(&self, edits: &[Vec<Edit>], extra: &[String]) -> String {
+        let mut out = Vec::new();
+        let _ = self.write_to(&mut out, edits, extra);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
-/// Appends `text` with `edits` (sorted or not, non-overlapping) applied.
-fn apply(out: &mut String, text: &str, edits: &[Edit]) {
+/// What was last written, so sources can be joined without reading the output back.
+#[derive(Default)]
+struct Tail {
+    written: bool,
+    newline: bool,
+}
+
+impl Tail {
+    fn put(&mut self, out: &mut dyn io::Write, s: &str) -> io::Result<()> {
+        if !s.is_empty() {
+            out.write_all(s.as_bytes())?;
+            self.written = true;
+            self.newline = s.ends_with('\n');
+        }
+        Ok(())
+    }
+}
+
+/// Writes `text` with `edits` (sorted or not, non-overlapping) applied.
+fn apply(out: &mut dyn io::Write, tail: &mut Tail, text: &str, edits: &[Edit]) -> io::Result<()> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
     let mut at = 0;
@@ -132,11 +167,11 @@ fn apply(out: &mut String, text: &str, edits: &[Edit]) {
         if edit.range.start < at {
             continue;
         }
-        out.push_str(text.get(at..edit.range.start).unwrap_or(""));
-        out.push_str(&edit.text);
+        tail.put(out, text.get(at..edit.range.start).unwrap_or(""))?;
+        tail.put(out, &edit.text)?;
         at = edit.range.end;
     }
-    out.push_str(text.get(at..).unwrap_or(""));
+    tail.put(out, text.get(at..).unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -144,7 +179,10 @@ mod tests {
     use super::*;
 
     fn src(name: &str, text: &str) -> Source {
-        Source { name: name.to_owned(), text: text.to_owned() }
+        Source {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        }
     }
 
     #[test]
@@ -156,14 +194,27 @@ mod tests {
 
     #[test]
     fn sources_are_joined_with_markers() {
-        let s = Stream::new(vec![src("a", "a: 1"), src("b", "b: 2\n"), src("c", "---\nc: 3\n")]);
-        assert_eq!(s.write(&[], &["d: 4\n".to_owned()]), "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n");
+        let s = Stream::new(vec![
+            src("a", "a: 1"),
+            src("b", "b: 2\n"),
+            src("c", "---\nc: 3\n"),
+        ]);
+        assert_eq!(
+            s.write(&[], &["d: 4\n".to_owned()]),
+            "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n"
+        );
     }
 
     #[test]
     fn edits_apply_inside_documents() {
         let s = Stream::new(vec![src("-", "a: 1\n---\nb: 2\n")]);
-        let edits = vec![vec![], vec![Edit { range: 7..8, text: "3".to_owned() }]];
+        let edits = vec![
+            vec![],
+            vec![Edit {
+                range: 7..8,
+                text: "3".to_owned(),
+            }],
+        ];
         assert_eq!(s.write(&edits, &[]), "a: 1\n---\nb: 3\n");
     }
 }

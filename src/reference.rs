@@ -27,7 +27,9 @@ pub const CONTAINER_ANNOTATION_PREFIX: &str = "registry.pullseal.io/";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReferenceError {
     /// A registry name that is not a DNS-1123 label.
-    #[error("registry name {name:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)")]
+    #[error(
+        "registry name {name:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)"
+    )]
     InvalidName {
         /// The name as written.
         name: String,
@@ -91,7 +93,8 @@ pub fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -113,7 +116,9 @@ impl FromStr for RegistryList {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let name: RegistryName = part.parse()?;
             if names.contains(&name) {
-                return Err(ReferenceError::Duplicate { name: part.to_owned() });
+                return Err(ReferenceError::Duplicate {
+                    name: part.to_owned(),
+                });
             }
             names.push(name);
         }

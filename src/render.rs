@@ -33,12 +33,19 @@ impl std::str::FromStr for PodSpecPath {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, path) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KIND=PATH"))?;
+        let (kind, path) = s
+            .split_once('=')
+            .ok_or_else(|| format!("{s:?} is not KIND=PATH"))?;
         let path: Vec<String> = path.split('.').map(str::to_owned).collect();
         if kind.is_empty() || path.iter().any(String::is_empty) {
-            return Err(format!("{s:?} is not KIND=PATH (for example Rollout=spec.template.spec)"));
+            return Err(format!(
+                "{s:?} is not KIND=PATH (for example Rollout=spec.template.spec)"
+            ));
         }
-        Ok(PodSpecPath { kind: kind.to_owned(), path })
+        Ok(PodSpecPath {
+            kind: kind.to_owned(),
+            path,
+        })
     }
 }
 
@@ -121,15 +128,26 @@ pub enum RenderError {
     },
 }
 
-/// A finished render.
+/// A finished render: the edits to the input and the documents to append. Nothing is
+/// written until [`Rendered::write_to`] is called, after everything succeeded.
 #[derive(Debug)]
 pub struct Rendered {
-    /// The output stream.
-    pub text: String,
+    edits: Vec<Vec<Edit>>,
+    secrets: Vec<String>,
     /// Things the user should know that do not stop the render.
     pub warnings: Vec<String>,
-    /// How many pull secrets were emitted.
-    pub secrets: usize,
+}
+
+impl Rendered {
+    /// How many pull secrets the render emits.
+    pub fn secrets(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// Streams the output: `stream` with the edits, then the secrets.
+    pub fn write_to(&self, stream: &Stream, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        stream.write_to(out, &self.edits, &self.secrets)
+    }
 }
 
 /// The pod spec and pod-template metadata paths of the built-in workload kinds.
@@ -147,13 +165,19 @@ fn builtin_pod_spec(kind: &str) -> Option<&'static [&'static str]> {
 
 /// Renders `stream` for `options.cluster`.
 pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<Rendered, RenderError> {
-    let cluster = catalog.cluster(&options.cluster).ok_or_else(|| RenderError::Cluster {
-        cluster: options.cluster.clone(),
-        message: format!(
-            "not in the catalog (clusters: {})",
-            catalog.clusters().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-        ),
-    })?;
+    let cluster = catalog
+        .cluster(&options.cluster)
+        .ok_or_else(|| RenderError::Cluster {
+            cluster: options.cluster.clone(),
+            message: format!(
+                "not in the catalog (clusters: {})",
+                catalog
+                    .clusters()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
     let mut warnings = Vec::new();
     match (cluster.seal, &cluster.certificate) {
         (SealMode::SealedSecrets, Some(cert)) => cert
@@ -179,13 +203,31 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     };
     let parsed = parse_candidates(stream, &mut walk.diagnostics);
     let accounts = service_accounts(&parsed, options.namespace.as_deref());
+    let existing = existing_secrets(stream, &parsed, options.namespace.as_deref());
     for (i, root) in &parsed {
-        let Some(doc) = stream.documents.get(*i) else { continue };
+        let Some(doc) = stream.documents.get(*i) else {
+            continue;
+        };
         let text = stream.text(doc);
-        let mut ctx = DocContext { text, origin: &doc.origin, accounts: &accounts, edits: Vec::new() };
+        let mut ctx = DocContext {
+            text,
+            origin: &doc.origin,
+            accounts: &accounts,
+            edits: Vec::new(),
+        };
         walk.object(&mut ctx, root, "");
         if let Some(slot) = walk.edits.get_mut(*i) {
             *slot = ctx.edits;
+        }
+    }
+    for (namespace, name) in walk.planned.keys() {
+        if let Some((origin, kind)) = existing.get(&(namespace.clone(), name.clone())) {
+            walk.diagnostics.push(Diagnostic {
+                origin: origin.clone(),
+                object: Some(format!("{kind} {}{name}", namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default())),
+                field: Some("metadata.name".to_owned()),
+                message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
+            });
         }
     }
     if !walk.diagnostics.is_empty() {
@@ -197,7 +239,11 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
     let mut extra = Vec::with_capacity(walk.planned.len());
     for ((namespace, name), registry) in &walk.planned {
-        let planned = secrets::Planned { namespace: namespace.clone(), name: name.clone(), registry };
+        let planned = secrets::Planned {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            registry,
+        };
         let doc = secrets::document(&planned, cluster, key).map_err(|source| RenderError::Seal {
             cluster: cluster.name.clone(),
             secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
@@ -205,7 +251,11 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         })?;
         extra.push(doc);
     }
-    Ok(Rendered { text: stream.write(&walk.edits, &extra), warnings, secrets: extra.len() })
+    Ok(Rendered {
+        edits: walk.edits,
+        secrets: extra,
+        warnings,
+    })
 }
 
 /// Parses the documents that may need work. Others are never parsed.
@@ -215,14 +265,27 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
         let text = stream.text(doc);
         let references = text.contains("pullseal.io/");
         let account = text.contains("ServiceAccount") && text.contains("imagePullSecrets");
-        if !references && !account {
+        // Secrets already in the input might collide with the ones pullseal emits.
+        let secret = [
+            "kind: Secret",
+            "kind: SealedSecret",
+            "\"Secret\"",
+            "\"SealedSecret\"",
+        ]
+        .iter()
+        .any(|k| text.contains(k));
+        if !references && !account && !secret {
             continue;
         }
         match tree::parse(text) {
             Ok(Some(root)) => parsed.push((i, root)),
             Err(e) if references => {
                 // Lines count from the top of the file, as an editor shows them.
-                let before = stream.sources.get(doc.source).and_then(|s| s.text.get(..doc.range.start)).unwrap_or("");
+                let before = stream
+                    .sources
+                    .get(doc.source)
+                    .and_then(|s| s.text.get(..doc.range.start))
+                    .unwrap_or("");
                 let line = before.matches('\n').count() + e.line;
                 diagnostics.push(Diagnostic {
                     origin: doc.origin.clone(),
@@ -247,16 +310,59 @@ fn service_accounts(parsed: &[(usize, Node)], default_ns: Option<&str>) -> Accou
             if object.get("kind").and_then(|(k, _)| k.as_str()) != Some("ServiceAccount") {
                 continue;
             }
-            let Some(name) = object.path(&["metadata", "name"]).and_then(Node::as_str) else { continue };
-            let ns = object.path(&["metadata", "namespace"]).and_then(Node::as_str).or(default_ns);
+            let Some(name) = object.path(&["metadata", "name"]).and_then(Node::as_str) else {
+                continue;
+            };
+            let ns = object
+                .path(&["metadata", "namespace"])
+                .and_then(Node::as_str)
+                .or(default_ns);
             let names: Vec<String> = object
                 .get("imagePullSecrets")
-                .map(|(l, _)| l.items().iter().filter_map(|i| i.path(&["name"]).and_then(Node::as_str)).map(str::to_owned).collect())
+                .map(|(l, _)| {
+                    l.items()
+                        .iter()
+                        .filter_map(|i| i.path(&["name"]).and_then(Node::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default();
             accounts.insert((ns.map(str::to_owned), name.to_owned()), names);
         }
     }
     accounts
+}
+
+/// `Secret`s and `SealedSecret`s in the input, by (namespace, name).
+fn existing_secrets(
+    stream: &Stream,
+    parsed: &[(usize, Node)],
+    default_ns: Option<&str>,
+) -> HashMap<(Option<String>, String), (Origin, String)> {
+    let mut found = HashMap::new();
+    for (i, root) in parsed {
+        let Some(doc) = stream.documents.get(*i) else {
+            continue;
+        };
+        for object in objects(root) {
+            let kind = object.get("kind").and_then(|(k, _)| k.as_str()).unwrap_or("");
+            if kind != "Secret" && kind != "SealedSecret" {
+                continue;
+            }
+            let Some(name) = object.path(&["metadata", "name"]).and_then(Node::as_str) else {
+                continue;
+            };
+            let ns = object
+                .path(&["metadata", "namespace"])
+                .and_then(Node::as_str)
+                .or(default_ns);
+            found.insert(
+                (ns.map(str::to_owned), name.to_owned()),
+                (doc.origin.clone(), kind.to_owned()),
+            );
+        }
+    }
+    found
 }
 
 /// The object itself, or the items of a `List`.
@@ -315,10 +421,16 @@ impl<'a> Walk<'a> {
             return;
         }
         let kind = node.get("kind").and_then(|(k, _)| k.as_str()).unwrap_or("");
-        let name = node.path(&["metadata", "name"]).and_then(Node::as_str).unwrap_or("");
+        let name = node
+            .path(&["metadata", "name"])
+            .and_then(Node::as_str)
+            .unwrap_or("");
         let own_ns = node.path(&["metadata", "namespace"]).and_then(Node::as_str);
         let namespace = own_ns.or(self.options.namespace.as_deref()).map(str::to_owned);
-        let label = format!("{kind} {}{name}", namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default());
+        let label = format!(
+            "{kind} {}{name}",
+            namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default()
+        );
         let custom: Option<Vec<&str>> = self
             .options
             .pod_specs
@@ -329,8 +441,15 @@ impl<'a> Walk<'a> {
         let meta_ann = annotations(node, &["metadata"]);
         let Some(spec_path) = spec_path else {
             if let Some((key, _)) = meta_ann.iter().find(|(k, _)| is_reference_key(k)) {
-                let message = format!("{kind:?} is not a workload pullseal knows; give --pod-spec {kind}=PATH to say where its pod spec is");
-                self.report(ctx, &label, Some(format!("{prefix}metadata.annotations[{key}]")), message);
+                let message = format!(
+                    "{kind:?} is not a workload pullseal knows; give --pod-spec {kind}=PATH to say where its pod spec is"
+                );
+                self.report(
+                    ctx,
+                    &label,
+                    Some(format!("{prefix}metadata.annotations[{key}]")),
+                    message,
+                );
             }
             return;
         };
@@ -347,7 +466,12 @@ impl<'a> Walk<'a> {
         }
         let spec_field = format!("{prefix}{}", spec_path.join("."));
         let Some(pod_spec) = node.path(&spec_path) else {
-            self.report(ctx, &label, Some(spec_field), "has pullseal annotations but no pod spec here".to_owned());
+            self.report(
+                ctx,
+                &label,
+                Some(spec_field),
+                "has pullseal annotations but no pod spec here".to_owned(),
+            );
             return;
         };
         self.pod(ctx, &label, namespace.as_deref(), pod_spec, &spec_field, &refs);
@@ -365,14 +489,19 @@ impl<'a> Walk<'a> {
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut ok = true;
-        let sources = [(meta, format!("{prefix}metadata.annotations")), (template, tpl_field.to_owned())];
+        let sources = [
+            (meta, format!("{prefix}metadata.annotations")),
+            (template, tpl_field.to_owned()),
+        ];
         for (entries, field) in &sources {
             for (key, value) in *entries {
                 if !key.starts_with("pullseal.io/") && !key.starts_with(CONTAINER_ANNOTATION_PREFIX) {
                     continue;
                 }
                 if !is_reference_key(key) {
-                    let message = format!("unknown pullseal annotation (known: {REGISTRIES_ANNOTATION}, {CONTAINER_ANNOTATION_PREFIX}<container>)");
+                    let message = format!(
+                        "unknown pullseal annotation (known: {REGISTRIES_ANNOTATION}, {CONTAINER_ANNOTATION_PREFIX}<container>)"
+                    );
                     self.report(ctx, label, Some(format!("{field}[{key}]")), message);
                     ok = false;
                     continue;
@@ -413,14 +542,26 @@ impl<'a> Walk<'a> {
                 }
             }
         }
-        if let Some(field) = sources.iter().find(|(e, _)| e.iter().any(|(k, _)| k == REGISTRIES_ANNOTATION)).map(|(_, f)| f) {
+        if let Some(field) = sources
+            .iter()
+            .find(|(e, _)| e.iter().any(|(k, _)| k == REGISTRIES_ANNOTATION))
+            .map(|(_, f)| f)
+        {
             refs.pod_wide_field = format!("{field}[{REGISTRIES_ANNOTATION}]");
         }
         ok.then_some(refs)
     }
 
     /// Matches containers to registries, checks policy, edits the pod spec, plans secrets.
-    fn pod(&mut self, ctx: &mut DocContext<'_>, label: &str, namespace: Option<&str>, spec: &Node, spec_field: &str, refs: &Refs) {
+    fn pod(
+        &mut self,
+        ctx: &mut DocContext<'_>,
+        label: &str,
+        namespace: Option<&str>,
+        spec: &Node,
+        spec_field: &str,
+        refs: &Refs,
+    ) {
         let containers = containers(spec, spec_field);
         let (used, mut failed) = self.resolve(ctx, label, &containers, refs);
         for r in &used {
@@ -429,7 +570,10 @@ impl<'a> Walk<'a> {
                 failed = true;
             }
         }
-        if namespace.is_none() && self.cluster.seal == SealMode::SealedSecrets && self.cluster.scope != Scope::ClusterWide {
+        if namespace.is_none()
+            && self.cluster.seal == SealMode::SealedSecrets
+            && self.cluster.scope != Scope::ClusterWide
+        {
             let message = "has no namespace; give the object one, or --namespace (or ARGOCD_APP_NAMESPACE): the sealing scope binds the secret to a namespace".to_owned();
             self.report(ctx, label, Some("metadata.namespace".to_owned()), message);
             failed = true;
@@ -441,20 +585,43 @@ impl<'a> Walk<'a> {
     }
 
     /// The registries a pod's containers pull from, and whether any reference was wrong.
-    fn resolve(&mut self, ctx: &DocContext<'_>, label: &str, containers: &[Container<'_>], refs: &Refs) -> (Vec<&'a Registry>, bool) {
+    fn resolve(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+    ) -> (Vec<&'a Registry>, bool) {
         let mut used: Vec<&'a Registry> = Vec::new();
+        let per_container = self.per_container(ctx, label, containers, refs, &mut used);
+        let pod_wide = self.pod_wide(ctx, label, containers, refs, &mut used);
+        (used, per_container || pod_wide)
+    }
+
+    /// `registry.pullseal.io/<container>`: the registry must serve that container's image.
+    /// Returns whether any reference was wrong.
+    fn per_container(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+        used: &mut Vec<&'a Registry>,
+    ) -> bool {
         let mut failed = false;
-        let use_registry = |used: &mut Vec<&'a Registry>, r: &'a Registry| {
-            if !used.iter().any(|u| u.name == r.name) {
-                used.push(r);
-            }
-        };
-        // Per-container references.
         for (container, (name, field)) in &refs.per_container {
             let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
             let Some(found) = containers.iter().find(|c| &c.name == container) else {
                 let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
-                self.report(ctx, label, at, format!("no container named {container:?} (containers: {})", names.join(", ")));
+                self.report(
+                    ctx,
+                    label,
+                    at,
+                    format!(
+                        "no container named {container:?} (containers: {})",
+                        names.join(", ")
+                    ),
+                );
                 failed = true;
                 continue;
             };
@@ -463,11 +630,13 @@ impl<'a> Walk<'a> {
                 continue;
             };
             match found.image.map(str::parse::<Image>) {
-                Some(Ok(image)) if registry.server.matches(&image) => use_registry(&mut used, registry),
+                Some(Ok(image)) if registry.server.matches(&image) => use_registry(used, registry),
                 Some(Ok(image)) => {
                     let message = format!(
                         "registry {:?} (server {}) does not serve image {:?} of container {container:?} (normalised: {image})",
-                        registry.name.as_str(), registry.server, found.image.unwrap_or("")
+                        registry.name.as_str(),
+                        registry.server,
+                        found.image.unwrap_or("")
                     );
                     self.report(ctx, label, Some(format!("{}.image", found.field)), message);
                     failed = true;
@@ -477,12 +646,31 @@ impl<'a> Walk<'a> {
                     failed = true;
                 }
                 None => {
-                    self.report(ctx, label, Some(format!("{}.image", found.field)), "is missing".to_owned());
+                    self.report(
+                        ctx,
+                        label,
+                        Some(format!("{}.image", found.field)),
+                        "is missing".to_owned(),
+                    );
                     failed = true;
                 }
             }
         }
-        // Pod-wide references: each container without its own annotation is matched by server.
+        failed
+    }
+
+    /// `pullseal.io/registries`: each container without its own annotation is matched by
+    /// server, the most specific path winning; every listed registry must serve some image.
+    /// Returns whether any reference was wrong.
+    fn pod_wide(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+        used: &mut Vec<&'a Registry>,
+    ) -> bool {
+        let mut failed = false;
         let pod_wide: Vec<&'a Registry> = refs
             .pod_wide
             .iter()
@@ -492,22 +680,37 @@ impl<'a> Walk<'a> {
             failed = true;
         }
         let mut matched_pod_wide: Vec<&RegistryName> = Vec::new();
-        for c in containers.iter().filter(|c| !refs.per_container.contains_key(&c.name)) {
-            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else { continue };
-            let mut candidates: Vec<&'a Registry> = pod_wide.iter().copied().filter(|r| r.server.matches(&image)).collect();
-            let best = candidates.iter().map(|r| r.server.specificity()).max().unwrap_or(0);
+        for c in containers
+            .iter()
+            .filter(|c| !refs.per_container.contains_key(&c.name))
+        {
+            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else {
+                continue;
+            };
+            let mut candidates: Vec<&'a Registry> = pod_wide
+                .iter()
+                .copied()
+                .filter(|r| r.server.matches(&image))
+                .collect();
+            let best = candidates
+                .iter()
+                .map(|r| r.server.specificity())
+                .max()
+                .unwrap_or(0);
             candidates.retain(|r| r.server.specificity() == best);
             match candidates.as_slice() {
                 [] => {}
                 [one] => {
                     matched_pod_wide.push(&one.name);
-                    use_registry(&mut used, one);
+                    use_registry(used, one);
                 }
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
                     let message = format!(
                         "image {image} of container {:?} matches registries {} equally; name one with {CONTAINER_ANNOTATION_PREFIX}{}",
-                        c.name, names.join(" and "), c.name
+                        c.name,
+                        names.join(" and "),
+                        c.name
                     );
                     self.report(ctx, label, Some(format!("{}.image", c.field)), message);
                     failed = true;
@@ -519,17 +722,27 @@ impl<'a> Walk<'a> {
                 let images: Vec<&str> = containers.iter().filter_map(|c| c.image).collect();
                 let message = format!(
                     "registry {:?} (server {}) serves none of the pod's images ({})",
-                    r.name.as_str(), r.server, images.join(", ")
+                    r.name.as_str(),
+                    r.server,
+                    images.join(", ")
                 );
                 self.report(ctx, label, Some(refs.pod_wide_field.clone()), message);
                 failed = true;
             }
         }
-        (used, failed)
+        failed
     }
 
     /// Names the secrets, records them, and edits `imagePullSecrets`.
-    fn plan(&mut self, ctx: &mut DocContext<'_>, label: &str, namespace: Option<&str>, spec: &Node, spec_field: &str, used: &[&'a Registry]) {
+    fn plan(
+        &mut self,
+        ctx: &mut DocContext<'_>,
+        label: &str,
+        namespace: Option<&str>,
+        spec: &Node,
+        spec_field: &str,
+        used: &[&'a Registry],
+    ) {
         let mut names = Vec::new();
         for r in used {
             let name = match self.namer.name(r, namespace, &self.cluster.name) {
@@ -544,7 +757,8 @@ impl<'a> Walk<'a> {
                 Some(other) if other.name != r.name => {
                     let message = format!(
                         "secret name {name:?} is made for both registry {:?} and {:?}; put {{{{registry}}}} in --secret-name",
-                        other.name.as_str(), r.name.as_str()
+                        other.name.as_str(),
+                        r.name.as_str()
                     );
                     self.report(ctx, label, None, message);
                     return;
@@ -555,20 +769,42 @@ impl<'a> Walk<'a> {
             }
             names.push(name);
         }
-        let account = spec.get("serviceAccountName").and_then(|(n, _)| n.as_str()).unwrap_or("default");
-        let inherited = ctx.accounts.get(&(namespace.map(str::to_owned), account.to_owned())).cloned().unwrap_or_default();
+        let account = spec
+            .get("serviceAccountName")
+            .and_then(|(n, _)| n.as_str())
+            .unwrap_or("default");
+        let inherited = ctx
+            .accounts
+            .get(&(namespace.map(str::to_owned), account.to_owned()))
+            .cloned()
+            .unwrap_or_default();
         match rewrite::add_pull_secrets(ctx.text, spec, &names, &inherited) {
             Ok(Some(edit)) => ctx.edits.push(edit),
             Ok(None) => {}
-            Err(e) => self.report(ctx, label, Some(format!("{spec_field}.imagePullSecrets")), e.to_string()),
+            Err(e) => self.report(
+                ctx,
+                label,
+                Some(format!("{spec_field}.imagePullSecrets")),
+                e.to_string(),
+            ),
         }
     }
 
-    fn lookup(&mut self, ctx: &DocContext<'_>, label: &str, field: Option<String>, name: &RegistryName) -> Option<&'a Registry> {
+    fn lookup(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        field: Option<String>,
+        name: &RegistryName,
+    ) -> Option<&'a Registry> {
         let catalog = self.catalog;
         let Some(registry) = catalog.registry(name) else {
             let known: Vec<&str> = catalog.registry_names().map(RegistryName::as_str).collect();
-            let message = format!("registry {:?} is not in the catalog (registries: {})", name.as_str(), known.join(", "));
+            let message = format!(
+                "registry {:?} is not in the catalog (registries: {})",
+                name.as_str(),
+                known.join(", ")
+            );
             self.report(ctx, label, field, message);
             return None;
         };
@@ -588,7 +824,9 @@ impl<'a> Walk<'a> {
             if !globs.matches(&self.cluster.name) {
                 return Some(format!(
                     "registry {:?} is not allowed on cluster {:?} (allow.clusters: {})",
-                    registry.name.as_str(), self.cluster.name, globs.patterns().join(", ")
+                    registry.name.as_str(),
+                    self.cluster.name,
+                    globs.patterns().join(", ")
                 ));
             }
         }
@@ -598,18 +836,26 @@ impl<'a> Walk<'a> {
                 Some(ns) => {
                     return Some(format!(
                         "registry {:?} is not allowed in namespace {ns:?} (allow.namespaces: {})",
-                        registry.name.as_str(), globs.patterns().join(", ")
+                        registry.name.as_str(),
+                        globs.patterns().join(", ")
                     ));
                 }
                 None => {
                     return Some(format!(
                         "registry {:?} is limited to namespaces {} but the object has no namespace",
-                        registry.name.as_str(), globs.patterns().join(", ")
+                        registry.name.as_str(),
+                        globs.patterns().join(", ")
                     ));
                 }
             }
         }
         None
+    }
+}
+
+fn use_registry<'r>(used: &mut Vec<&'r Registry>, registry: &'r Registry) {
+    if !used.iter().any(|u| u.name == registry.name) {
+        used.push(registry);
     }
 }
 
@@ -621,13 +867,20 @@ struct Refs {
 }
 
 fn is_reference_key(key: &str) -> bool {
-    key == REGISTRIES_ANNOTATION || key.strip_prefix(CONTAINER_ANNOTATION_PREFIX).is_some_and(|c| !c.is_empty())
+    key == REGISTRIES_ANNOTATION
+        || key
+            .strip_prefix(CONTAINER_ANNOTATION_PREFIX)
+            .is_some_and(|c| !c.is_empty())
 }
 
 /// String annotations under `path` (a `metadata` mapping).
 fn annotations(node: &Node, path: &[&str]) -> Vec<(String, String)> {
-    let Some(meta) = node.path(path) else { return Vec::new() };
-    let Some((ann, _)) = meta.get("annotations") else { return Vec::new() };
+    let Some(meta) = node.path(path) else {
+        return Vec::new();
+    };
+    let Some((ann, _)) = meta.get("annotations") else {
+        return Vec::new();
+    };
     ann.entries()
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
@@ -637,10 +890,16 @@ fn annotations(node: &Node, path: &[&str]) -> Vec<(String, String)> {
 fn containers<'n>(spec: &'n Node, spec_field: &str) -> Vec<Container<'n>> {
     let mut out = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        let Some((items, _)) = spec.get(list) else { continue };
+        let Some((items, _)) = spec.get(list) else {
+            continue;
+        };
         for (i, c) in items.items().iter().enumerate() {
             out.push(Container {
-                name: c.get("name").and_then(|(n, _)| n.as_str()).unwrap_or("").to_owned(),
+                name: c
+                    .get("name")
+                    .and_then(|(n, _)| n.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
                 image: c.get("image").and_then(|(n, _)| n.as_str()),
                 field: format!("{spec_field}.{list}[{i}]"),
             });
@@ -662,12 +921,18 @@ impl Namer {
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
         if let Some(template) = &options.secret_name {
-            registry.register_template_string("name", template).map_err(|e| RenderError::Template {
-                template: template.clone(),
-                message: e.to_string(),
-            })?;
+            registry
+                .register_template_string("name", template)
+                .map_err(|e| RenderError::Template {
+                    template: template.clone(),
+                    message: e.to_string(),
+                })?;
         }
-        Ok(Namer { registry, template: options.secret_name.clone(), instance: options.instance.clone() })
+        Ok(Namer {
+            registry,
+            template: options.secret_name.clone(),
+            instance: options.instance.clone(),
+        })
     }
 
     fn name(&self, registry: &Registry, namespace: Option<&str>, cluster: &str) -> Result<String, String> {
@@ -690,7 +955,9 @@ impl Namer {
         if is_dns_subdomain(&name) {
             Ok(name)
         } else {
-            Err(format!("--secret-name template {template:?} made {name:?}, which is not a valid Secret name"))
+            Err(format!(
+                "--secret-name template {template:?} made {name:?}, which is not a valid Secret name"
+            ))
         }
     }
 }

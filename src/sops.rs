@@ -693,7 +693,6 @@ mod tests {
         "AGE-SECRET-KEY-13KT8YDE5VPTHFA0FJCQQH598E47SN35AK3MYPAQM0TJ9W8ZUZFLQCWARNX";
 
     /// Writes a sops file for a flat mapping of strings; keys ending in `_unencrypted` stay plain.
-    pub(super) fn encrypt_flat_pub(entries: &[(String, String)], data_key: [u8; 32], m: bool) -> String { encrypt_flat(entries, data_key, m) }
     fn encrypt_flat(entries: &[(String, String)], data_key: [u8; 32], mac_only_encrypted: bool) -> String {
         let identity = age::x25519::Identity::from_str(RECIPIENT_SECRET).unwrap();
         let recipient = identity.to_public();
@@ -796,20 +795,5 @@ mod tests {
             let text = String::from_utf8_lossy(&bytes);
             let _ = decrypt(&text, &ids("age-identity.txt"));
         }
-    }
-}
-#[cfg(test)]
-mod perf_tmp {
-    #[test]
-    #[ignore]
-    fn big() {
-        use std::str::FromStr as _;
-        let entries: Vec<(String, String)> = (0..10_000).map(|i| (format!("k{i}"), format!("value-{i}"))).collect();
-        let text = super::tests::encrypt_flat_pub(&entries, [3; 32], false);
-        let ids = super::Identities::from_identities(vec![age::x25519::Identity::from_str("AGE-SECRET-KEY-13KT8YDE5VPTHFA0FJCQQH598E47SN35AK3MYPAQM0TJ9W8ZUZFLQCWARNX").unwrap()]);
-        let t = std::time::Instant::now();
-        let d = super::decrypt(&text, &ids).unwrap();
-        eprintln!("10k values: {:?} ({} bytes)", t.elapsed(), text.len());
-        assert_eq!(d.documents().len(), 1);
     }
 }

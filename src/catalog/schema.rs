@@ -20,6 +20,7 @@ struct Problems(Vec<String>);
 
 impl Problems {
     fn add(&mut self, field: &str, what: impl std::fmt::Display) {
+        let field = if field.is_empty() { "the catalog" } else { field };
         self.0.push(format!("{field}: {what}"));
     }
 }
@@ -53,23 +54,40 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     fn new(path: &str, value: &'a Value, problems: &mut Problems, known: &[&str]) -> Option<Fields<'a>> {
         let Some(entries) = entries(value) else {
-            problems.add(path, format_args!("must be a mapping, found {}", type_name(value)));
+            problems.add(
+                path,
+                format_args!("must be a mapping, found {}", type_name(value)),
+            );
             return None;
         };
         for (key, _) in entries {
             if !known.contains(&key.as_str()) {
-                problems.add(&format!("{path}.{key}"), format_args!("unknown field (known: {})", known.join(", ")));
+                problems.add(
+                    &format!("{path}.{key}"),
+                    format_args!("unknown field (known: {})", known.join(", ")),
+                );
             }
         }
-        Some(Fields { path: path.to_owned(), entries })
+        Some(Fields {
+            path: path.to_owned(),
+            entries,
+        })
     }
 
     fn field(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     fn get(&self, key: &str) -> Option<&'a Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Value::Null))
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .filter(|v| !matches!(v, Value::Null))
     }
 
     /// A string field. Secret fields are returned as secrets; the caller decides.
@@ -83,24 +101,35 @@ impl<'a> Fields<'a> {
                 None
             }
             Some(other) => {
-                problems.add(&self.field(key), format_args!("must be a string, found {}", type_name(other)));
+                problems.add(
+                    &self.field(key),
+                    format_args!("must be a string, found {}", type_name(other)),
+                );
                 None
             }
         }
     }
 
     fn string(&self, key: &str, problems: &mut Problems, required: bool) -> Option<String> {
-        self.secret(key, problems, required).map(|s| s.expose_secret().to_owned())
+        self.secret(key, problems, required)
+            .map(|s| s.expose_secret().to_owned())
     }
 }
 
 pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
     let mut problems = Problems(Vec::new());
-    let Some(top) = Fields::new("", root, &mut problems, &["apiVersion", "kind", "registries", "clusters"]) else {
+    let Some(top) = Fields::new(
+        "",
+        root,
+        &mut problems,
+        &["apiVersion", "kind", "registries", "clusters"],
+    ) else {
         return Err(problems.0);
     };
     match top.string("apiVersion", &mut problems, true) {
-        Some(v) if v != API_VERSION => problems.add("apiVersion", format_args!("must be {API_VERSION}, found {v:?}")),
+        Some(v) if v != API_VERSION => {
+            problems.add("apiVersion", format_args!("must be {API_VERSION}, found {v:?}"));
+        }
         _ => {}
     }
     match top.string("kind", &mut problems, true) {
@@ -116,7 +145,10 @@ pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
                 }
             }
         }
-        Some((v, None)) => problems.add("registries", format_args!("must be a mapping, found {}", type_name(v))),
+        Some((v, None)) => problems.add(
+            "registries",
+            format_args!("must be a mapping, found {}", type_name(v)),
+        ),
         None => problems.add("registries", "is required"),
     }
     let mut clusters = BTreeMap::new();
@@ -128,10 +160,17 @@ pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
                 }
             }
         }
-        Some((v, None)) => problems.add("clusters", format_args!("must be a mapping, found {}", type_name(v))),
+        Some((v, None)) => problems.add(
+            "clusters",
+            format_args!("must be a mapping, found {}", type_name(v)),
+        ),
         None => problems.add("clusters", "is required"),
     }
-    if problems.0.is_empty() { Ok((registries, clusters)) } else { Err(problems.0) }
+    if problems.0.is_empty() {
+        Ok((registries, clusters))
+    } else {
+        Err(problems.0)
+    }
 }
 
 fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Registry> {
@@ -143,18 +182,28 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
             None
         }
     };
-    let f = Fields::new(&path, value, problems, &["type", "server", "username", "password", "email", "allow"])?;
+    let f = Fields::new(
+        &path,
+        value,
+        problems,
+        &["type", "server", "username", "password", "email", "allow"],
+    )?;
     let kind = match f.string("type", problems, true) {
         Some(t) => {
             let parsed = RegistryType::parse(&t);
             if parsed.is_none() {
-                problems.add(&f.field("type"), format_args!("{t:?} is not one of {}", RegistryType::names()));
+                problems.add(
+                    &f.field("type"),
+                    format_args!("{t:?} is not one of {}", RegistryType::names()),
+                );
             }
             parsed
         }
         None => None,
     };
-    let server_text = f.string("server", problems, false).or_else(|| kind?.default_server().map(str::to_owned));
+    let server_text = f
+        .string("server", problems, false)
+        .or_else(|| kind?.default_server().map(str::to_owned));
     let server = match (server_text, kind) {
         (Some(text), _) => match text.parse::<Server>() {
             Ok(s) => Some(s),
@@ -174,11 +223,17 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
     let password = f.secret("password", problems, needs_password);
     if let Some(u) = &username {
         if u.expose_secret().contains(':') {
-            problems.add(&f.field("username"), "must not contain ':' (the kubelet splits `auth` at the first ':')");
+            problems.add(
+                &f.field("username"),
+                "must not contain ':' (the kubelet splits `auth` at the first ':')",
+            );
         }
     }
     let email = f.string("email", problems, false);
-    let allow = f.get("allow").map_or_else(|| Some(Allow::default()), |v| allow(&f.field("allow"), v, problems));
+    let allow = f.get("allow").map_or_else(
+        || Some(Allow::default()),
+        |v| allow(&f.field("allow"), v, problems),
+    );
     Some(Registry {
         name: parsed_name?,
         kind: kind?,
@@ -192,21 +247,34 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
 
 fn allow(path: &str, value: &Value, problems: &mut Problems) -> Option<Allow> {
     let f = Fields::new(path, value, problems, &["namespaces", "clusters"])?;
-    let namespaces = f.get("namespaces").map(|v| globs(&f.field("namespaces"), v, problems));
-    let clusters = f.get("clusters").map(|v| globs(&f.field("clusters"), v, problems));
-    Some(Allow { namespaces: namespaces.flatten(), clusters: clusters.flatten() })
+    let namespaces = f
+        .get("namespaces")
+        .map(|v| globs(&f.field("namespaces"), v, problems));
+    let clusters = f
+        .get("clusters")
+        .map(|v| globs(&f.field("clusters"), v, problems));
+    Some(Allow {
+        namespaces: namespaces.flatten(),
+        clusters: clusters.flatten(),
+    })
 }
 
 fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
     let Value::Seq(items) = value else {
-        problems.add(path, format_args!("must be a list of globs, found {}", type_name(value)));
+        problems.add(
+            path,
+            format_args!("must be a list of globs, found {}", type_name(value)),
+        );
         return None;
     };
     let mut builder = globset::GlobSetBuilder::new();
     let mut patterns = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Value::Str(s) = item else {
-            problems.add(&format!("{path}[{i}]"), format_args!("must be a string, found {}", type_name(item)));
+            problems.add(
+                &format!("{path}[{i}]"),
+                format_args!("must be a string, found {}", type_name(item)),
+            );
             continue;
         };
         let text = s.expose_secret();
@@ -215,7 +283,10 @@ fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
                 builder.add(g);
                 patterns.push(text.to_owned());
             }
-            Err(e) => problems.add(&format!("{path}[{i}]"), format_args!("{text:?} is not a valid glob: {}", e.kind())),
+            Err(e) => problems.add(
+                &format!("{path}[{i}]"),
+                format_args!("{text:?} is not a valid glob: {}", e.kind()),
+            ),
         }
     }
     match builder.build() {
@@ -237,7 +308,10 @@ fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster
         None | Some("sealed-secrets") => Some(SealMode::SealedSecrets),
         Some("none") => Some(SealMode::None),
         Some(other) => {
-            problems.add(&f.field("seal"), format_args!("{other:?} is not one of sealed-secrets | none"));
+            problems.add(
+                &f.field("seal"),
+                format_args!("{other:?} is not one of sealed-secrets | none"),
+            );
             None
         }
     };
@@ -246,7 +320,10 @@ fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster
         Some(s) => {
             let parsed = s.parse::<Scope>().ok();
             if parsed.is_none() {
-                problems.add(&f.field("scope"), format_args!("{s:?} is not one of strict | namespace-wide | cluster-wide"));
+                problems.add(
+                    &f.field("scope"),
+                    format_args!("{s:?} is not one of strict | namespace-wide | cluster-wide"),
+                );
             }
             parsed
         }
@@ -265,5 +342,169 @@ fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster
         }
         (None, _) => None,
     };
-    Some(Cluster { name: name.to_owned(), seal: seal?, scope: scope?, certificate })
+    Some(Cluster {
+        name: name.to_owned(),
+        seal: seal?,
+        scope: scope?,
+        certificate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(SecretString::from(v.to_owned()))
+    }
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn catalog(registries: Value, clusters: Value) -> Value {
+        map(&[
+            ("apiVersion", s(API_VERSION)),
+            ("kind", s(KIND)),
+            ("registries", registries),
+            ("clusters", clusters),
+        ])
+    }
+
+    fn problems(root: &Value) -> String {
+        match check(root) {
+            Ok(_) => "ok".to_owned(),
+            Err(p) => p.join("\n"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_types() {
+        let root = catalog(
+            map(&[
+                (
+                    "hub",
+                    map(&[
+                        ("type", s("dockerhub")),
+                        ("username", s("u")),
+                        ("password", s("p")),
+                    ]),
+                ),
+                (
+                    "ms",
+                    map(&[("type", s("mcr")), ("username", s("u")), ("password", s("p"))]),
+                ),
+            ]),
+            map(&[("plain", map(&[("seal", s("none"))]))]),
+        );
+        let (registries, clusters) = check(&root).unwrap();
+        let hub = registries.get(&"hub".parse().unwrap()).unwrap();
+        assert_eq!(hub.server.to_string(), "docker.io");
+        assert_eq!(
+            registries.get(&"ms".parse().unwrap()).unwrap().server.to_string(),
+            "mcr.microsoft.com"
+        );
+        assert_eq!(clusters["plain"].scope, Scope::Strict);
+        assert_eq!(clusters["plain"].seal, SealMode::None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field_and_no_value() {
+        let root = map(&[
+            ("apiVersion", s("v1")),
+            ("kind", Value::Int(3)),
+            (
+                "registries",
+                map(&[
+                    (
+                        "Bad_Name",
+                        map(&[
+                            ("type", s("generic")),
+                            ("server", s("r.example.com")),
+                            ("username", s("u")),
+                            ("password", s("hunter2")),
+                        ]),
+                    ),
+                    (
+                        "typo",
+                        map(&[
+                            ("type", s("gneric")),
+                            ("server", s("r.example.com")),
+                            ("username", s("u")),
+                            ("pasword", s("hunter2")),
+                        ]),
+                    ),
+                    (
+                        "colon",
+                        map(&[
+                            ("type", s("quay")),
+                            ("server", s("quay.io:x")),
+                            ("username", s("a:b")),
+                            ("password", s("hunter2")),
+                        ]),
+                    ),
+                    (
+                        "noserver",
+                        map(&[
+                            ("type", s("generic")),
+                            ("username", s("u")),
+                            ("password", s("hunter2")),
+                        ]),
+                    ),
+                    (
+                        "globs",
+                        map(&[
+                            ("type", s("generic")),
+                            ("server", s("g.example.com")),
+                            ("username", s("u")),
+                            ("password", s("hunter2")),
+                            ("allow", map(&[("namespaces", s("team-*"))])),
+                        ]),
+                    ),
+                ]),
+            ),
+            (
+                "clusters",
+                map(&[
+                    ("no-cert", map(&[("seal", s("sealed-secrets"))])),
+                    ("bad", map(&[("seal", s("vault")), ("scope", s("global"))])),
+                    ("garbage", map(&[("certificate", s("not a pem"))])),
+                ]),
+            ),
+        ]);
+        let out = problems(&root);
+        assert!(!out.contains("hunter2"));
+        insta::assert_snapshot!(out, @r#"
+        apiVersion: must be pullseal.io/v1alpha1, found "v1"
+        kind: must be a string, found an integer
+        registries.Bad_Name: registry name "Bad_Name" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)
+        registries.typo.pasword: unknown field (known: type, server, username, password, email, allow)
+        registries.typo.type: "gneric" is not one of dockerhub | ecr | gcr | acr | quay | nexus | artifactory | mcr | system | generic
+        registries.typo.password: is required
+        registries.colon.server: server "quay.io:x" is not valid: the port is not a number
+        registries.colon.username: must not contain ':' (the kubelet splits `auth` at the first ':')
+        registries.noserver.server: is required for this type
+        registries.globs.allow.namespaces: must be a list of globs, found a string
+        clusters.no-cert.certificate: is required for seal: sealed-secrets
+        clusters.bad.seal: "vault" is not one of sealed-secrets | none
+        clusters.bad.scope: "global" is not one of strict | namespace-wide | cluster-wide
+        clusters.garbage.certificate: no PEM CERTIFICATE block found in the sealing certificate
+        "#);
+    }
+
+    #[test]
+    fn missing_sections() {
+        insta::assert_snapshot!(problems(&map(&[])), @r"
+        apiVersion: is required
+        kind: is required
+        registries: is required
+        clusters: is required
+        ");
+        insta::assert_snapshot!(problems(&s("x")), @"the catalog: must be a mapping, found a string");
+    }
 }

@@ -28,19 +28,27 @@ pub(crate) fn split(text: &str) -> Vec<Span> {
         let line_end = memchr_newline(bytes, line_start).map_or(bytes.len(), |nl| nl + 1);
         let line = text.get(line_start..line_end).unwrap_or("");
         if line_start > start && is_document_start(line) {
-            spans.push(Span { range: start..line_start });
+            spans.push(Span {
+                range: start..line_start,
+            });
             start = line_start;
         }
         line_start = line_end;
     }
     if start < bytes.len() || spans.is_empty() {
-        spans.push(Span { range: start..bytes.len() });
+        spans.push(Span {
+            range: start..bytes.len(),
+        });
     }
     spans
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes.get(from..)?.iter().position(|&b| b == b'\n').map(|p| p + from)
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| p + from)
 }
 
 /// `---` at column 0 followed by whitespace or the end of the line.
@@ -70,7 +78,10 @@ mod tests {
     #[test]
     fn splits_on_markers_only_at_column_zero() {
         let text = "a: 1\n---\nb: |\n  ---\n  x\n--- # c\nc: 3\n";
-        assert_eq!(pieces(text), vec!["a: 1\n", "---\nb: |\n  ---\n  x\n", "--- # c\nc: 3\n"]);
+        assert_eq!(
+            pieces(text),
+            vec!["a: 1\n", "---\nb: |\n  ---\n  x\n", "--- # c\nc: 3\n"]
+        );
     }
 
     #[test]
@@ -82,7 +93,10 @@ mod tests {
 
     #[test]
     fn crlf_markers() {
-        assert_eq!(pieces("a: 1\r\n---\r\nb: 2\r\n"), vec!["a: 1\r\n", "---\r\nb: 2\r\n"]);
+        assert_eq!(
+            pieces("a: 1\r\n---\r\nb: 2\r\n"),
+            vec!["a: 1\r\n", "---\r\nb: 2\r\n"]
+        );
     }
 
     #[test]

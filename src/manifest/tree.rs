@@ -29,9 +29,19 @@ pub(crate) struct Node {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    Scalar { value: String, style: ScalarStyle, tagged: bool },
-    Seq { flow: bool, items: Vec<Node> },
-    Map { flow: bool, entries: Vec<(Node, Node)> },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tagged: bool,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+    },
 }
 
 /// A parse failure, with the 1-based line of the problem.
@@ -87,7 +97,8 @@ impl Node {
 
     /// Follows a dotted path of mapping keys.
     pub(crate) fn path(&self, path: &[&str]) -> Option<&Node> {
-        path.iter().try_fold(self, |node, key| node.get(key).map(|(n, _)| n))
+        path.iter()
+            .try_fold(self, |node, key| node.get(key).map(|(n, _)| n))
     }
 
     pub(crate) fn items(&self) -> &[Node] {
@@ -117,12 +128,15 @@ impl Node {
     /// the parser's end may include trailing comments.
     pub(crate) fn content_end(&self, text: &str) -> usize {
         match &self.kind {
-            Kind::Scalar { style: ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted, .. } => {
-                quoted_end(text, self.pos.start).unwrap_or(self.pos.end)
-            }
+            Kind::Scalar {
+                style: ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted,
+                ..
+            } => quoted_end(text, self.pos.start).unwrap_or(self.pos.end),
             Kind::Scalar { .. } | Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => self.pos.end,
             Kind::Seq { items, .. } => items.last().map_or(self.pos.start, |n| n.content_end(text)),
-            Kind::Map { entries, .. } => entries.last().map_or(self.pos.start, |(_, v)| v.content_end(text)),
+            Kind::Map { entries, .. } => entries
+                .last()
+                .map_or(self.pos.start, |(_, v)| v.content_end(text)),
         }
     }
 }
@@ -161,7 +175,11 @@ struct Offsets<'a> {
 impl<'a> Offsets<'a> {
     fn new(text: &'a str) -> Self {
         let ascii = text.is_ascii();
-        let table = if ascii { Vec::new() } else { text.char_indices().map(|(b, _)| b).collect() };
+        let table = if ascii {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(b, _)| b).collect()
+        };
         Offsets { text, ascii, table }
     }
 
@@ -174,104 +192,191 @@ impl<'a> Offsets<'a> {
     }
 
     fn pos(&self, span: &Span) -> Pos {
-        Pos { start: self.byte(span.start.index()), end: self.byte(span.end.index()), col: span.start.col() }
+        Pos {
+            start: self.byte(span.start.index()),
+            end: self.byte(span.end.index()),
+            col: span.start.col(),
+        }
     }
 }
 
 enum Frame {
-    Seq { pos: Pos, flow: bool, anchor: usize, items: Vec<Node> },
-    Map { pos: Pos, flow: bool, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        pos: Pos,
+        flow: bool,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        pos: Pos,
+        flow: bool,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+/// Aliases copy their anchor's subtree; past this many copied nodes a document is refused,
+/// so a "billion laughs" document cannot exhaust memory.
+const ALIAS_NODE_BUDGET: usize = 100_000;
+
+/// Turns parser events into a [`Node`] tree.
+struct Builder<'t> {
+    offsets: Offsets<'t>,
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    documents: usize,
+    alias_nodes: usize,
+}
+
+fn error_at(span: &Span, message: &str) -> SyntaxError {
+    SyntaxError {
+        line: span.start.line(),
+        col: span.start.col() + 1,
+        message: message.to_owned(),
+    }
+}
+
+fn size(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar { .. } => 1,
+        Kind::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+        Kind::Map { entries, .. } => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
+    }
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), SyntaxError> {
+        let pos = self.offsets.pos(span);
+        let node = match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(error_at(span, "more than one document where one was expected"));
+                }
+                return Ok(());
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let kind = Kind::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    tagged: tag.is_some(),
+                };
+                self.anchored(
+                    anchor,
+                    Node {
+                        pos,
+                        kind,
+                        aliased: false,
+                    },
+                )
+            }
+            Event::Alias(id) => {
+                let target = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| error_at(span, "alias to an unknown anchor"))?;
+                self.alias_nodes += size(target);
+                if self.alias_nodes > ALIAS_NODE_BUDGET {
+                    return Err(error_at(span, "aliases expand to too many nodes"));
+                }
+                Node {
+                    pos,
+                    aliased: true,
+                    ..target.clone()
+                }
+            }
+            Event::SequenceStart(anchor, _) => {
+                let flow = pos.end > pos.start;
+                self.stack.push(Frame::Seq {
+                    pos,
+                    flow,
+                    anchor,
+                    items: Vec::new(),
+                });
+                return Ok(());
+            }
+            Event::MappingStart(anchor, _) => {
+                let flow = pos.end > pos.start;
+                self.stack.push(Frame::Map {
+                    pos,
+                    flow,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
+                return Ok(());
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                // Flow collections end at their closing bracket; block ones where the next
+                // token starts (trimmed later by `content_end`).
+                let (anchor, start, flow, kind) = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        pos,
+                        flow,
+                        anchor,
+                        items,
+                    }) => (anchor, pos, flow, Kind::Seq { flow, items }),
+                    Some(Frame::Map {
+                        pos,
+                        flow,
+                        anchor,
+                        entries,
+                        ..
+                    }) => (anchor, pos, flow, Kind::Map { flow, entries }),
+                    None => return Ok(()),
+                };
+                let end = if flow { pos.end } else { start.end.max(pos.start) };
+                self.anchored(
+                    anchor,
+                    Node {
+                        pos: Pos { end, ..start },
+                        kind,
+                        aliased: false,
+                    },
+                )
+            }
+            _ => return Ok(()),
+        };
+        match self.stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some(k) => entries.push((k, node)),
+                None => *key = Some(node),
+            },
+            None => self.root = Some(node),
+        }
+        Ok(())
+    }
+
+    fn anchored(&mut self, anchor: usize, node: Node) -> Node {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        node
+    }
 }
 
 /// Parses one document. Returns `Ok(None)` for a document without content.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
-    let offsets = Offsets::new(text);
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut root: Option<Node> = None;
-    let mut documents = 0usize;
+    let mut builder = Builder {
+        offsets: Offsets::new(text),
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        root: None,
+        documents: 0,
+        alias_nodes: 0,
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| SyntaxError {
             line: e.marker().line(),
             col: e.marker().col() + 1,
             message: e.info().to_owned(),
         })?;
-        let pos = offsets.pos(&span);
-        let finished = match event {
-            Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(SyntaxError {
-                        line: span.start.line(),
-                        col: span.start.col() + 1,
-                        message: "more than one document where one was expected".to_owned(),
-                    });
-                }
-                None
-            }
-            Event::Scalar(value, style, anchor, tag) => {
-                let node = Node {
-                    pos,
-                    kind: Kind::Scalar { value: value.into_owned(), style, tagged: tag.is_some() },
-                    aliased: false,
-                };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                Some(node)
-            }
-            Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else {
-                    return Err(SyntaxError {
-                        line: span.start.line(),
-                        col: span.start.col() + 1,
-                        message: "alias to an unknown anchor".to_owned(),
-                    });
-                };
-                let mut node = target.clone();
-                node.aliased = true;
-                node.pos = pos;
-                Some(node)
-            }
-            Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq { pos, flow: pos.end > pos.start, anchor, items: Vec::new() });
-                None
-            }
-            Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map { pos, flow: pos.end > pos.start, anchor, entries: Vec::new(), key: None });
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let node = match stack.pop() {
-                    Some(Frame::Seq { pos: p, flow, anchor, items }) => {
-                        let end = if flow { pos.end } else { p.end.max(pos.start) };
-                        (anchor, Node { pos: Pos { end, ..p }, kind: Kind::Seq { flow, items }, aliased: false })
-                    }
-                    Some(Frame::Map { pos: p, flow, anchor, entries, .. }) => {
-                        let end = if flow { pos.end } else { p.end.max(pos.start) };
-                        (anchor, Node { pos: Pos { end, ..p }, kind: Kind::Map { flow, entries }, aliased: false })
-                    }
-                    None => continue,
-                };
-                if node.0 > 0 {
-                    anchors.insert(node.0, node.1.clone());
-                }
-                Some(node.1)
-            }
-            _ => None,
-        };
-        if let Some(node) = finished {
-            match stack.last_mut() {
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, key, .. }) => match key.take() {
-                    Some(k) => entries.push((k, node)),
-                    None => *key = Some(node),
-                },
-                None => root = Some(node),
-            }
-        }
+        builder.event(event, &span)?;
     }
-    Ok(root.filter(|r| !r.is_null()))
+    Ok(builder.root.filter(|r| !r.is_null()))
 }
 
 #[cfg(test)]
@@ -304,6 +409,20 @@ mod tests {
     fn empty_documents_have_no_root() {
         assert!(parse("---\n# only a comment\n").unwrap().is_none());
         assert!(parse("").unwrap().is_none());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, next) in ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g"])
+        {
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&[next, ": &", next, " [", &items, "]\n"].concat());
+        }
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.message, "aliases expand to too many nodes");
     }
 
     #[test]

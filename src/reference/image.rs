@@ -24,7 +24,9 @@ impl FromStr for Image {
     type Err = ReferenceError;
 
     fn from_str(reference: &str) -> Result<Self, Self::Err> {
-        let invalid = || ReferenceError::InvalidImage { image: reference.to_owned() };
+        let invalid = || ReferenceError::InvalidImage {
+            image: reference.to_owned(),
+        };
         let trimmed = reference.trim();
         if trimmed.is_empty() || trimmed.contains(char::is_whitespace) {
             return Err(invalid());
@@ -35,7 +37,9 @@ impl FromStr for Image {
             None => (without_digest, None),
         };
         let (host, remainder) = match rest {
-            Some(rest) if first.contains(['.', ':']) || first == "localhost" => (first.to_ascii_lowercase(), rest),
+            Some(rest) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_ascii_lowercase(), rest)
+            }
             Some(_) | None => (DOCKER_HUB.to_owned(), without_digest),
         };
         // A tag follows the last `:` of the last path component.
@@ -46,8 +50,16 @@ impl FromStr for Image {
         if path.is_empty() || path.split('/').any(str::is_empty) {
             return Err(invalid());
         }
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" { DOCKER_HUB.to_owned() } else { host };
-        let path = if host == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path };
+        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
+            DOCKER_HUB.to_owned()
+        } else {
+            host
+        };
+        let path = if host == DOCKER_HUB && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
         Ok(Image { host, path })
     }
 }
@@ -70,13 +82,23 @@ impl FromStr for Server {
     type Err = ReferenceError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = |why: &str| ReferenceError::InvalidServer { server: text.to_owned(), why: why.to_owned() };
-        let bare = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or(text);
+        let invalid = |why: &str| ReferenceError::InvalidServer {
+            server: text.to_owned(),
+            why: why.to_owned(),
+        };
+        let bare = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .unwrap_or(text);
         let bare = bare.trim_end_matches('/');
         let (hostport, path) = bare.split_once('/').unwrap_or((bare, ""));
         // The kubelet drops a leading `/v1/` or `/v2/` from keys (`keyring.go` `Add`).
         let path = ["v1", "v2"].iter().fold(path, |p, v| {
-            if p == *v { "" } else { p.strip_prefix(v).and_then(|r| r.strip_prefix('/')).unwrap_or(p) }
+            if p == *v {
+                ""
+            } else {
+                p.strip_prefix(v).and_then(|r| r.strip_prefix('/')).unwrap_or(p)
+            }
         });
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p.to_owned())),
@@ -86,15 +108,28 @@ impl FromStr for Server {
         if host.is_empty() || host.split('.').any(str::is_empty) {
             return Err(invalid("the host is empty or has an empty label"));
         }
-        if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*')) {
-            return Err(invalid("the host may hold only letters, digits, '.', '-' and '*'"));
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*'))
+        {
+            return Err(invalid(
+                "the host may hold only letters, digits, '.', '-' and '*'",
+            ));
         }
         if path.split('/').any(str::is_empty) && !path.is_empty() {
             return Err(invalid("the path has an empty component"));
         }
         let host = host.to_ascii_lowercase();
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" { DOCKER_HUB.to_owned() } else { host };
-        Ok(Server { host, port, path: path.to_owned() })
+        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
+            DOCKER_HUB.to_owned()
+        } else {
+            host
+        };
+        Ok(Server {
+            host,
+            port,
+            path: path.to_owned(),
+        })
     }
 }
 
@@ -119,7 +154,11 @@ impl Server {
 
     /// How specific a match is: longer path prefixes win.
     pub fn specificity(&self) -> usize {
-        if self.path.is_empty() { 0 } else { self.path.split('/').count() }
+        if self.path.is_empty() {
+            0
+        } else {
+            self.path.split('/').count()
+        }
     }
 
     /// Whether the kubelet would offer a credential stored under this server for `image`.
@@ -138,7 +177,10 @@ impl Server {
         }
         self.path.is_empty()
             || image.path == self.path
-            || image.path.strip_prefix(&self.path).is_some_and(|rest| rest.starts_with('/'))
+            || image
+                .path
+                .strip_prefix(&self.path)
+                .is_some_and(|rest| rest.starts_with('/'))
     }
 }
 
@@ -150,7 +192,8 @@ fn label_matches(pattern: &str, label: &str) -> bool {
             let Some(tail) = label.strip_prefix(prefix) else {
                 return false;
             };
-            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && label_matches(rest, tail.get(i..).unwrap_or("")))
+            (0..=tail.len())
+                .any(|i| tail.is_char_boundary(i) && label_matches(rest, tail.get(i..).unwrap_or("")))
         }
     }
 }
@@ -169,7 +212,10 @@ mod tests {
         assert_eq!(image("nginx:1.27"), "docker.io/library/nginx");
         assert_eq!(image("bitnami/redis:7@sha256:abc"), "docker.io/bitnami/redis");
         assert_eq!(image("index.docker.io/library/nginx"), "docker.io/library/nginx");
-        assert_eq!(image("registry.example.com:5000/shop/web:1.4.2"), "registry.example.com:5000/shop/web");
+        assert_eq!(
+            image("registry.example.com:5000/shop/web:1.4.2"),
+            "registry.example.com:5000/shop/web"
+        );
         assert_eq!(image("localhost/x"), "localhost/x");
         assert_eq!(image("Quay.IO/acme/app"), "quay.io/acme/app");
     }
@@ -188,11 +234,17 @@ mod tests {
 
     #[test]
     fn kubelet_matching() {
-        assert!(matches("registry.example.com:5000", "registry.example.com:5000/a/b:1"));
+        assert!(matches(
+            "registry.example.com:5000",
+            "registry.example.com:5000/a/b:1"
+        ));
         assert!(!matches("registry.example.com", "registry.example.com:5000/a/b"));
         assert!(matches("quay.io/acme", "quay.io/acme/app"));
         assert!(!matches("quay.io/acme", "quay.io/acmex/app"));
-        assert!(matches("*.dkr.ecr.*.amazonaws.com", "1234.dkr.ecr.eu-west-1.amazonaws.com/app"));
+        assert!(matches(
+            "*.dkr.ecr.*.amazonaws.com",
+            "1234.dkr.ecr.eu-west-1.amazonaws.com/app"
+        ));
         assert!(!matches("*.kubernetes.io", "kubernetes.io/x"));
         assert!(matches("prefix.*.io", "prefix.kubernetes.io/x"));
         assert!(matches("*-good.kubernetes.io", "prefix-good.kubernetes.io/x"));

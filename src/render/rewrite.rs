@@ -38,7 +38,10 @@ pub(crate) fn existing_names(pod_spec: &Node) -> Vec<String> {
     pod_spec
         .get("imagePullSecrets")
         .map(|(list, _)| {
-            list.items().iter().filter_map(|i| i.get("name").and_then(|(n, _)| n.as_str()).map(str::to_owned)).collect()
+            list.items()
+                .iter()
+                .filter_map(|i| i.get("name").and_then(|(n, _)| n.as_str()).map(str::to_owned))
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -77,13 +80,22 @@ pub(crate) fn add_pull_secrets(
             let empty = matches!(&list.kind, Kind::Scalar { value, .. } if value.is_empty());
             if empty {
                 // The parser places an empty value at the key's `:`; the list goes after it.
-                let colon = text.get(list.pos.start..).and_then(|t| t.find(':')).ok_or(RewriteError::Layout)?;
+                let colon = text
+                    .get(list.pos.start..)
+                    .and_then(|t| t.find(':'))
+                    .ok_or(RewriteError::Layout)?;
                 let at = list.pos.start + colon + 1;
-                return Ok(Some(Edit { range: at..at, text: format!(" {}", style.list(&wanted)) }));
+                return Ok(Some(Edit {
+                    range: at..at,
+                    text: format!(" {}", style.list(&wanted)),
+                }));
             }
             let start = list.pos.start;
             let end = list.content_end(text).max(start);
-            Ok(Some(Edit { range: start..end, text: style.list(&wanted) }))
+            Ok(Some(Edit {
+                range: start..end,
+                text: style.list(&wanted),
+            }))
         }
         Some((list, true)) => append(text, list, &wanted, nl, style).map(Some),
         Some((list, false)) => {
@@ -110,13 +122,23 @@ impl Style {
     /// JSON when the pod spec's own keys are double-quoted (JSON input, or YAML written so).
     fn of(map: &Node) -> Style {
         let json = map.entries().first().is_some_and(|(k, _)| {
-            matches!(k.kind, Kind::Scalar { style: ScalarStyle::DoubleQuoted, .. })
+            matches!(
+                k.kind,
+                Kind::Scalar {
+                    style: ScalarStyle::DoubleQuoted,
+                    ..
+                }
+            )
         });
         Style { json }
     }
 
     fn scalar(self, s: &str) -> String {
-        if self.json || !plain_is_string(s) { format!("\"{s}\"") } else { s.to_owned() }
+        if self.json || !plain_is_string(s) {
+            format!("\"{s}\"")
+        } else {
+            s.to_owned()
+        }
     }
 
     fn entry(self, name: &str) -> String {
@@ -124,7 +146,10 @@ impl Style {
     }
 
     fn list(self, names: &[String]) -> String {
-        format!("[{}]", names.iter().map(|n| self.entry(n)).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            names.iter().map(|n| self.entry(n)).collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
@@ -136,17 +161,24 @@ fn plain_is_string(s: &str) -> bool {
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan",
     ];
     let lower = s.to_ascii_lowercase();
-    let numeric = lower.trim_start_matches(['+', '-']).chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.');
+    let numeric = lower
+        .trim_start_matches(['+', '-'])
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.');
     !s.is_empty()
         && !WORDS.contains(&lower.as_str())
         && !numeric
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
 }
 
 /// Appends entries to an existing list.
 fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> Result<Edit, RewriteError> {
     if list.aliased {
-        return Err(RewriteError::Aliased { what: "imagePullSecrets" });
+        return Err(RewriteError::Aliased {
+            what: "imagePullSecrets",
+        });
     }
     let Kind::Seq { flow, items } = &list.kind else {
         return Err(RewriteError::NotAList);
@@ -154,18 +186,34 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     if *flow {
         // The parser reports the end just past `]`.
         let close = list.pos.end.saturating_sub(1);
-        let entries = names.iter().map(|n| style.entry(n)).collect::<Vec<_>>().join(", ");
+        let entries = names
+            .iter()
+            .map(|n| style.entry(n))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sep = if items.is_empty() { "" } else { ", " };
-        return Ok(Edit { range: close..close, text: format!("{sep}{entries}") });
+        return Ok(Edit {
+            range: close..close,
+            text: format!("{sep}{entries}"),
+        });
     }
     let head = items.first().ok_or(RewriteError::Layout)?;
     let dash = dash_before(text, head.pos.start).ok_or(RewriteError::Layout)?;
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or(RewriteError::Layout)?;
     let end = tail.content_end(text);
-    let block_scalar =
-        matches!(tail.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. });
-    let at = if block_scalar { line_start(text, end) } else { next_line(text, end) };
+    let block_scalar = matches!(
+        tail.kind,
+        Kind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        }
+    );
+    let at = if block_scalar {
+        line_start(text, end)
+    } else {
+        next_line(text, end)
+    };
     let mut insert = String::new();
     if at == text.len() && !text.ends_with('\n') {
         insert.push_str(nl);
@@ -173,20 +221,32 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     for name in names {
         let _ = write!(insert, "{indent}- name: {}{nl}", style.scalar(name));
     }
-    Ok(Edit { range: at..at, text: insert })
+    Ok(Edit {
+        range: at..at,
+        text: insert,
+    })
 }
 
 /// Adds the key to a mapping: before the first key in block style, after `{` in flow style.
 fn insert_key(text: &str, map: &Node, names: &[String], nl: &str, style: Style) -> Edit {
     let Kind::Map { flow, entries } = &map.kind else {
-        return Edit { range: 0..0, text: String::new() };
+        return Edit {
+            range: 0..0,
+            text: String::new(),
+        };
     };
     let first_key = entries.first().map(|(k, _)| k);
     if *flow || first_key.is_none() {
-        let open = text.get(map.pos.start..).and_then(|t| t.find('{')).map_or(map.pos.start, |i| map.pos.start + i + 1);
+        let open = text
+            .get(map.pos.start..)
+            .and_then(|t| t.find('{'))
+            .map_or(map.pos.start, |i| map.pos.start + i + 1);
         let sep = if entries.is_empty() { "" } else { ", " };
         let key = style.scalar("imagePullSecrets");
-        return Edit { range: open..open, text: format!("{key}: {}{sep}", style.list(names)) };
+        return Edit {
+            range: open..open,
+            text: format!("{key}: {}{sep}", style.list(names)),
+        };
     }
     let key = first_key.map_or(map.pos.start, |k| k.pos.start);
     let key_col = column(text, key);
@@ -208,7 +268,10 @@ fn insert_key(text: &str, map: &Node, names: &[String], nl: &str, style: Style) 
         let _ = write!(insert, "{item_indent}- name: {}{nl}", style.scalar(name));
     }
     insert.push_str(&indent);
-    Edit { range: key..key, text: insert }
+    Edit {
+        range: key..key,
+        text: insert,
+    }
 }
 
 /// The `-` that introduces the item starting at `item`, on the same line.
@@ -223,7 +286,9 @@ fn line_start(text: &str, at: usize) -> usize {
 }
 
 fn next_line(text: &str, at: usize) -> usize {
-    text.get(at..).and_then(|t| t.find('\n')).map_or(text.len(), |i| at + i + 1)
+    text.get(at..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| at + i + 1)
 }
 
 /// Column of byte `at`, in characters.
@@ -251,9 +316,15 @@ mod tests {
     #[test]
     fn inserts_a_new_key_in_block_style() {
         let out = run("spec:\n  containers:\n  - image: x # keep\n", &["a", "b"], &[]);
-        assert_eq!(out, "spec:\n  imagePullSecrets:\n  - name: a\n  - name: b\n  containers:\n  - image: x # keep\n");
+        assert_eq!(
+            out,
+            "spec:\n  imagePullSecrets:\n  - name: a\n  - name: b\n  containers:\n  - image: x # keep\n"
+        );
         let out = run("spec:\n  containers:\n    - image: x\n", &["a"], &[]);
-        assert_eq!(out, "spec:\n  imagePullSecrets:\n    - name: a\n  containers:\n    - image: x\n");
+        assert_eq!(
+            out,
+            "spec:\n  imagePullSecrets:\n    - name: a\n  containers:\n    - image: x\n"
+        );
     }
 
     #[test]
@@ -276,14 +347,26 @@ mod tests {
             run("spec: {imagePullSecrets: [{name: x}], c: 1}\n", &["a"], &[]),
             "spec: {imagePullSecrets: [{name: x}, {name: a}], c: 1}\n"
         );
-        assert_eq!(run("spec: {imagePullSecrets: [ ]}\n", &["a"], &[]), "spec: {imagePullSecrets: [ {name: a}]}\n");
-        assert_eq!(run("spec: {c: 1}\n", &["yes", "1e3"], &[]), "spec: {imagePullSecrets: [{name: \"yes\"}, {name: \"1e3\"}], c: 1}\n");
+        assert_eq!(
+            run("spec: {imagePullSecrets: [ ]}\n", &["a"], &[]),
+            "spec: {imagePullSecrets: [ {name: a}]}\n"
+        );
+        assert_eq!(
+            run("spec: {c: 1}\n", &["yes", "1e3"], &[]),
+            "spec: {imagePullSecrets: [{name: \"yes\"}, {name: \"1e3\"}], c: 1}\n"
+        );
     }
 
     #[test]
     fn null_list_is_replaced() {
-        assert_eq!(run("spec:\n  imagePullSecrets:\n  c: 1\n", &["a"], &[]), "spec:\n  imagePullSecrets: [{name: a}]\n  c: 1\n");
-        assert_eq!(run("spec:\n  imagePullSecrets: ~\n", &["a"], &[]), "spec:\n  imagePullSecrets: [{name: a}]\n");
+        assert_eq!(
+            run("spec:\n  imagePullSecrets:\n  c: 1\n", &["a"], &[]),
+            "spec:\n  imagePullSecrets: [{name: a}]\n  c: 1\n"
+        );
+        assert_eq!(
+            run("spec:\n  imagePullSecrets: ~\n", &["a"], &[]),
+            "spec:\n  imagePullSecrets: [{name: a}]\n"
+        );
         assert_eq!(
             run("{\"spec\": {\"imagePullSecrets\": null}}", &["a"], &[]),
             "{\"spec\": {\"imagePullSecrets\": [{\"name\": \"a\"}]}}"
@@ -292,8 +375,14 @@ mod tests {
 
     #[test]
     fn service_account_secrets_are_kept() {
-        assert_eq!(run("spec:\n  c: 1\n", &["a"], &["sa"]), "spec:\n  imagePullSecrets:\n  - name: sa\n  - name: a\n  c: 1\n");
-        assert_eq!(run("spec:\n  c: 1\n", &["on"], &[]), "spec:\n  imagePullSecrets:\n  - name: \"on\"\n  c: 1\n");
+        assert_eq!(
+            run("spec:\n  c: 1\n", &["a"], &["sa"]),
+            "spec:\n  imagePullSecrets:\n  - name: sa\n  - name: a\n  c: 1\n"
+        );
+        assert_eq!(
+            run("spec:\n  c: 1\n", &["on"], &[]),
+            "spec:\n  imagePullSecrets:\n  - name: \"on\"\n  c: 1\n"
+        );
         assert_eq!(
             run("spec:\n  imagePullSecrets:\n  - name: own\n", &["a"], &["sa"]),
             "spec:\n  imagePullSecrets:\n  - name: own\n  - name: a\n"

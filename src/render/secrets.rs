@@ -89,15 +89,26 @@ fn metadata(out: &mut String, indent: &str, planned: &Planned<'_>, extra_annotat
     if let Some(ns) = &planned.namespace {
         let _ = writeln!(out, "{indent}namespace: {}", quoted(ns));
     }
-    let _ = writeln!(out, "{indent}labels:\n{indent}  app.kubernetes.io/managed-by: \"pullseal\"");
-    let _ = writeln!(out, "{indent}annotations:\n{indent}  pullseal.io/registry: {}", quoted(planned.registry.name.as_str()));
+    let _ = writeln!(
+        out,
+        "{indent}labels:\n{indent}  app.kubernetes.io/managed-by: \"pullseal\""
+    );
+    let _ = writeln!(
+        out,
+        "{indent}annotations:\n{indent}  pullseal.io/registry: {}",
+        quoted(planned.registry.name.as_str())
+    );
     for (k, v) in extra_annotations {
         let _ = writeln!(out, "{indent}  {k}: {}", quoted(v));
     }
 }
 
 /// The document for `planned` on `cluster`.
-pub(crate) fn document(planned: &Planned<'_>, cluster: &Cluster, derivation_key: &[u8]) -> Result<String, SealError> {
+pub(crate) fn document(
+    planned: &Planned<'_>,
+    cluster: &Cluster,
+    derivation_key: &[u8],
+) -> Result<String, SealError> {
     let config = dockerconfigjson(planned.registry);
     let mut out = String::new();
     if let (SealMode::SealedSecrets, Some(cert)) = (cluster.seal, &cluster.certificate) {

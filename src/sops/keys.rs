@@ -250,7 +250,8 @@ fn no_key_error(
     let mut other: Vec<&str> = failed.iter().flat_map(|g| g.other.iter().copied()).collect();
     other.sort_unstable();
     other.dedup();
-    if recipients.is_empty() {
+    // Nothing age could have opened: say which key types the file needs instead.
+    if recipients.is_empty() && have == 0 && !other.is_empty() {
         return SopsError::UnsupportedMasterKeys {
             types: other.join(", "),
         };
@@ -268,7 +269,11 @@ fn no_key_error(
         detail.push_str(&note);
     }
     SopsError::NoIdentity {
-        recipients: recipients.join(", "),
+        recipients: if recipients.is_empty() {
+            "(none)".to_owned()
+        } else {
+            recipients.join(", ")
+        },
         identities: ids.identities.len(),
         searched: ids.searched.join(", "),
         detail,

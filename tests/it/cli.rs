@@ -57,16 +57,29 @@ fn unchanged_documents_keep_their_bytes_in_a_rendered_stream() {
     let stream = format!("{input}---\n{annotated}");
     let out = render("test").write_stdin(stream).output().unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with(&format!("{input}---\n")));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with(&format!("{input}---\n"))
+    );
 }
 
 #[test]
 fn output_is_deterministic() {
-    let run = || render("test").arg("testdata/render/workloads/input.yaml").args(["--pod-spec", "Rollout=spec.template.spec"]).output().unwrap();
+    let run = || {
+        render("test")
+            .arg("testdata/render/workloads/input.yaml")
+            .args(["--pod-spec", "Rollout=spec.template.spec"])
+            .output()
+            .unwrap()
+    };
     let (a, b) = (run(), run());
     assert!(a.status.success(), "{}", transcript(&a));
     assert_eq!(a.stdout, b.stdout);
-    assert!(String::from_utf8_lossy(&a.stdout).contains("AgB") || String::from_utf8_lossy(&a.stdout).contains("AgA"));
+    assert!(
+        String::from_utf8_lossy(&a.stdout).contains("AgB")
+            || String::from_utf8_lossy(&a.stdout).contains("AgA")
+    );
 }
 
 #[test]
@@ -74,7 +87,10 @@ fn stdin_and_dash_and_directories() {
     let input = fs::read(path("testdata/render/namespace-wide/input.yaml")).unwrap();
     let from_stdin = render("test").write_stdin(input.clone()).output().unwrap();
     let from_dash = render("test").arg("-").write_stdin(input).output().unwrap();
-    let from_file = render("test").arg("testdata/render/namespace-wide/input.yaml").output().unwrap();
+    let from_file = render("test")
+        .arg("testdata/render/namespace-wide/input.yaml")
+        .output()
+        .unwrap();
     assert!(from_stdin.status.success(), "{}", transcript(&from_stdin));
     assert_eq!(from_stdin.stdout, from_dash.stdout);
     assert_eq!(from_stdin.stdout, from_file.stdout);
@@ -93,12 +109,22 @@ fn cluster_comes_from_flag_then_environment() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("several clusters"));
     let by_env = base().env("PULLSEAL_CLUSTER", "test-ns").output().unwrap();
-    let by_argo = base().env("ARGOCD_ENV_PULLSEAL_CLUSTER", "test-ns").output().unwrap();
-    let by_flag = base().args(["--cluster", "test-ns"]).env("PULLSEAL_CLUSTER", "test").output().unwrap();
+    let by_argo = base()
+        .env("ARGOCD_ENV_PULLSEAL_CLUSTER", "test-ns")
+        .output()
+        .unwrap();
+    let by_flag = base()
+        .args(["--cluster", "test-ns"])
+        .env("PULLSEAL_CLUSTER", "test")
+        .output()
+        .unwrap();
     assert!(by_env.status.success(), "{}", transcript(&by_env));
     assert_eq!(by_env.stdout, by_argo.stdout);
     assert_eq!(by_env.stdout, by_flag.stdout);
-    assert!(String::from_utf8_lossy(&by_env.stdout).contains("sealedsecrets.bitnami.com/namespace-wide: \"true\""));
+    assert!(
+        String::from_utf8_lossy(&by_env.stdout)
+            .contains("sealedsecrets.bitnami.com/namespace-wide: \"true\"")
+    );
 }
 
 #[test]
@@ -116,19 +142,36 @@ fn exit_codes_and_empty_stdout_on_failure() {
     let input = "testdata/render/namespace-wide/input.yaml";
     // No catalog anywhere above the temp dir.
     let tmp = tempfile::tempdir().unwrap();
-    let out = pullseal().current_dir(tmp.path()).args(["render", "-"]).write_stdin("a: 1\n").output().unwrap();
+    let out = pullseal()
+        .current_dir(tmp.path())
+        .args(["render", "-"])
+        .write_stdin("a: 1\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
     assert!(out.stdout.is_empty());
     // A key that does not open the catalog.
     let out = pullseal()
-        .args(["render", "--catalog", CATALOG, "--age-key-file", "testdata/sops/age-identity.txt", "--cluster", "test", input])
+        .args([
+            "render",
+            "--catalog",
+            CATALOG,
+            "--age-key-file",
+            "testdata/sops/age-identity.txt",
+            "--cluster",
+            "test",
+            input,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
     // Problems in the manifests.
-    let out = render("test").arg("testdata/render/errors/input.yaml").output().unwrap();
+    let out = render("test")
+        .arg("testdata/render/errors/input.yaml")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
@@ -138,14 +181,34 @@ fn exit_codes_and_empty_stdout_on_failure() {
     assert!(out.stdout.is_empty());
     // An unknown cluster, a missing input file, a bad flag.
     assert_eq!(render("nope").arg(input).output().unwrap().status.code(), Some(4));
-    assert_eq!(render("test").arg("no/such/file.yaml").output().unwrap().status.code(), Some(5));
-    assert_eq!(pullseal().args(["render", "--pod-spec", "Rollout"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        render("test")
+            .arg("no/such/file.yaml")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(5)
+    );
+    assert_eq!(
+        pullseal()
+            .args(["render", "--pod-spec", "Rollout"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn credentials_never_appear_in_any_output() {
     for cluster in ["test", "test-ns", "test-cw"] {
-        let out = render(cluster).arg("testdata/render/workloads/input.yaml").args(["--pod-spec", "Rollout=spec.template.spec"]).output().unwrap();
+        let out = render(cluster)
+            .arg("testdata/render/workloads/input.yaml")
+            .args(["--pod-spec", "Rollout=spec.template.spec"])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", transcript(&out));
         assert_no_secrets(&String::from_utf8_lossy(&out.stdout));
         assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
@@ -156,7 +219,15 @@ fn credentials_never_appear_in_any_output() {
 fn all_clusters_write_one_directory_each() {
     let tmp = tempfile::tempdir().unwrap();
     let out = pullseal()
-        .args(["render", "--catalog", CATALOG, "--age-key-file", AGE_KEY, "--all-clusters", "--out-dir"])
+        .args([
+            "render",
+            "--catalog",
+            CATALOG,
+            "--age-key-file",
+            AGE_KEY,
+            "--all-clusters",
+            "--out-dir",
+        ])
         .arg(tmp.path())
         .arg("testdata/render/cluster-wide/input.yaml")
         .output()
@@ -168,7 +239,13 @@ fn all_clusters_write_one_directory_each() {
     // The quickstart catalog has one cluster, `demo`.
     let out = pullseal()
         .current_dir(path("examples/quickstart"))
-        .args(["render", "--age-key-file", "demo-age-key.txt", "--all-clusters", "--out-dir"])
+        .args([
+            "render",
+            "--age-key-file",
+            "demo-age-key.txt",
+            "--all-clusters",
+            "--out-dir",
+        ])
         .arg(tmp.path())
         .arg("manifests")
         .output()

@@ -10,8 +10,14 @@ use crate::support::{render, transcript};
 fn run_case(input: &Path) -> std::process::Output {
     let dir = input.parent().unwrap();
     let read = |name: &str| fs_err::read_to_string(dir.join(name)).ok();
-    let args: Vec<String> =
-        read("args").map(|a| a.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()).unwrap_or_default();
+    let args: Vec<String> = read("args")
+        .map(|a| {
+            a.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
     let cluster = args
         .iter()
         .position(|a| a == "--cluster")
@@ -48,7 +54,13 @@ fn run_case(input: &Path) -> std::process::Output {
 fn render_cases() {
     insta::glob!("../../testdata", "render/*/input.*", |input| {
         let output = run_case(input);
-        let name = input.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let name = input
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let shown = transcript(&output).replace(&crate::support::root().display().to_string(), "[root]");
         insta::assert_snapshot!(name.clone(), shown);
         // Whatever the case, a failure leaves stdout empty.

@@ -11,8 +11,8 @@
 //! registries this project may use); the controller's unsealing contract is checked through
 //! kubesealpy, which implements the same scheme.
 
-use std::collections::BTreeMap;
 use fs_err as fs;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -33,7 +33,10 @@ fn sops(args: &[&str], dir: &Path) -> std::process::Output {
 
 fn recipient() -> String {
     let key = fs::read_to_string(path(AGE_KEY)).unwrap();
-    key.split_whitespace().find(|w| w.starts_with("age1")).unwrap().to_owned()
+    key.split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .unwrap()
+        .to_owned()
 }
 
 /// The test catalog's plaintext, as `sops decrypt` gives it.
@@ -63,7 +66,14 @@ fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
 
 fn render_with(catalog: &Path, cluster: &str, input: &str) -> std::process::Output {
     pullseal()
-        .args(["render", "--age-key-file", AGE_KEY, "--cluster", cluster, "--catalog"])
+        .args([
+            "render",
+            "--age-key-file",
+            AGE_KEY,
+            "--cluster",
+            cluster,
+            "--catalog",
+        ])
         .arg(catalog)
         .arg(input)
         .output()
@@ -81,17 +91,30 @@ fn catalogs_encrypted_by_real_sops_decrypt() {
         (&[][..], None),
         (&["--encrypted-regex", "^(password|username)$"][..], None),
         // mac_only_encrypted has no flag in sops 3.11; it comes from a creation rule.
-        (&[][..], Some("creation_rules:\n  - encrypted_regex: ^password$\n    mac_only_encrypted: true\n    age: RECIPIENT\n")),
+        (
+            &[][..],
+            Some(
+                "creation_rules:\n  - encrypted_regex: ^password$\n    mac_only_encrypted: true\n    age: RECIPIENT\n",
+            ),
+        ),
     ] {
         match rules {
-            Some(r) => fs::write(tmp.path().join(".sops.yaml"), r.replace("RECIPIENT", &recipient())).unwrap(),
+            Some(r) => fs::write(
+                tmp.path().join(".sops.yaml"),
+                r.replace("RECIPIENT", &recipient()),
+            )
+            .unwrap(),
             None => {
                 let _ = fs::remove_file(tmp.path().join(".sops.yaml"));
             }
         }
         let catalog = encrypt(tmp.path(), &plain, extra);
         if rules.is_some() {
-            assert!(fs::read_to_string(&catalog).unwrap().contains("mac_only_encrypted: true"));
+            assert!(
+                fs::read_to_string(&catalog)
+                    .unwrap()
+                    .contains("mac_only_encrypted: true")
+            );
         }
         let out = render_with(&catalog, "test", input);
         assert!(out.status.success(), "sops {extra:?}: {}", transcript(&out));
@@ -106,7 +129,11 @@ fn tampered_catalogs_fail_closed() {
     let catalog = encrypt(tmp.path(), &plain_catalog(), &["--encrypted-regex", "^password$"]);
     let text = fs::read_to_string(&catalog).unwrap();
     // An unencrypted value changed after encryption: only the MAC can tell.
-    let tampered = text.replacen("server: registry.example.com:5000", "server: evil.example.com:5000", 1);
+    let tampered = text.replacen(
+        "server: registry.example.com:5000",
+        "server: evil.example.com:5000",
+        1,
+    );
     assert_ne!(tampered, text);
     fs::write(&catalog, tampered).unwrap();
     let out = render_with(&catalog, "test", "testdata/render/namespace-wide/input.yaml");
@@ -128,7 +155,11 @@ fn unseal(yaml: &[u8]) -> BTreeMap<String, BTreeMap<String, String>> {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "kubesealpy: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubesealpy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -153,15 +184,47 @@ fn sealed_secrets_unseal_with_kubesealpy_to_the_exact_dockerconfigjson() {
         assert!(out.status.success(), "{}", transcript(&out));
         let unsealed = unseal(&out.stdout);
         let expected = [
-            ("shop/pullseal-company", expected_config("registry.example.com:5000", "robot", "test-password-company", Some("ops@example.com"))),
-            ("shop/pullseal-dockerhub", expected_config("https://index.docker.io/v1/", "test-user", "test-dockerhub-token", None)),
-            ("team-a/pullseal-company", expected_config("registry.example.com:5000", "robot", "test-password-company", Some("ops@example.com"))),
-            ("team-a/pullseal-quay-team", expected_config("quay.io/acme", "acme+deployer", "test-quay-robot-token", None)),
-            ("team-a/pullseal-quay-all", expected_config("quay.io", "other+robot", "test-quay-other-token", None)),
+            (
+                "shop/pullseal-company",
+                expected_config(
+                    "registry.example.com:5000",
+                    "robot",
+                    "test-password-company",
+                    Some("ops@example.com"),
+                ),
+            ),
+            (
+                "shop/pullseal-dockerhub",
+                expected_config(
+                    "https://index.docker.io/v1/",
+                    "test-user",
+                    "test-dockerhub-token",
+                    None,
+                ),
+            ),
+            (
+                "team-a/pullseal-company",
+                expected_config(
+                    "registry.example.com:5000",
+                    "robot",
+                    "test-password-company",
+                    Some("ops@example.com"),
+                ),
+            ),
+            (
+                "team-a/pullseal-quay-team",
+                expected_config("quay.io/acme", "acme+deployer", "test-quay-robot-token", None),
+            ),
+            (
+                "team-a/pullseal-quay-all",
+                expected_config("quay.io", "other+robot", "test-quay-other-token", None),
+            ),
         ];
         assert_eq!(unsealed.len(), expected.len(), "{cluster}: {:?}", unsealed.keys());
         for (id, config) in expected {
-            let got = unsealed.get(id).unwrap_or_else(|| panic!("{cluster}: {id} missing"));
+            let got = unsealed
+                .get(id)
+                .unwrap_or_else(|| panic!("{cluster}: {id} missing"));
             let text = got.get(".dockerconfigjson").unwrap();
             let value: serde_json::Value = serde_json::from_str(text).unwrap();
             assert_eq!(value, config, "{cluster}: {id}");
@@ -177,8 +240,12 @@ fn special_characters_survive_sealing() {
         .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
     let unsealed = unseal(&out.stdout);
-    let got: serde_json::Value = serde_json::from_str(&unsealed["shop/pullseal-yes"][".dockerconfigjson"]).unwrap();
-    assert_eq!(got, expected_config("yes.example.com", "u", "p@ss:\"w\\ord'\u{e9}", None));
+    let got: serde_json::Value =
+        serde_json::from_str(&unsealed["shop/pullseal-yes"][".dockerconfigjson"]).unwrap();
+    assert_eq!(
+        got,
+        expected_config("yes.example.com", "u", "p@ss:\"w\\ord'\u{e9}", None)
+    );
 }
 
 #[test]
@@ -192,15 +259,33 @@ fn editing_a_credential_reseals_only_that_secret() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut map = BTreeMap::new();
         for doc in text.split("\n---\n").filter(|d| d.contains("kind: SealedSecret")) {
-            let field =
-                |k: &str| doc.lines().find_map(|l| l.trim().strip_prefix(k)).unwrap().trim().trim_matches('"').to_owned();
-            map.insert(format!("{}/{}", field("namespace:"), field("name:")), field(".dockerconfigjson:"));
+            let field = |k: &str| {
+                doc.lines()
+                    .find_map(|l| l.trim().strip_prefix(k))
+                    .unwrap()
+                    .trim()
+                    .trim_matches('"')
+                    .to_owned()
+            };
+            map.insert(
+                format!("{}/{}", field("namespace:"), field("name:")),
+                field(".dockerconfigjson:"),
+            );
         }
         map
     };
     let run = || {
         pullseal()
-            .args(["render", "--age-key-file", AGE_KEY, "--cluster", "test", "--pod-spec", "Rollout=spec.template.spec", "--catalog"])
+            .args([
+                "render",
+                "--age-key-file",
+                AGE_KEY,
+                "--cluster",
+                "test",
+                "--pod-spec",
+                "Rollout=spec.template.spec",
+                "--catalog",
+            ])
             .arg(&catalog)
             .arg(input)
             .output()
@@ -208,7 +293,15 @@ fn editing_a_credential_reseals_only_that_secret() {
     };
     let before = sealed_values(&run());
     // `sops set` re-encrypts one value and keeps the data key, as an admin's edit does.
-    let out = sops(&["set", "pullseal.catalog.yaml", r#"["registries"]["company"]["password"]"#, r#""rotated-password""#], tmp.path());
+    let out = sops(
+        &[
+            "set",
+            "pullseal.catalog.yaml",
+            r#"["registries"]["company"]["password"]"#,
+            r#""rotated-password""#,
+        ],
+        tmp.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = sealed_values(&run());
     assert_eq!(before.len(), 5);

@@ -24,7 +24,10 @@ fn no_forgotten_test_files() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if let Some(module) = name.strip_suffix(".rs") {
             if module != "main" {
-                assert!(main.contains(&format!("mod {module};")), "tests/it/{name} is not a module of tests/it/main.rs");
+                assert!(
+                    main.contains(&format!("mod {module};")),
+                    "tests/it/{name} is not a module of tests/it/main.rs"
+                );
             }
         }
     }

@@ -41,7 +41,15 @@ pub fn pullseal() -> Command {
 /// `pullseal render` on the test catalog for `cluster`.
 pub fn render(cluster: &str) -> Command {
     let mut cmd = pullseal();
-    cmd.args(["render", "--catalog", CATALOG, "--age-key-file", AGE_KEY, "--cluster", cluster]);
+    cmd.args([
+        "render",
+        "--catalog",
+        CATALOG,
+        "--age-key-file",
+        AGE_KEY,
+        "--cluster",
+        cluster,
+    ]);
     cmd
 }
 
@@ -68,7 +76,10 @@ pub fn redact(text: &str) -> String {
 pub fn transcript(output: &std::process::Output) -> String {
     format!(
         "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-        output.status.code().map_or("signal".to_owned(), |c| c.to_string()),
+        output
+            .status
+            .code()
+            .map_or("signal".to_owned(), |c| c.to_string()),
         redact(&String::from_utf8_lossy(&output.stdout)),
         String::from_utf8_lossy(&output.stderr)
     )
