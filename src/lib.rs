@@ -28,6 +28,8 @@ pub mod catalog;
 pub mod cli;
 mod error;
 pub mod frontend;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manifest;
 pub mod reference;
 pub mod render;

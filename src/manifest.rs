@@ -131,8 +131,7 @@ impl Stream {
         Ok(())
     }
 
-    /// The stream with `edits` and `extra` as one string (for tests and small outputs).
-    #[cfg(test)]
+    /// The stream with `edits` and `extra` as one string (for tests and the fuzz targets).
     pub(crate) fn write(&self, edits: &[Vec<Edit>], extra: &[String]) -> String {
         let mut out = Vec::new();
         let _ = self.write_to(&mut out, edits, extra);

@@ -6,7 +6,7 @@
 //! as the bytes it came in. Problems are collected over the whole stream and returned
 //! together. This module reads no files and writes no output.
 
-mod rewrite;
+pub(crate) mod rewrite;
 mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
@@ -609,22 +609,25 @@ impl<'a> Walk<'a> {
         used: &mut Vec<&'a Registry>,
     ) -> bool {
         let mut failed = false;
-        for (container, (name, field)) in &refs.per_container {
-            let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
-            let Some(found) = containers.iter().find(|c| &c.name == container) else {
+        for (container, (_, field)) in &refs.per_container {
+            if !containers.iter().any(|c| &c.name == container) {
                 let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
-                self.report(
-                    ctx,
-                    label,
-                    at,
-                    format!(
-                        "no container named {container:?} (containers: {})",
-                        names.join(", ")
-                    ),
+                let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
+                let message = format!(
+                    "no container named {container:?} (containers: {})",
+                    names.join(", ")
                 );
+                self.report(ctx, label, at, message);
                 failed = true;
+            }
+        }
+        // In container order (init containers first), so the list reads like the pod.
+        for found in containers {
+            let container = &found.name;
+            let Some((name, field)) = refs.per_container.get(container) else {
                 continue;
             };
+            let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
             let Some(registry) = self.lookup(ctx, label, at.clone(), name) else {
                 failed = true;
                 continue;

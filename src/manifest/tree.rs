@@ -132,6 +132,14 @@ impl Node {
                 style: ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted,
                 ..
             } => quoted_end(text, self.pos.start).unwrap_or(self.pos.end),
+            // A block scalar runs to the line of the next token, which the parser reports.
+            Kind::Scalar {
+                style: ScalarStyle::Literal | ScalarStyle::Folded,
+                ..
+            } if self.pos.end < text.len() => text
+                .get(..self.pos.end)
+                .and_then(|t| t.rfind('\n'))
+                .map_or(self.pos.end, |i| i + 1),
             Kind::Scalar { .. } | Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => self.pos.end,
             Kind::Seq { items, .. } => items.last().map_or(self.pos.start, |n| n.content_end(text)),
             Kind::Map { entries, .. } => entries

@@ -202,18 +202,8 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or(RewriteError::Layout)?;
     let end = tail.content_end(text);
-    let block_scalar = matches!(
-        tail.kind,
-        Kind::Scalar {
-            style: ScalarStyle::Literal | ScalarStyle::Folded,
-            ..
-        }
-    );
-    let at = if block_scalar {
-        line_start(text, end)
-    } else {
-        next_line(text, end)
-    };
+    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with('\n'));
+    let at = if at_line_start { end } else { next_line(text, end) };
     let mut insert = String::new();
     if at == text.len() && !text.ends_with('\n') {
         insert.push_str(nl);

@@ -1,0 +1,128 @@
+//! Entry points for the fuzz targets in `fuzz/` and for property tests: each checks an
+//! invariant and panics when it does not hold, which is what a fuzzer looks for.
+//!
+//! Not part of the API; hidden from the docs. Nothing here may be used by the pipeline.
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing
+)]
+
+use crate::manifest::{Source, Stream, tree};
+use crate::reference::{Image, RegistryList, Server};
+use crate::render::rewrite;
+
+/// Splitting and re-joining a stream gives it back byte for byte; every document either parses
+/// or errors; where a document has a `spec` mapping, adding pull secrets to it gives a document
+/// that still parses and lists the new names.
+pub fn manifest(text: &str) {
+    let stream = Stream::new(vec![Source {
+        name: "fuzz".to_owned(),
+        text: text.to_owned(),
+    }]);
+    assert_eq!(
+        stream.write(&[], &[]),
+        text,
+        "an unedited stream must come back byte for byte"
+    );
+    for doc in &stream.documents {
+        let doc_text = stream.text(doc);
+        let Ok(Some(root)) = tree::parse(doc_text) else {
+            continue;
+        };
+        let Some(spec) = root.path(&["spec"]).filter(|s| s.is_map() && !s.aliased) else {
+            continue;
+        };
+        let names = vec!["pullseal-a".to_owned(), "on".to_owned()];
+        let Ok(Some(edit)) = rewrite::add_pull_secrets(doc_text, spec, &names, &[]) else {
+            continue;
+        };
+        let edited = format!(
+            "{}{}{}",
+            &doc_text[..edit.range.start],
+            edit.text,
+            &doc_text[edit.range.end..]
+        );
+        let reparsed = tree::parse(&edited)
+            .unwrap_or_else(|e| {
+                panic!("edit broke the document: {e:?}\n--- before\n{doc_text}\n--- after\n{edited}")
+            })
+            .expect("the edited document has content");
+        let listed = rewrite::existing_names(reparsed.path(&["spec"]).expect("spec is still there"));
+        for name in &names {
+            assert!(listed.contains(name), "{name} missing after the edit:\n{edited}");
+        }
+    }
+}
+
+/// Reference parsers never panic, and a parsed registry list prints back to itself.
+pub fn reference(text: &str) {
+    if let Ok(list) = text.parse::<RegistryList>() {
+        assert_eq!(list.to_string().parse::<RegistryList>().ok(), Some(list));
+    }
+    let _ = text.parse::<Image>();
+    if let Ok(server) = text.parse::<Server>() {
+        assert_eq!(server.to_string().parse::<Server>().ok(), Some(server));
+    }
+}
+
+/// SOPS decryption of arbitrary text never panics.
+pub fn sops(text: &str) {
+    let identities = crate::sops::Identities::discover(None, &|_| None).expect("no identities is fine");
+    let _ = crate::sops::decrypt(text, &identities);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// Pod-spec-like documents in block and flow style, with existing lists, nulls, comments,
+    /// anchors and odd indentation.
+    fn document() -> impl Strategy<Value = String> {
+        let list = prop_oneof![
+            Just(String::new()),
+            Just("  imagePullSecrets:\n  - name: x\n".to_owned()),
+            Just("  imagePullSecrets:\n    - name: x  # c\n    - {name: y}\n".to_owned()),
+            Just("  imagePullSecrets: []\n".to_owned()),
+            Just("  imagePullSecrets: [ {name: x} ]\n".to_owned()),
+            Just("  imagePullSecrets:\n".to_owned()),
+            Just("  imagePullSecrets: null\n".to_owned()),
+            Just("  imagePullSecrets:\n  - name: \"q\"\n".to_owned()),
+            Just("  imagePullSecrets:\n  - name: |\n      lit\n".to_owned()),
+        ];
+        let other = prop_oneof![
+            Just("  containers:\n  - image: a\n".to_owned()),
+            Just("  containers:\n    - image: a\n".to_owned()),
+            Just("  mode: 0644 # keep\n".to_owned()),
+            Just("  x: &a {k: v}\n  y: *a\n".to_owned()),
+            Just("  # comment\n".to_owned()),
+        ];
+        let after = prop_oneof![
+            Just(String::new()),
+            Just("  volumes:\n  - name: v\n".to_owned()),
+            Just("  script: |\n    echo\n\n".to_owned()),
+            Just("  z: \"q\" # c\n".to_owned()),
+        ];
+        (other, list, after, any::<bool>(), any::<bool>()).prop_map(|(a, l, b, crlf, eof_newline)| {
+            let mut doc = format!("kind: Pod\nspec:\n{a}{l}{b}");
+            if !eof_newline {
+                doc.pop();
+            }
+            if crlf { doc.replace('\n', "\r\n") } else { doc }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn edits_keep_documents_valid(doc in document()) {
+            super::manifest(&doc);
+        }
+
+        #[test]
+        fn any_text_is_safe(text in "\\PC{0,200}") {
+            super::manifest(&text);
+            super::reference(&text);
+        }
+    }
+}
