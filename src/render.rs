@@ -221,10 +221,10 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         }
     }
     for (namespace, name) in walk.planned.keys() {
-        if let Some((origin, kind)) = existing.get(&(namespace.clone(), name.clone())) {
+        if let Some((origin, label)) = existing.get(&(namespace.clone(), name.clone())) {
             walk.diagnostics.push(Diagnostic {
                 origin: origin.clone(),
-                object: Some(format!("{kind} {}{name}", namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default())),
+                object: Some(label.clone()),
                 field: Some("metadata.name".to_owned()),
                 message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
             });
@@ -302,32 +302,44 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
 
 type Accounts = HashMap<(Option<String>, String), Vec<String>>;
 
+/// What identifies an object: kind, namespace (its own, else the default) and name.
+struct ObjectId<'n> {
+    kind: &'n str,
+    namespace: Option<String>,
+    name: &'n str,
+}
+
+impl<'n> ObjectId<'n> {
+    fn of(object: &'n Node, default_ns: Option<&str>) -> ObjectId<'n> {
+        let text = |path: &[&str]| object.path(path).and_then(Node::as_str);
+        ObjectId {
+            kind: text(&["kind"]).unwrap_or(""),
+            namespace: text(&["metadata", "namespace"]).or(default_ns).map(str::to_owned),
+            name: text(&["metadata", "name"]).unwrap_or(""),
+        }
+    }
+
+    /// `Kind namespace/name`, as diagnostics name objects.
+    fn label(&self) -> String {
+        let ns = self
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default();
+        format!("{} {ns}{}", self.kind, self.name)
+    }
+}
+
 /// `ServiceAccounts` in the stream and the pull secrets they give pods that list none.
 fn service_accounts(parsed: &[(usize, Node)], default_ns: Option<&str>) -> Accounts {
     let mut accounts = HashMap::new();
-    for (_, root) in parsed {
-        for object in objects(root) {
-            if object.get("kind").and_then(|(k, _)| k.as_str()) != Some("ServiceAccount") {
-                continue;
-            }
-            let Some(name) = object.path(&["metadata", "name"]).and_then(Node::as_str) else {
-                continue;
-            };
-            let ns = object
-                .path(&["metadata", "namespace"])
-                .and_then(Node::as_str)
-                .or(default_ns);
-            let names: Vec<String> = object
-                .get("imagePullSecrets")
-                .map(|(l, _)| {
-                    l.items()
-                        .iter()
-                        .filter_map(|i| i.path(&["name"]).and_then(Node::as_str))
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            accounts.insert((ns.map(str::to_owned), name.to_owned()), names);
+    for object in parsed.iter().flat_map(|(_, root)| objects(root)) {
+        let id = ObjectId::of(object, default_ns);
+        if id.kind == "ServiceAccount" && !id.name.is_empty() {
+            accounts.insert(
+                (id.namespace, id.name.to_owned()),
+                rewrite::existing_names(object),
+            );
         }
     }
     accounts
@@ -345,21 +357,13 @@ fn existing_secrets(
             continue;
         };
         for object in objects(root) {
-            let kind = object.get("kind").and_then(|(k, _)| k.as_str()).unwrap_or("");
-            if kind != "Secret" && kind != "SealedSecret" {
-                continue;
+            let id = ObjectId::of(object, default_ns);
+            if matches!(id.kind, "Secret" | "SealedSecret") && !id.name.is_empty() {
+                found.insert(
+                    (id.namespace.clone(), id.name.to_owned()),
+                    (doc.origin.clone(), id.label()),
+                );
             }
-            let Some(name) = object.path(&["metadata", "name"]).and_then(Node::as_str) else {
-                continue;
-            };
-            let ns = object
-                .path(&["metadata", "namespace"])
-                .and_then(Node::as_str)
-                .or(default_ns);
-            found.insert(
-                (ns.map(str::to_owned), name.to_owned()),
-                (doc.origin.clone(), kind.to_owned()),
-            );
         }
     }
     found
@@ -420,17 +424,8 @@ impl<'a> Walk<'a> {
             }
             return;
         }
-        let kind = node.get("kind").and_then(|(k, _)| k.as_str()).unwrap_or("");
-        let name = node
-            .path(&["metadata", "name"])
-            .and_then(Node::as_str)
-            .unwrap_or("");
-        let own_ns = node.path(&["metadata", "namespace"]).and_then(Node::as_str);
-        let namespace = own_ns.or(self.options.namespace.as_deref()).map(str::to_owned);
-        let label = format!(
-            "{kind} {}{name}",
-            namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default()
-        );
+        let id = ObjectId::of(node, self.options.namespace.as_deref());
+        let (kind, label) = (id.kind, id.label());
         let custom: Option<Vec<&str>> = self
             .options
             .pod_specs
@@ -474,7 +469,7 @@ impl<'a> Walk<'a> {
             );
             return;
         };
-        self.pod(ctx, &label, namespace.as_deref(), pod_spec, &spec_field, &refs);
+        self.pod(ctx, &label, id.namespace.as_deref(), pod_spec, &spec_field, &refs);
     }
 
     /// Reads and checks the pullseal annotations of the workload and of its pod template.
