@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::peers;
-use crate::support::{AGE_KEY, CATALOG, path, pullseal, render, transcript};
+use crate::support::{AGE_KEY, CATALOG, path, pullseal, render, render_workloads, transcript};
 
 const SEALING_KEY: &str = "testdata/keys/sealed-secrets-test.key";
 
@@ -176,11 +176,7 @@ fn expected_config(key: &str, user: &str, pass: &str, email: Option<&str>) -> se
 #[test]
 fn sealed_secrets_unseal_with_kubesealpy_to_the_exact_dockerconfigjson() {
     for cluster in ["test", "test-ns", "test-cw"] {
-        let out = render(cluster)
-            .arg("testdata/render/workloads/input.yaml")
-            .args(["--pod-spec", "Rollout=spec.template.spec"])
-            .output()
-            .unwrap();
+        let out = render_workloads(cluster);
         assert!(out.status.success(), "{}", transcript(&out));
         let unsealed = unseal(&out.stdout);
         let expected = [

@@ -84,3 +84,12 @@ pub fn transcript(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Renders the every-workload fixture for `cluster` (it needs the Rollout pod-spec path).
+pub fn render_workloads(cluster: &str) -> std::process::Output {
+    render(cluster)
+        .arg("testdata/render/workloads/input.yaml")
+        .args(["--pod-spec", "Rollout=spec.template.spec"])
+        .output()
+        .unwrap()
+}
