@@ -14,8 +14,6 @@ use std::fmt;
 use std::io;
 use std::ops::Range;
 
-pub(crate) use stream::is_blank;
-
 /// One input: a file or standard input, with its whole text.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -87,11 +85,6 @@ impl Stream {
             .get(doc.source)
             .and_then(|s| s.text.get(doc.range.clone()))
             .unwrap_or("")
-    }
-
-    /// Whether the stream holds any document with content.
-    pub fn has_content(&self) -> bool {
-        self.documents.iter().any(|d| !is_blank(self.text(d)))
     }
 
     /// Writes the stream with `edits` applied (indexed like `documents`), then `extra`

@@ -452,7 +452,12 @@ impl<'a> Walk<'a> {
             Some((_, [])) | None => vec!["metadata"],
             Some((_, parent)) => parent.iter().copied().chain(["metadata"]).collect(),
         };
-        let tpl_ann = annotations(node, &template_meta);
+        // A Pod is its own template: read its annotations once.
+        let tpl_ann = if template_meta == ["metadata"] {
+            Vec::new()
+        } else {
+            annotations(node, &template_meta)
+        };
         let tpl_field = format!("{prefix}{}.annotations", template_meta.join("."));
         let refs = self.references(ctx, &label, prefix, &meta_ann, &tpl_ann, &tpl_field);
         let Some(refs) = refs else { return };
@@ -478,8 +483,8 @@ impl<'a> Walk<'a> {
         ctx: &DocContext<'_>,
         label: &str,
         prefix: &str,
-        meta: &[(String, String)],
-        template: &[(String, String)],
+        meta: &[(String, Option<String>)],
+        template: &[(String, Option<String>)],
         tpl_field: &str,
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -501,6 +506,12 @@ impl<'a> Walk<'a> {
                     ok = false;
                     continue;
                 }
+                let Some(value) = value else {
+                    let message = "must be a string".to_owned();
+                    self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                    ok = false;
+                    continue;
+                };
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
                         let message = format!("{value:?} conflicts with {other:?} in {other_field}[{key}]");
@@ -872,7 +883,8 @@ fn is_reference_key(key: &str) -> bool {
 }
 
 /// String annotations under `path` (a `metadata` mapping).
-fn annotations(node: &Node, path: &[&str]) -> Vec<(String, String)> {
+/// A value that is not a scalar comes back as `None` (Kubernetes wants strings there).
+fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Option<String>)> {
     let Some(meta) = node.path(path) else {
         return Vec::new();
     };
@@ -881,7 +893,7 @@ fn annotations(node: &Node, path: &[&str]) -> Vec<(String, String)> {
     };
     ann.entries()
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str().map(str::to_owned))))
         .collect()
 }
 

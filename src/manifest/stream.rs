@@ -59,14 +59,6 @@ fn is_document_start(line: &str) -> bool {
     rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n'])
 }
 
-/// Whether a document holds nothing but comments, blank lines and markers.
-pub(crate) fn is_blank(doc: &str) -> bool {
-    doc.lines().all(|line| {
-        let t = line.trim();
-        t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with("--- #")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,12 +89,6 @@ mod tests {
             pieces("a: 1\r\n---\r\nb: 2\r\n"),
             vec!["a: 1\r\n", "---\r\nb: 2\r\n"]
         );
-    }
-
-    #[test]
-    fn blank_documents() {
-        assert!(is_blank("---\n# Source: x\n\n"));
-        assert!(!is_blank("---\na: 1\n"));
     }
 
     proptest::proptest! {
