@@ -38,6 +38,28 @@ fn quickstart_renders_sealed_secrets() {
     assert!(!stdout.contains("demo-password-do-not-use"));
 }
 
+/// The README's first command, exactly as written there, renders the quickstart.
+#[test]
+fn readme_first_command_works() {
+    let readme = fs::read_to_string(path("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run -- render"))
+        .expect("README's first command");
+    let args: Vec<&str> = line
+        .trim_start_matches("cargo run --")
+        .split_whitespace()
+        .collect();
+    let out = pullseal().args(&args).output().unwrap();
+    assert!(out.status.success(), "{line}\n{}", transcript(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("kind: SealedSecret")
+            .count(),
+        3
+    );
+}
+
 #[test]
 fn unannotated_stream_passes_through_byte_for_byte() {
     let input = fs::read(path("testdata/render/passthrough/input.yaml")).unwrap();
