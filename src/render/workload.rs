@@ -1,0 +1,565 @@
+//! The walk over one parsed document: which objects are workloads, what their pullseal
+//! annotations reference, which registry serves which container, and the `imagePullSecrets`
+//! edit for each pod. Every problem becomes a [`Diagnostic`]; nothing returns early.
+//!
+//! This module must not write output or seal anything; it only plans.
+
+use std::collections::BTreeMap;
+
+use super::name::Namer;
+use super::{Accounts, Diagnostic, ObjectId, Options, list_items, rewrite};
+use crate::catalog::{Catalog, Cluster, Registry, RegistryType, SealMode};
+use crate::manifest::tree::Node;
+use crate::manifest::{Edit, Origin};
+use crate::reference::{
+    CONTAINER_ANNOTATION_PREFIX, Image, REGISTRIES_ANNOTATION, RegistryList, RegistryName,
+};
+use crate::seal::Scope;
+
+/// The pod spec and pod-template metadata paths of the built-in workload kinds.
+pub(super) fn builtin_pod_spec(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pod" => &["spec"],
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            &["spec", "template", "spec"]
+        }
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        "PodTemplate" => &["template", "spec"],
+        _ => return None,
+    })
+}
+
+pub(super) struct DocContext<'a> {
+    pub(super) text: &'a str,
+    pub(super) origin: &'a Origin,
+    pub(super) accounts: &'a Accounts,
+    pub(super) edits: Vec<Edit>,
+}
+
+pub(super) struct Walk<'a> {
+    pub(super) catalog: &'a Catalog,
+    pub(super) cluster: &'a Cluster,
+    pub(super) options: &'a Options,
+    pub(super) namer: &'a Namer,
+    pub(super) diagnostics: Vec<Diagnostic>,
+    pub(super) planned: BTreeMap<(Option<String>, String), &'a Registry>,
+    pub(super) edits: Vec<Vec<Edit>>,
+}
+
+/// One container of a pod.
+struct Container<'n> {
+    name: String,
+    image: Option<&'n str>,
+    field: String,
+}
+
+impl<'a> Walk<'a> {
+    fn report(&mut self, ctx: &DocContext<'_>, object: &str, field: Option<String>, message: String) {
+        self.diagnostics.push(Diagnostic {
+            origin: ctx.origin.clone(),
+            object: Some(object.to_owned()),
+            field,
+            message,
+        });
+    }
+
+    pub(super) fn object(&mut self, ctx: &mut DocContext<'_>, node: &Node, prefix: &str) {
+        if let Some(items) = list_items(node) {
+            for (i, item) in items.iter().enumerate() {
+                self.object(ctx, item, &format!("{prefix}items[{i}]."));
+            }
+            return;
+        }
+        let id = ObjectId::of(node, self.options.namespace.as_deref());
+        let (kind, label) = (id.kind, id.label());
+        let custom: Option<Vec<&str>> = self
+            .options
+            .pod_specs
+            .iter()
+            .find(|p| p.kind == kind)
+            .map(|p| p.path.iter().map(String::as_str).collect());
+        let spec_path: Option<Vec<&str>> = custom.or_else(|| builtin_pod_spec(kind).map(<[&str]>::to_vec));
+        let meta_ann = annotations(node, &["metadata"]);
+        let Some(spec_path) = spec_path else {
+            if let Some((key, _)) = meta_ann.iter().find(|(k, _)| is_reference_key(k)) {
+                let message = format!(
+                    "{kind:?} is not a workload pullseal knows; give --pod-spec {kind}=PATH to say where its pod spec is"
+                );
+                self.report(
+                    ctx,
+                    &label,
+                    Some(format!("{prefix}metadata.annotations[{key}]")),
+                    message,
+                );
+            }
+            return;
+        };
+        let template_meta: Vec<&str> = match spec_path.split_last() {
+            Some((_, [])) | None => vec!["metadata"],
+            Some((_, parent)) => parent.iter().copied().chain(["metadata"]).collect(),
+        };
+        // A Pod is its own template: read its annotations once.
+        let tpl_ann = if template_meta == ["metadata"] {
+            Vec::new()
+        } else {
+            annotations(node, &template_meta)
+        };
+        let tpl_field = format!("{prefix}{}.annotations", template_meta.join("."));
+        let refs = self.references(ctx, &label, prefix, &meta_ann, &tpl_ann, &tpl_field);
+        let Some(refs) = refs else { return };
+        if refs.pod_wide.is_empty() && refs.per_container.is_empty() {
+            return;
+        }
+        let spec_field = format!("{prefix}{}", spec_path.join("."));
+        let Some(pod_spec) = node.path(&spec_path) else {
+            self.report(
+                ctx,
+                &label,
+                Some(spec_field),
+                "has pullseal annotations but no pod spec here".to_owned(),
+            );
+            return;
+        };
+        self.pod(ctx, &label, id.namespace.as_deref(), pod_spec, &spec_field, &refs);
+    }
+
+    /// Reads and checks the pullseal annotations of the workload and of its pod template.
+    fn references(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        prefix: &str,
+        meta: &[(String, Option<String>)],
+        template: &[(String, Option<String>)],
+        tpl_field: &str,
+    ) -> Option<Refs> {
+        let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut ok = true;
+        let sources = [
+            (meta, format!("{prefix}metadata.annotations")),
+            (template, tpl_field.to_owned()),
+        ];
+        for (entries, field) in &sources {
+            for (key, value) in *entries {
+                if !key.starts_with("pullseal.io/") && !key.starts_with(CONTAINER_ANNOTATION_PREFIX) {
+                    continue;
+                }
+                if !is_reference_key(key) {
+                    let message = format!(
+                        "unknown pullseal annotation (known: {REGISTRIES_ANNOTATION}, {CONTAINER_ANNOTATION_PREFIX}<container>)"
+                    );
+                    self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                    ok = false;
+                    continue;
+                }
+                let Some(value) = value else {
+                    let message = "must be a string".to_owned();
+                    self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                    ok = false;
+                    continue;
+                };
+                match merged.get(key) {
+                    Some((other, other_field)) if other != value => {
+                        let message = format!("{value:?} conflicts with {other:?} in {other_field}[{key}]");
+                        self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                        ok = false;
+                    }
+                    Some(_) => {}
+                    None => {
+                        merged.insert(key.clone(), (value.clone(), field.clone()));
+                    }
+                }
+            }
+        }
+        let mut refs = Refs::default();
+        for (key, (value, field)) in merged {
+            let at = Some(format!("{field}[{key}]"));
+            if key == REGISTRIES_ANNOTATION {
+                match value.parse::<RegistryList>() {
+                    Ok(list) => refs.pod_wide = list.0,
+                    Err(e) => {
+                        self.report(ctx, label, at, e.to_string());
+                        ok = false;
+                    }
+                }
+            } else if let Some(container) = key.strip_prefix(CONTAINER_ANNOTATION_PREFIX) {
+                match value.trim().parse::<RegistryName>() {
+                    Ok(name) => {
+                        refs.per_container.insert(container.to_owned(), (name, field));
+                    }
+                    Err(e) => {
+                        self.report(ctx, label, at, e.to_string());
+                        ok = false;
+                    }
+                }
+            }
+        }
+        if let Some(field) = sources
+            .iter()
+            .find(|(e, _)| e.iter().any(|(k, _)| k == REGISTRIES_ANNOTATION))
+            .map(|(_, f)| f)
+        {
+            refs.pod_wide_field = format!("{field}[{REGISTRIES_ANNOTATION}]");
+        }
+        ok.then_some(refs)
+    }
+
+    /// Matches containers to registries, checks policy, edits the pod spec, plans secrets.
+    fn pod(
+        &mut self,
+        ctx: &mut DocContext<'_>,
+        label: &str,
+        namespace: Option<&str>,
+        spec: &Node,
+        spec_field: &str,
+        refs: &Refs,
+    ) {
+        let containers = containers(spec, spec_field);
+        let (used, mut failed) = self.resolve(ctx, label, &containers, refs);
+        for r in &used {
+            if let Some(m) = self.policy(r, namespace) {
+                self.report(ctx, label, None, m);
+                failed = true;
+            }
+        }
+        if namespace.is_none()
+            && self.cluster.seal == SealMode::SealedSecrets
+            && self.cluster.scope != Scope::ClusterWide
+        {
+            let message = "has no namespace; give the object one, or --namespace (or ARGOCD_APP_NAMESPACE): the sealing scope binds the secret to a namespace".to_owned();
+            self.report(ctx, label, Some("metadata.namespace".to_owned()), message);
+            failed = true;
+        }
+        if failed || used.is_empty() {
+            return;
+        }
+        self.plan(ctx, label, namespace, spec, spec_field, &used);
+    }
+
+    /// The registries a pod's containers pull from, and whether any reference was wrong.
+    fn resolve(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+    ) -> (Vec<&'a Registry>, bool) {
+        let mut used: Vec<&'a Registry> = Vec::new();
+        let per_container = self.per_container(ctx, label, containers, refs, &mut used);
+        let pod_wide = self.pod_wide(ctx, label, containers, refs, &mut used);
+        (used, per_container || pod_wide)
+    }
+
+    /// `registry.pullseal.io/<container>`: the registry must serve that container's image.
+    /// Returns whether any reference was wrong.
+    fn per_container(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+        used: &mut Vec<&'a Registry>,
+    ) -> bool {
+        let mut failed = false;
+        for (container, (_, field)) in &refs.per_container {
+            if !containers.iter().any(|c| &c.name == container) {
+                let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+                let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
+                let message = format!(
+                    "no container named {container:?} (containers: {})",
+                    names.join(", ")
+                );
+                self.report(ctx, label, at, message);
+                failed = true;
+            }
+        }
+        // In container order (init containers first), so the list reads like the pod.
+        for found in containers {
+            let container = &found.name;
+            let Some((name, field)) = refs.per_container.get(container) else {
+                continue;
+            };
+            let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
+            let Some(registry) = self.lookup(ctx, label, at.clone(), name) else {
+                failed = true;
+                continue;
+            };
+            match found.image.map(str::parse::<Image>) {
+                Some(Ok(image)) if registry.server.matches(&image) => use_registry(used, registry),
+                Some(Ok(image)) => {
+                    let message = format!(
+                        "registry {:?} (server {}) does not serve image {:?} of container {container:?} (normalised: {image})",
+                        registry.name.as_str(),
+                        registry.server,
+                        found.image.unwrap_or("")
+                    );
+                    self.report(ctx, label, Some(format!("{}.image", found.field)), message);
+                    failed = true;
+                }
+                Some(Err(e)) => {
+                    self.report(ctx, label, Some(format!("{}.image", found.field)), e.to_string());
+                    failed = true;
+                }
+                None => {
+                    self.report(
+                        ctx,
+                        label,
+                        Some(format!("{}.image", found.field)),
+                        "is missing".to_owned(),
+                    );
+                    failed = true;
+                }
+            }
+        }
+        failed
+    }
+
+    /// `pullseal.io/registries`: each container without its own annotation is matched by
+    /// server, the most specific path winning; every listed registry must serve some image.
+    /// Returns whether any reference was wrong.
+    fn pod_wide(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        containers: &[Container<'_>],
+        refs: &Refs,
+        used: &mut Vec<&'a Registry>,
+    ) -> bool {
+        let mut failed = false;
+        let pod_wide: Vec<&'a Registry> = refs
+            .pod_wide
+            .iter()
+            .filter_map(|n| self.lookup(ctx, label, Some(refs.pod_wide_field.clone()), n))
+            .collect();
+        if pod_wide.len() != refs.pod_wide.len() {
+            failed = true;
+        }
+        let mut matched_pod_wide: Vec<&RegistryName> = Vec::new();
+        for c in containers
+            .iter()
+            .filter(|c| !refs.per_container.contains_key(&c.name))
+        {
+            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else {
+                continue;
+            };
+            let mut candidates: Vec<&'a Registry> = pod_wide
+                .iter()
+                .copied()
+                .filter(|r| r.server.matches(&image))
+                .collect();
+            let best = candidates
+                .iter()
+                .map(|r| r.server.specificity())
+                .max()
+                .unwrap_or(0);
+            candidates.retain(|r| r.server.specificity() == best);
+            match candidates.as_slice() {
+                [] => {}
+                [one] => {
+                    matched_pod_wide.push(&one.name);
+                    use_registry(used, one);
+                }
+                many => {
+                    let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
+                    let message = format!(
+                        "image {image} of container {:?} matches registries {} equally; name one with {CONTAINER_ANNOTATION_PREFIX}{}",
+                        c.name,
+                        names.join(" and "),
+                        c.name
+                    );
+                    self.report(ctx, label, Some(format!("{}.image", c.field)), message);
+                    failed = true;
+                }
+            }
+        }
+        for r in &pod_wide {
+            if !matched_pod_wide.contains(&&r.name) {
+                let images: Vec<&str> = containers.iter().filter_map(|c| c.image).collect();
+                let message = format!(
+                    "registry {:?} (server {}) serves none of the pod's images ({})",
+                    r.name.as_str(),
+                    r.server,
+                    images.join(", ")
+                );
+                self.report(ctx, label, Some(refs.pod_wide_field.clone()), message);
+                failed = true;
+            }
+        }
+        failed
+    }
+
+    /// Names the secrets, records them, and edits `imagePullSecrets`.
+    fn plan(
+        &mut self,
+        ctx: &mut DocContext<'_>,
+        label: &str,
+        namespace: Option<&str>,
+        spec: &Node,
+        spec_field: &str,
+        used: &[&'a Registry],
+    ) {
+        let mut names = Vec::new();
+        for r in used {
+            let name = match self.namer.name(r, namespace, &self.cluster.name) {
+                Ok(n) => n,
+                Err(m) => {
+                    self.report(ctx, label, None, m);
+                    return;
+                }
+            };
+            let key = (namespace.map(str::to_owned), name.clone());
+            match self.planned.get(&key) {
+                Some(other) if other.name != r.name => {
+                    let message = format!(
+                        "secret name {name:?} is made for both registry {:?} and {:?}; put {{{{registry}}}} in --secret-name",
+                        other.name.as_str(),
+                        r.name.as_str()
+                    );
+                    self.report(ctx, label, None, message);
+                    return;
+                }
+                _ => {
+                    self.planned.insert(key, *r);
+                }
+            }
+            names.push(name);
+        }
+        let account = spec
+            .get("serviceAccountName")
+            .and_then(|(n, _)| n.as_str())
+            .unwrap_or("default");
+        let inherited = ctx
+            .accounts
+            .get(&(namespace.map(str::to_owned), account.to_owned()))
+            .cloned()
+            .unwrap_or_default();
+        match rewrite::add_pull_secrets(ctx.text, spec, &names, &inherited) {
+            Ok(Some(edit)) => ctx.edits.push(edit),
+            Ok(None) => {}
+            Err(e) => self.report(
+                ctx,
+                label,
+                Some(format!("{spec_field}.imagePullSecrets")),
+                e.to_string(),
+            ),
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        ctx: &DocContext<'_>,
+        label: &str,
+        field: Option<String>,
+        name: &RegistryName,
+    ) -> Option<&'a Registry> {
+        let catalog = self.catalog;
+        let Some(registry) = catalog.registry(name) else {
+            let known: Vec<&str> = catalog.registry_names().map(RegistryName::as_str).collect();
+            let message = format!(
+                "registry {:?} is not in the catalog (registries: {})",
+                name.as_str(),
+                known.join(", ")
+            );
+            self.report(ctx, label, field, message);
+            return None;
+        };
+        if registry.kind == RegistryType::Ecr {
+            let message = format!(
+                "registry {:?} is Amazon ECR: its 12-hour tokens must be refreshed in the cluster, which this version of pullseal does not render yet",
+                name.as_str()
+            );
+            self.report(ctx, label, field, message);
+            return None;
+        }
+        Some(registry)
+    }
+
+    fn policy(&self, registry: &Registry, namespace: Option<&str>) -> Option<String> {
+        if let Some(globs) = &registry.allow.clusters {
+            if !globs.matches(&self.cluster.name) {
+                return Some(format!(
+                    "registry {:?} is not allowed on cluster {:?} (allow.clusters: {})",
+                    registry.name.as_str(),
+                    self.cluster.name,
+                    globs.patterns().join(", ")
+                ));
+            }
+        }
+        if let Some(globs) = &registry.allow.namespaces {
+            match namespace {
+                Some(ns) if globs.matches(ns) => {}
+                Some(ns) => {
+                    return Some(format!(
+                        "registry {:?} is not allowed in namespace {ns:?} (allow.namespaces: {})",
+                        registry.name.as_str(),
+                        globs.patterns().join(", ")
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "registry {:?} is limited to namespaces {} but the object has no namespace",
+                        registry.name.as_str(),
+                        globs.patterns().join(", ")
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn use_registry<'r>(used: &mut Vec<&'r Registry>, registry: &'r Registry) {
+    if !used.iter().any(|u| u.name == registry.name) {
+        used.push(registry);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Refs {
+    pod_wide: Vec<RegistryName>,
+    pod_wide_field: String,
+    per_container: BTreeMap<String, (RegistryName, String)>,
+}
+
+fn is_reference_key(key: &str) -> bool {
+    key == REGISTRIES_ANNOTATION
+        || key
+            .strip_prefix(CONTAINER_ANNOTATION_PREFIX)
+            .is_some_and(|c| !c.is_empty())
+}
+
+/// String annotations under `path` (a `metadata` mapping).
+/// A value that is not a scalar comes back as `None` (Kubernetes wants strings there).
+fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Option<String>)> {
+    let Some(meta) = node.path(path) else {
+        return Vec::new();
+    };
+    let Some((ann, _)) = meta.get("annotations") else {
+        return Vec::new();
+    };
+    ann.entries()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str().map(str::to_owned))))
+        .collect()
+}
+
+fn containers<'n>(spec: &'n Node, spec_field: &str) -> Vec<Container<'n>> {
+    let mut out = Vec::new();
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let Some((items, _)) = spec.get(list) else {
+            continue;
+        };
+        for (i, c) in items.items().iter().enumerate() {
+            out.push(Container {
+                name: c
+                    .get("name")
+                    .and_then(|(n, _)| n.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+                image: c.get("image").and_then(|(n, _)| n.as_str()),
+                field: format!("{spec_field}.{list}[{i}]"),
+            });
+        }
+    }
+    out
+}
