@@ -19,8 +19,8 @@ Prints `{"<namespace>/<name>": {"<key>": "<decrypted utf-8>"}}` as JSON on stdou
 without a namespace is listed as "/<name>"). Exits 1, naming the document and key but never a
 value, if any entry does not open, is not UTF-8, or if there is no SealedSecret at all.
 
-Setup: python3 -m venv /tmp/ksp && /tmp/ksp/bin/pip install kubesealpy==1.0.1 (it pulls in
-cryptography and pyyaml; typer is only needed by its CLI stub, which this script does not use).
+Setup: scripts/install-test-peers puts kubesealpy 1.0.1 (with cryptography and pyyaml) into its
+own venv; run this script with that venv's python (scripts/unseal does).
 TEST USE ONLY: the private key must be a test key (testdata/keys/sealed-secrets-test.key).
 """
 
