@@ -17,7 +17,7 @@ use std::fmt;
 use name::Namer;
 use workload::{DocContext, Walk};
 
-use crate::catalog::{Catalog, SealMode};
+use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::seal::SealError;
@@ -168,18 +168,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             ),
         })?;
     let mut warnings = Vec::new();
-    match (cluster.seal, &cluster.certificate) {
-        (SealMode::SealedSecrets, Some(cert)) => cert
-            .check_valid_at(options.now)
-            .map_err(|e| RenderError::Cluster { cluster: cluster.name.clone(), message: e.to_string() })?,
-        (SealMode::SealedSecrets, None) => {
-            return Err(RenderError::Cluster { cluster: cluster.name.clone(), message: "has no certificate".to_owned() });
-        }
-        (SealMode::None, _) => warnings.push(format!(
-            "cluster {:?} has seal: none: pull secrets are written as plain Secrets that anyone with the output can read",
-            cluster.name
-        )),
-    }
+    let unusable = sealing_problem(cluster, options.now, &mut warnings);
     let namer = Namer::new(options)?;
     let mut walk = Walk {
         catalog,
@@ -225,6 +214,18 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         walk.diagnostics.sort_by_key(order);
         return Err(RenderError::Input(walk.diagnostics));
     }
+    if let Some(message) = unusable {
+        if !walk.planned.is_empty() {
+            return Err(RenderError::Cluster {
+                cluster: cluster.name.clone(),
+                message,
+            });
+        }
+        warnings.push(format!(
+            "cluster {:?}: {message}; nothing in this stream needed sealing",
+            cluster.name
+        ));
+    }
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
     let mut extra = Vec::with_capacity(walk.planned.len());
     for ((namespace, name), registry) in &walk.planned {
@@ -245,6 +246,27 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         secrets: extra,
         warnings,
     })
+}
+
+/// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when
+/// something must be sealed: an app with no pull secret keeps rendering, with a warning, while
+/// the admin renews the certificate.
+fn sealing_problem(
+    cluster: &Cluster,
+    now: time::OffsetDateTime,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    match (cluster.seal, &cluster.certificate) {
+        (SealMode::SealedSecrets, Some(cert)) => cert.check_valid_at(now).err().map(|e| e.to_string()),
+        (SealMode::SealedSecrets, None) => Some("has no certificate".to_owned()),
+        (SealMode::None, _) => {
+            warnings.push(format!(
+                "cluster {:?} has seal: none: pull secrets are written as plain Secrets that anyone with the output can read",
+                cluster.name
+            ));
+            None
+        }
+    }
 }
 
 /// Parses the documents that may need work. Others are never parsed.

@@ -193,6 +193,15 @@ fn exit_codes_and_empty_stdout_on_failure() {
     let out = render("expired").arg(input).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
     assert!(out.stdout.is_empty());
+    // ... but a stream that needs no sealing still renders, with a warning.
+    let plain = path("testdata/render/passthrough/input.yaml");
+    let out = render("expired").arg(&plain).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(out.stdout, fs::read(&plain).unwrap());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("warning: cluster \"expired\": sealing certificate expired")
+    );
     // An unknown cluster, a missing input file, a bad flag.
     assert_eq!(render("nope").arg(input).output().unwrap().status.code(), Some(4));
     assert_eq!(
@@ -239,7 +248,7 @@ fn all_clusters_write_one_directory_each() {
             "--out-dir",
         ])
         .arg(tmp.path())
-        .arg("testdata/render/cluster-wide/input.yaml")
+        .arg("testdata/render/namespace-wide/input.yaml")
         .output()
         .unwrap();
     // The `expired` cluster fails the whole run, and then nothing is written.
