@@ -181,6 +181,21 @@ fn exit_codes_and_empty_stdout_on_failure() {
     assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
+    // A catalog that is not encrypted is refused, never used as it is.
+    let out = pullseal()
+        .args([
+            "render",
+            "--catalog",
+            "testdata/catalog/test.plain.yaml",
+            "--cluster",
+            "test",
+            input,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not encrypted with sops"));
     // Problems in the manifests.
     let out = render("test")
         .arg("testdata/render/errors/input.yaml")
