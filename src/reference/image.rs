@@ -92,14 +92,18 @@ impl FromStr for Server {
             .unwrap_or(text);
         let bare = bare.trim_end_matches('/');
         let (hostport, path) = bare.split_once('/').unwrap_or((bare, ""));
-        // The kubelet drops a leading `/v1/` or `/v2/` from keys (`keyring.go` `Add`).
-        let path = ["v1", "v2"].iter().fold(path, |p, v| {
-            if p == *v {
-                ""
-            } else {
-                p.strip_prefix(v).and_then(|r| r.strip_prefix('/')).unwrap_or(p)
-            }
-        });
+        // The kubelet drops one leading `/v1/` or `/v2/` from keys (`keyring.go` `Add`).
+        let api_version = |p: &str| p == "v1" || p == "v2";
+        let path = match path.split_once('/') {
+            Some((first, rest)) if api_version(first) => rest,
+            None if api_version(path) => "",
+            _ => path,
+        };
+        if path.split('/').next().is_some_and(api_version) {
+            return Err(invalid(
+                "a path may not start with v1 or v2 twice (the kubelet drops only one)",
+            ));
+        }
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p.to_owned())),
             Some(_) => return Err(invalid("the port is not a number")),
@@ -250,6 +254,23 @@ mod tests {
         assert!(matches("*-good.kubernetes.io", "prefix-good.kubernetes.io/x"));
         assert!(matches("docker.io", "nginx"));
         assert!(matches("https://index.docker.io/v1/", "nginx"));
+    }
+
+    #[test]
+    fn api_version_prefixes() {
+        assert_eq!(
+            "https://index.docker.io/v1/"
+                .parse::<Server>()
+                .unwrap()
+                .to_string(),
+            "docker.io"
+        );
+        assert_eq!(
+            "r.example.com/v2/team".parse::<Server>().unwrap().to_string(),
+            "r.example.com/team"
+        );
+        // Found by the `reference` fuzz target: the printed server must parse back to itself.
+        insta::assert_snapshot!("hO/v2/v2".parse::<Server>().unwrap_err(), @r#"server "hO/v2/v2" is not valid: a path may not start with v1 or v2 twice (the kubelet drops only one)"#);
     }
 
     #[test]
