@@ -2,7 +2,7 @@
 //!
 //! The stream is kept as the text it arrived as. A document pullseal does not change is
 //! written back from that text, byte for byte; a changed one is the same text with a few
-//! insertions (see [`Edit`]). Nothing here serialises YAML from a tree: re-serialising is how
+//! insertions (an `Edit` each). Nothing here serialises YAML from a tree: re-serialising is how
 //! other tools turned `0644` into `420` and `"yes"` into `true`.
 //!
 //! This module must not decide *what* to edit; `render` does.

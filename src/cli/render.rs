@@ -1,6 +1,6 @@
 //! `pullseal render`: arguments, and their translation into [`crate::render::Options`].
 // Doc comments here are the `--help` text, where backticks would only be noise.
-#![allow(clippy::doc_markdown)]
+#![allow(clippy::doc_markdown, rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 
