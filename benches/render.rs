@@ -64,14 +64,7 @@ fn main() {
     let identities = Identities::discover(Some(&root.join("testdata/keys/age-test.txt")), &|_| None).unwrap();
     let catalog = Catalog::load(&root.join("testdata/catalog/test.catalog.yaml"), &identities).unwrap();
     let text = stream();
-    let options = Options {
-        cluster: "test".to_owned(),
-        namespace: None,
-        pod_specs: Vec::new(),
-        secret_name: None,
-        instance: None,
-        now: time::OffsetDateTime::now_utc(),
-    };
+    let options = Options::new("test");
     let mut times = Vec::new();
     let mut written = 0;
     for _ in 0..7 {

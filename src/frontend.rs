@@ -54,12 +54,11 @@ pub fn render(
         .map_err(Error::Identities)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let options = |cluster: String| Options {
-        cluster,
         namespace: args.namespace.clone().or_else(|| env.var("ARGOCD_APP_NAMESPACE")),
         pod_specs: args.pod_specs.clone(),
         secret_name: args.secret_name.clone(),
         instance: args.instance.clone(),
-        now: time::OffsetDateTime::now_utc(),
+        ..Options::new(cluster)
     };
     if args.all_clusters {
         let out_dir = args

@@ -68,6 +68,21 @@ pub struct Options {
     pub now: time::OffsetDateTime,
 }
 
+impl Options {
+    /// Defaults for `cluster`: no default namespace, built-in kinds only, `pullseal-<registry>`
+    /// names, certificates checked against the current time.
+    pub fn new(cluster: impl Into<String>) -> Options {
+        Options {
+            cluster: cluster.into(),
+            namespace: None,
+            pod_specs: Vec::new(),
+            secret_name: None,
+            instance: None,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+}
+
 /// One problem with one place of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

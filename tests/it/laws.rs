@@ -20,14 +20,7 @@ fn catalog() -> &'static Catalog {
 }
 
 fn options() -> Options {
-    Options {
-        cluster: "test".to_owned(),
-        namespace: None,
-        pod_specs: Vec::new(),
-        secret_name: None,
-        instance: None,
-        now: time::OffsetDateTime::now_utc(),
-    }
+    Options::new("test")
 }
 
 fn run(text: &str) -> Vec<u8> {
