@@ -93,3 +93,11 @@ pub fn render_workloads(cluster: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// A failed run: exit `code`, nothing on stdout, and `needle` in stderr.
+pub fn assert_failure(out: &std::process::Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", transcript(out));
+    assert!(out.stdout.is_empty(), "a failed run wrote to stdout");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(needle), "stderr lacks {needle:?}:\n{stderr}");
+}
