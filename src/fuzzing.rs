@@ -11,7 +11,7 @@
 
 use crate::manifest::{Source, Stream, tree};
 use crate::reference::{Image, RegistryList, Server};
-use crate::render::rewrite;
+use crate::render::{rewrite, verify};
 
 /// Splitting and re-joining a stream gives it back byte for byte; every document either parses
 /// or errors; where a document has a `spec` mapping, adding pull secrets to it gives a document
@@ -35,19 +35,20 @@ pub fn manifest(text: &str) {
             continue;
         };
         let names = vec!["pullseal-a".to_owned(), "on".to_owned()];
-        let Ok(Some(edit)) = rewrite::add_pull_secrets(doc_text, spec, &names, &[]) else {
+        let Ok(Some((edit, added))) = rewrite::add_pull_secrets(doc_text, spec, &names, &[]) else {
             continue;
         };
-        let edited = format!(
-            "{}{}{}",
-            &doc_text[..edit.range.start],
-            edit.text,
-            &doc_text[edit.range.end..]
-        );
+        let expected = [verify::Expected {
+            path: vec![verify::Step::Key("spec".to_owned())],
+            added,
+        }];
+        if let Err(why) = verify::verify(doc_text, &root, std::slice::from_ref(&edit), &expected) {
+            let edited = verify::apply(doc_text, std::slice::from_ref(&edit));
+            panic!("edit failed its check ({why})\n--- before\n{doc_text}\n--- after\n{edited}");
+        }
+        let edited = verify::apply(doc_text, &[edit]);
         let reparsed = tree::parse(&edited)
-            .unwrap_or_else(|e| {
-                panic!("edit broke the document: {e:?}\n--- before\n{doc_text}\n--- after\n{edited}")
-            })
+            .expect("verified documents parse")
             .expect("the edited document has content");
         let listed = rewrite::existing_names(reparsed.path(&["spec"]).expect("spec is still there"));
         for name in &names {

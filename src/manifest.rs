@@ -7,8 +7,9 @@
 //!
 //! This module must not decide *what* to edit; `render` does.
 
-mod stream;
+pub(crate) mod stream;
 pub(crate) mod tree;
+pub(crate) mod yaml11;
 
 use std::fmt;
 use std::io;
@@ -44,6 +45,8 @@ pub(crate) struct Document {
     pub(crate) source: usize,
     pub(crate) range: Range<usize>,
     pub(crate) origin: Origin,
+    /// 1-based line of the source on which the document's text starts.
+    pub(crate) line: usize,
 }
 
 /// All documents of all sources, in input order.
@@ -65,7 +68,14 @@ impl Stream {
     pub fn new(sources: Vec<Source>) -> Stream {
         let mut documents = Vec::new();
         for (i, source) in sources.iter().enumerate() {
+            // Lines are counted once, as the spans go by, so that the cost stays linear.
+            let (mut line, mut counted) = (1, 0);
             for (n, span) in stream::split(&source.text).into_iter().enumerate() {
+                line += source
+                    .text
+                    .get(counted..span.range.start)
+                    .map_or(0, stream::count_lines);
+                counted = span.range.start;
                 documents.push(Document {
                     source: i,
                     range: span.range,
@@ -73,6 +83,7 @@ impl Stream {
                         file: source.name.clone(),
                         document: n + 1,
                     },
+                    line,
                 });
             }
         }
@@ -99,20 +110,31 @@ impl Stream {
         let mut tail = Tail::default();
         let mut current_source = None;
         for (i, doc) in self.documents.iter().enumerate() {
-            let mut text = self.text(doc);
+            let text = self.text(doc);
+            // A byte-order mark may open a stream, not the middle of one: the first document of
+            // a later source is written without it (edits still count from the mark).
+            let mut skip = 0;
             if current_source != Some(doc.source) {
                 if current_source.is_some() {
-                    text = text.trim_start_matches('\u{feff}');
+                    if text.starts_with('\u{feff}') {
+                        skip = '\u{feff}'.len_utf8();
+                    }
                     if tail.written && !tail.newline {
                         tail.put(out, "\n")?;
                     }
-                    if tail.written && !text.starts_with("---") {
+                    if tail.written && !text.get(skip..).is_some_and(|t| t.starts_with("---")) {
                         tail.put(out, "---\n")?;
                     }
                 }
                 current_source = Some(doc.source);
             }
-            apply(out, &mut tail, text, edits.get(i).map_or(&[][..], Vec::as_slice))?;
+            apply(
+                out,
+                &mut tail,
+                text,
+                skip,
+                edits.get(i).map_or(&[][..], Vec::as_slice),
+            )?;
         }
         for doc in extra {
             if tail.written && !tail.newline {
@@ -150,11 +172,18 @@ impl Tail {
     }
 }
 
-/// Writes `text` with `edits` (sorted or not, non-overlapping) applied.
-fn apply(out: &mut dyn io::Write, tail: &mut Tail, text: &str, edits: &[Edit]) -> io::Result<()> {
+/// Writes `text` from byte `skip` on with `edits` (sorted or not, non-overlapping, positioned in
+/// the whole `text`) applied.
+fn apply(
+    out: &mut dyn io::Write,
+    tail: &mut Tail,
+    text: &str,
+    skip: usize,
+    edits: &[Edit],
+) -> io::Result<()> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
-    let mut at = 0;
+    let mut at = skip;
     for edit in sorted {
         if edit.range.start < at {
             continue;
@@ -195,6 +224,26 @@ mod tests {
             s.write(&[], &["d: 4\n".to_owned()]),
             "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n"
         );
+    }
+
+    #[test]
+    fn a_later_source_loses_its_byte_order_mark_but_not_its_edits() {
+        let s = Stream::new(vec![src("a", "a: 1\n"), src("b", "\u{feff}b: 2\n")]);
+        let edits = vec![
+            vec![],
+            vec![Edit {
+                range: 6..7,
+                text: "3".to_owned(),
+            }],
+        ];
+        assert_eq!(s.write(&edits, &[]), "a: 1\n---\nb: 3\n");
+    }
+
+    #[test]
+    fn documents_know_their_first_line() {
+        let s = Stream::new(vec![src("a", "a: 1\r\n---\r\nb: 2\r---\rc: 3\n")]);
+        let lines: Vec<usize> = s.documents.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![1, 2, 4]);
     }
 
     #[test]

@@ -9,13 +9,14 @@
 mod name;
 pub(crate) mod rewrite;
 mod secrets;
+pub(crate) mod verify;
 mod workload;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use name::Namer;
-use workload::{DocContext, Walk};
+use workload::Walk;
 
 use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::manifest::tree::{self, Node};
@@ -195,23 +196,11 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         edits: vec![Vec::new(); stream.documents.len()],
     };
     let parsed = parse_candidates(stream, &mut walk.diagnostics);
-    let accounts = service_accounts(&parsed, options.namespace.as_deref());
-    let existing = existing_secrets(stream, &parsed, options.namespace.as_deref());
+    let default_ns = options.namespace.as_deref();
+    let accounts = service_accounts(stream, &parsed, default_ns, &mut walk.diagnostics);
+    let existing = existing_secrets(stream, &parsed, default_ns, &mut walk.diagnostics);
     for (i, root) in &parsed {
-        let Some(doc) = stream.documents.get(*i) else {
-            continue;
-        };
-        let text = stream.text(doc);
-        let mut ctx = DocContext {
-            text,
-            origin: &doc.origin,
-            accounts: &accounts,
-            edits: Vec::new(),
-        };
-        walk.object(&mut ctx, root, "");
-        if let Some(slot) = walk.edits.get_mut(*i) {
-            *slot = ctx.edits;
-        }
+        walk.document(stream, *i, root, &accounts);
     }
     for (namespace, name) in walk.planned.keys() {
         if let Some((origin, label)) = existing.get(&(namespace.clone(), name.clone())) {
@@ -224,9 +213,21 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         }
     }
     if !walk.diagnostics.is_empty() {
-        // Report in input order: syntax errors were found before the walk.
-        let order = |d: &Diagnostic| stream.documents.iter().position(|doc| doc.origin == d.origin);
-        walk.diagnostics.sort_by_key(order);
+        // Report in input order (syntax errors were found before the walk): sources in the
+        // order given, documents in theirs. The sort is stable, so a document's own problems
+        // keep the order they were found in.
+        let sources: HashMap<&str, usize> = stream
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        walk.diagnostics.sort_by_key(|d| {
+            (
+                sources.get(d.origin.file.as_str()).copied().unwrap_or(usize::MAX),
+                d.origin.document,
+            )
+        });
         return Err(RenderError::Input(walk.diagnostics));
     }
     if let Some(message) = unusable {
@@ -284,43 +285,46 @@ fn sealing_problem(
     }
 }
 
-/// Parses the documents that may need work. Others are never parsed.
+/// Whether a document's text may hold something the render acts on: a pullseal annotation,
+/// a `Secret`, `SealedSecret` or `ServiceAccount`. Only these documents are parsed.
+///
+/// The filter must be sound: a document Kubernetes would read such a thing from is never
+/// skipped. The words are looked for literally, and so is every way YAML has to write a
+/// string without its literal text: escapes in double quotes (and JSON) need a `\`,
+/// `!!binary` needs a tag (`!!`, `!<...>`, or a `%TAG` handle), folding never joins two
+/// pieces without a blank. A property test holds it to the full reader.
+pub(crate) fn may_matter(text: &str) -> bool {
+    static WORDS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"pullseal|Secret|ServiceAccount|\\|!!|!<|%TAG|binary").ok()
+    });
+    // Without the pattern (it always compiles), parse everything: slower, never unsound.
+    WORDS.as_ref().is_none_or(|w| w.is_match(text))
+}
+
+/// Parses the documents that may need work. Others are never parsed. A document that may
+/// matter and does not parse is an error: pullseal cannot tell what it would have missed.
 fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
     let mut parsed = Vec::new();
     for (i, doc) in stream.documents.iter().enumerate() {
         let text = stream.text(doc);
-        let references = text.contains("pullseal.io/");
-        let account = text.contains("ServiceAccount") && text.contains("imagePullSecrets");
-        // Secrets already in the input might collide with the ones pullseal emits.
-        let secret = [
-            "kind: Secret",
-            "kind: SealedSecret",
-            "\"Secret\"",
-            "\"SealedSecret\"",
-        ]
-        .iter()
-        .any(|k| text.contains(k));
-        if !references && !account && !secret {
+        if !may_matter(text) {
             continue;
         }
         match tree::parse(text) {
             Ok(Some(root)) => parsed.push((i, root)),
-            Err(e) if references => {
-                // Lines count from the top of the file, as an editor shows them.
-                let before = stream
-                    .sources
-                    .get(doc.source)
-                    .and_then(|s| s.text.get(..doc.range.start))
-                    .unwrap_or("");
-                let line = before.matches('\n').count() + e.line;
-                diagnostics.push(Diagnostic {
-                    origin: doc.origin.clone(),
-                    object: None,
-                    field: None,
-                    message: format!("line {line} column {}: {}", e.col, e.message),
-                });
+            Ok(None) => {}
+            Err(errors) => {
+                for e in errors {
+                    // Lines count from the top of the file, as an editor shows them.
+                    let line = doc.line + e.line.saturating_sub(1);
+                    diagnostics.push(Diagnostic {
+                        origin: doc.origin.clone(),
+                        object: None,
+                        field: None,
+                        message: format!("line {line} column {}: {}", e.col, e.message),
+                    });
+                }
             }
-            Ok(None) | Err(_) => {}
         }
     }
     parsed
@@ -328,7 +332,8 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
 
 type Accounts = HashMap<(Option<String>, String), Vec<String>>;
 
-/// What identifies an object: kind, namespace (its own, else the default) and name.
+/// What identifies an object: kind, namespace (its own, else the default) and name, read as
+/// the API server reads them.
 struct ObjectId<'n> {
     kind: &'n str,
     namespace: Option<String>,
@@ -338,9 +343,11 @@ struct ObjectId<'n> {
 impl<'n> ObjectId<'n> {
     fn of(object: &'n Node, default_ns: Option<&str>) -> ObjectId<'n> {
         let text = |path: &[&str]| object.path(path).and_then(Node::as_str);
+        // `namespace: ~`, `null` and `""` mean none: the default applies.
+        let own = text(&["metadata", "namespace"]).filter(|ns| !ns.is_empty());
         ObjectId {
             kind: text(&["kind"]).unwrap_or(""),
-            namespace: text(&["metadata", "namespace"]).or(default_ns).map(str::to_owned),
+            namespace: own.or(default_ns).map(str::to_owned),
             name: text(&["metadata", "name"]).unwrap_or(""),
         }
     }
@@ -352,20 +359,102 @@ impl<'n> ObjectId<'n> {
             .as_deref()
             .map(|n| format!("{n}/"))
             .unwrap_or_default();
-        format!("{} {ns}{}", self.kind, self.name)
+        let kind = if self.kind.is_empty() {
+            "<no kind>"
+        } else {
+            self.kind
+        };
+        format!("{kind} {ns}{}", self.name)
+    }
+
+    /// What is wrong with the object's identity, as (field, message): a namespace that is not
+    /// a DNS-1123 label, or one that is not a string, or no kind. The API server would refuse
+    /// such an object; pullseal must not seal for it.
+    fn problems(object: &Node) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        match object.path(&["kind"]) {
+            None => out.push(("kind", "is missing: every object needs a kind".to_owned())),
+            Some(k) if k.is_null() => out.push(("kind", "is missing: every object needs a kind".to_owned())),
+            Some(k) if k.as_str().is_none() => out.push(("kind", not_a_string(k))),
+            Some(_) => {}
+        }
+        if let Some(ns) = object.path(&["metadata", "namespace"]).filter(|n| !n.is_null()) {
+            match ns.as_str() {
+                None => out.push(("metadata.namespace", not_a_string(ns))),
+                Some("") => {}
+                Some(s) if !crate::reference::is_dns_label(s) => out.push((
+                    "metadata.namespace",
+                    format!("{s:?} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)"),
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(name) = object
+            .path(&["metadata", "name"])
+            .filter(|n| n.as_str().is_none())
+        {
+            out.push(("metadata.name", not_a_string(name)));
+        }
+        out
     }
 }
 
+/// "is read by Kubernetes as an integer (0644); quote it" and the like.
+pub(crate) fn not_a_string(node: &Node) -> String {
+    match node.scalar() {
+        Some(s) => format!(
+            "is read by Kubernetes as {} ({:?}), not a string; quote it",
+            s.type_name(),
+            node.text().unwrap_or("")
+        ),
+        None => "must be a string, not a mapping or list".to_owned(),
+    }
+}
+
+/// Reports the identity problems of an object pullseal reads.
+fn report_identity(
+    object: &Node,
+    id: &ObjectId<'_>,
+    origin: &Origin,
+    prefix: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let problems = ObjectId::problems(object);
+    let ok = problems.is_empty();
+    for (field, message) in problems {
+        diagnostics.push(Diagnostic {
+            origin: origin.clone(),
+            object: Some(id.label()),
+            field: Some(format!("{prefix}{field}")),
+            message,
+        });
+    }
+    ok
+}
+
 /// `ServiceAccounts` in the stream and the pull secrets they give pods that list none.
-fn service_accounts(parsed: &[(usize, Node)], default_ns: Option<&str>) -> Accounts {
+fn service_accounts(
+    stream: &Stream,
+    parsed: &[(usize, Node)],
+    default_ns: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Accounts {
     let mut accounts = HashMap::new();
-    for object in parsed.iter().flat_map(|(_, root)| objects(root)) {
-        let id = ObjectId::of(object, default_ns);
-        if id.kind == "ServiceAccount" && !id.name.is_empty() {
-            accounts.insert(
-                (id.namespace, id.name.to_owned()),
-                rewrite::existing_names(object),
-            );
+    for (i, root) in parsed {
+        let Some(doc) = stream.documents.get(*i) else {
+            continue;
+        };
+        for (prefix, object) in objects(root) {
+            let id = ObjectId::of(object, default_ns);
+            if id.kind == "ServiceAccount"
+                && report_identity(object, &id, &doc.origin, &prefix, diagnostics)
+                && !id.name.is_empty()
+            {
+                accounts.insert(
+                    (id.namespace, id.name.to_owned()),
+                    rewrite::existing_names(object),
+                );
+            }
         }
     }
     accounts
@@ -376,15 +465,19 @@ fn existing_secrets(
     stream: &Stream,
     parsed: &[(usize, Node)],
     default_ns: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> HashMap<(Option<String>, String), (Origin, String)> {
     let mut found = HashMap::new();
     for (i, root) in parsed {
         let Some(doc) = stream.documents.get(*i) else {
             continue;
         };
-        for object in objects(root) {
+        for (prefix, object) in objects(root) {
             let id = ObjectId::of(object, default_ns);
-            if matches!(id.kind, "Secret" | "SealedSecret") && !id.name.is_empty() {
+            if matches!(id.kind, "Secret" | "SealedSecret")
+                && report_identity(object, &id, &doc.origin, &prefix, diagnostics)
+                && !id.name.is_empty()
+            {
                 found.insert(
                     (id.namespace.clone(), id.name.to_owned()),
                     (doc.origin.clone(), id.label()),
@@ -395,11 +488,19 @@ fn existing_secrets(
     found
 }
 
-/// The object itself, or the items of a `List`.
-fn objects(root: &Node) -> Vec<&Node> {
+/// The object itself, or the items of a `List` (with the field prefix that leads to each).
+fn objects(root: &Node) -> Vec<(String, &Node)> {
     match list_items(root) {
-        Some(items) => items.iter().flat_map(objects).collect(),
-        None => vec![root],
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, item)| {
+                objects(item)
+                    .into_iter()
+                    .map(move |(p, o)| (format!("items[{i}].{p}"), o))
+            })
+            .collect(),
+        None => vec![(String::new(), root)],
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use saphyr_parser::ScalarStyle;
 
 use crate::manifest::Edit;
+use crate::manifest::stream::{BREAKS, line_end, line_start};
 use crate::manifest::tree::{Kind, Node};
 
 /// Why an edit cannot be made safely.
@@ -49,20 +50,31 @@ pub(crate) fn existing_names(pod_spec: &Node) -> Vec<String> {
 /// Builds the edit that makes `pod_spec`'s `imagePullSecrets` list `existing` followed by
 /// `add`. `inherited` are names the pod gets from its `ServiceAccount` when it lists none itself;
 /// they are written out too, because the API server stops copying them once a pod lists its own.
+/// Returns the edit with the names it appends to the list as Kubernetes reads it.
 pub(crate) fn add_pull_secrets(
     text: &str,
     pod_spec: &Node,
     add: &[String],
     inherited: &[String],
-) -> Result<Option<Edit>, RewriteError> {
+) -> Result<Option<(Edit, Vec<String>)>, RewriteError> {
+    let Some(wanted) = to_add(pod_spec, add, inherited)? else {
+        return Ok(None);
+    };
+    edit(text, pod_spec, &wanted).map(|e| Some((e, wanted)))
+}
+
+/// The names to append, or `None` when the list has them all.
+fn to_add(
+    pod_spec: &Node,
+    add: &[String],
+    inherited: &[String],
+) -> Result<Option<Vec<String>>, RewriteError> {
     if !pod_spec.is_map() {
         return Err(RewriteError::NotAMapping);
     }
     if pod_spec.aliased {
         return Err(RewriteError::Aliased { what: "the pod spec" });
     }
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let style = Style::of(pod_spec);
     let existing = existing_names(pod_spec);
     let mut wanted: Vec<String> = Vec::new();
     let base: &[String] = if existing.is_empty() { inherited } else { &[] };
@@ -71,9 +83,12 @@ pub(crate) fn add_pull_secrets(
             wanted.push(name.clone());
         }
     }
-    if wanted.is_empty() {
-        return Ok(None);
-    }
+    Ok((!wanted.is_empty()).then_some(wanted))
+}
+
+fn edit(text: &str, pod_spec: &Node, wanted: &[String]) -> Result<Edit, RewriteError> {
+    let nl = line_break(text);
+    let style = Style::of(pod_spec);
     match pod_spec.get("imagePullSecrets") {
         Some((list, true)) if list.is_null() => {
             // `imagePullSecrets:` or `imagePullSecrets: null`: the list replaces the null.
@@ -85,29 +100,29 @@ pub(crate) fn add_pull_secrets(
                     .and_then(|t| t.find(':'))
                     .ok_or(RewriteError::Layout)?;
                 let at = list.pos.start + colon + 1;
-                return Ok(Some(Edit {
+                return Ok(Edit {
                     range: at..at,
-                    text: format!(" {}", style.list(&wanted)),
-                }));
+                    text: format!(" {}", style.list(wanted)),
+                });
             }
             let start = list.pos.start;
             let end = list.content_end(text).max(start);
-            Ok(Some(Edit {
+            Ok(Edit {
                 range: start..end,
-                text: style.list(&wanted),
-            }))
+                text: style.list(wanted),
+            })
         }
-        Some((list, true)) => append(text, list, &wanted, nl, style).map(Some),
+        Some((list, true)) => append(text, list, wanted, nl, style),
         Some((list, false)) => {
             // Only merged in (`<<: *x`): an explicit key must carry the merged entries too.
             if !list.is_seq() {
                 return Err(RewriteError::NotAList);
             }
-            let mut all = existing;
-            all.extend(wanted);
-            Ok(Some(insert_key(text, pod_spec, &all, nl, style)))
+            let mut all = existing_names(pod_spec);
+            all.extend(wanted.iter().cloned());
+            insert_key(text, pod_spec, &all, nl, style)
         }
-        None => Ok(Some(insert_key(text, pod_spec, &wanted, nl, style))),
+        None => insert_key(text, pod_spec, wanted, nl, style),
     }
 }
 
@@ -184,17 +199,25 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
         return Err(RewriteError::NotAList);
     };
     if *flow {
-        // The parser reports the end just past `]`.
-        let close = list.pos.end.saturating_sub(1);
+        // New entries go right after the last one (or the `[`), so that whatever follows it,
+        // a trailing comma, blanks, a comment or a line break, stays where it was.
         let entries = names
             .iter()
             .map(|n| style.entry(n))
             .collect::<Vec<_>>()
             .join(", ");
-        let sep = if items.is_empty() { "" } else { ", " };
+        let (at, insert) = if let Some(tail) = items.last() {
+            (tail.content_end(text), format!(", {entries}"))
+        } else {
+            let open = text
+                .get(list.pos.start..)
+                .and_then(|t| t.find('['))
+                .ok_or(RewriteError::Layout)?;
+            (list.pos.start + open + 1, entries)
+        };
         return Ok(Edit {
-            range: close..close,
-            text: format!("{sep}{entries}"),
+            range: at..at,
+            text: insert,
         });
     }
     let head = items.first().ok_or(RewriteError::Layout)?;
@@ -202,10 +225,10 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or(RewriteError::Layout)?;
     let end = tail.content_end(text);
-    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with('\n'));
-    let at = if at_line_start { end } else { next_line(text, end) };
+    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
+    let at = if at_line_start { end } else { line_end(text, end) };
     let mut insert = String::new();
-    if at == text.len() && !text.ends_with('\n') {
+    if at == text.len() && !text.ends_with(BREAKS) {
         insert.push_str(nl);
     }
     for name in names {
@@ -217,29 +240,43 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     })
 }
 
-/// Adds the key to a mapping: before the first key in block style, after `{` in flow style.
-fn insert_key(text: &str, map: &Node, names: &[String], nl: &str, style: Style) -> Edit {
+/// Adds the key to a mapping: in block style before the first key, in flow style after `{`.
+/// A key must come after a merge key (`<<`) in its mapping, or go-yaml v2 would let the merge
+/// overwrite it; so where the mapping has one, the key goes right after the merge entry.
+fn insert_key(
+    text: &str,
+    map: &Node,
+    names: &[String],
+    nl: &str,
+    style: Style,
+) -> Result<Edit, RewriteError> {
     let Kind::Map { flow, entries } = &map.kind else {
-        return Edit {
-            range: 0..0,
-            text: String::new(),
-        };
+        return Err(RewriteError::NotAMapping);
     };
-    let first_key = entries.first().map(|(k, _)| k);
-    if *flow || first_key.is_none() {
+    let key = style.scalar("imagePullSecrets");
+    let merge = entries.iter().position(|(k, _)| k.is_merge_key());
+    let after_merge = merge.map_or(0, |m| m + 1);
+    if *flow || entries.is_empty() {
+        if let Some((_, value)) = merge.and_then(|m| entries.get(m)) {
+            let at = value.content_end(text);
+            return Ok(Edit {
+                range: at..at,
+                text: format!(", {key}: {}", style.list(names)),
+            });
+        }
         let open = text
             .get(map.pos.start..)
             .and_then(|t| t.find('{'))
-            .map_or(map.pos.start, |i| map.pos.start + i + 1);
+            .ok_or(RewriteError::Layout)?;
+        let at = map.pos.start + open + 1;
         let sep = if entries.is_empty() { "" } else { ", " };
-        let key = style.scalar("imagePullSecrets");
-        return Edit {
-            range: open..open,
+        return Ok(Edit {
+            range: at..at,
             text: format!("{key}: {}{sep}", style.list(names)),
-        };
+        });
     }
-    let key = first_key.map_or(map.pos.start, |k| k.pos.start);
-    let key_col = column(text, key);
+    let first = entries.first().map(|(k, _)| k).ok_or(RewriteError::Layout)?;
+    let key_col = column(text, first.pos.start);
     let indent = " ".repeat(key_col);
     // Follow the document's own habit: indented (`  - x`) or indentless (`- x`) lists.
     let offset = entries
@@ -253,15 +290,31 @@ fn insert_key(text: &str, map: &Node, names: &[String], nl: &str, style: Style) 
         })
         .unwrap_or(0);
     let item_indent = " ".repeat(key_col + offset);
-    let mut insert = format!("imagePullSecrets:{nl}");
+    let mut block = format!("{key}:{nl}");
     for name in names {
-        let _ = write!(insert, "{item_indent}- name: {}{nl}", style.scalar(name));
+        let _ = write!(block, "{item_indent}- name: {}{nl}", style.scalar(name));
     }
-    insert.push_str(&indent);
-    Edit {
-        range: key..key,
-        text: insert,
+    if let Some((next, _)) = entries.get(after_merge) {
+        // Before the next key, on its line.
+        return Ok(Edit {
+            range: next.pos.start..next.pos.start,
+            text: format!("{block}{indent}"),
+        });
     }
+    // The merge is the last entry: on the line after it.
+    let (_, last) = entries.last().ok_or(RewriteError::Layout)?;
+    let end = last.content_end(text);
+    let at_line_start = text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
+    let at = if at_line_start { end } else { line_end(text, end) };
+    let lead = if at == text.len() && !text.ends_with(BREAKS) {
+        nl
+    } else {
+        ""
+    };
+    Ok(Edit {
+        range: at..at,
+        text: format!("{lead}{indent}{block}"),
+    })
 }
 
 /// The `-` that introduces the item starting at `item`, on the same line.
@@ -271,14 +324,18 @@ fn dash_before(text: &str, item: usize) -> Option<usize> {
     trimmed.ends_with('-').then(|| trimmed.len() - 1)
 }
 
-fn line_start(text: &str, at: usize) -> usize {
-    text.get(..at).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1)
-}
-
-fn next_line(text: &str, at: usize) -> usize {
-    text.get(at..)
-        .and_then(|t| t.find('\n'))
-        .map_or(text.len(), |i| at + i + 1)
+/// The document's own line break: that of its first line (LF where it has none, or ends
+/// lines with NEL, LS or PS, which not every reader takes as line breaks).
+fn line_break(text: &str) -> &'static str {
+    let end = line_end(text, 0);
+    let first = text.get(..end).unwrap_or("");
+    if first.ends_with("\r\n") {
+        "\r\n"
+    } else if first.ends_with('\r') {
+        "\r"
+    } else {
+        "\n"
+    }
 }
 
 /// Column of byte `at`, in characters.
@@ -299,7 +356,7 @@ mod tests {
         let inherited: Vec<String> = inherited.iter().map(|s| (*s).to_owned()).collect();
         match add_pull_secrets(text, spec, &add, &inherited).unwrap() {
             None => text.to_owned(),
-            Some(e) => format!("{}{}{}", &text[..e.range.start], e.text, &text[e.range.end..]),
+            Some((e, _)) => format!("{}{}{}", &text[..e.range.start], e.text, &text[e.range.end..]),
         }
     }
 
@@ -339,11 +396,43 @@ mod tests {
         );
         assert_eq!(
             run("spec: {imagePullSecrets: [ ]}\n", &["a"], &[]),
-            "spec: {imagePullSecrets: [ {name: a}]}\n"
+            "spec: {imagePullSecrets: [{name: a} ]}\n"
         );
         assert_eq!(
             run("spec: {c: 1}\n", &["yes", "1e3"], &[]),
             "spec: {imagePullSecrets: [{name: \"yes\"}, {name: \"1e3\"}], c: 1}\n"
+        );
+    }
+
+    #[test]
+    fn flow_lists_keep_what_follows_their_last_entry() {
+        assert_eq!(
+            run("spec:\n  imagePullSecrets: [] # none yet\n  c: 1\n", &["a"], &[]),
+            "spec:\n  imagePullSecrets: [{name: a}] # none yet\n  c: 1\n"
+        );
+        assert_eq!(
+            run("spec: {imagePullSecrets: [{name: x}, ], c: 1}\n", &["a"], &[]),
+            "spec: {imagePullSecrets: [{name: x}, {name: a}, ], c: 1}\n"
+        );
+        assert_eq!(
+            run(
+                "spec: {imagePullSecrets: [{name: x}  ,\n   # more later\n  ]}\n",
+                &["a"],
+                &[]
+            ),
+            "spec: {imagePullSecrets: [{name: x}, {name: a}  ,\n   # more later\n  ]}\n"
+        );
+    }
+
+    #[test]
+    fn cr_only_line_ends() {
+        assert_eq!(
+            run("spec:\r  imagePullSecrets:\r  - name: x\r  c: 1\r", &["a"], &[]),
+            "spec:\r  imagePullSecrets:\r  - name: x\r  - name: a\r  c: 1\r"
+        );
+        assert_eq!(
+            run("spec:\r  c: 1\r", &["a"], &[]),
+            "spec:\r  imagePullSecrets:\r  - name: a\r  c: 1\r"
         );
     }
 
@@ -392,7 +481,7 @@ mod tests {
         let text = "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  <<: *b\n  c: 1\n";
         assert_eq!(
             run(text, &["a"], &[]),
-            "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  imagePullSecrets:\n  - name: m\n  - name: a\n  <<: *b\n  c: 1\n"
+            "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  <<: *b\n  imagePullSecrets:\n  - name: m\n  - name: a\n  c: 1\n"
         );
     }
 

@@ -5,12 +5,14 @@
 //! This module must not write output or seal anything; it only plans.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use super::name::Namer;
-use super::{Accounts, Diagnostic, ObjectId, Options, list_items, rewrite};
+use super::verify::{self, Expected, Step};
+use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
 use crate::catalog::{Catalog, Cluster, Registry, RegistryType, SealMode};
-use crate::manifest::tree::Node;
-use crate::manifest::{Edit, Origin};
+use crate::manifest::tree::{Node, key_text};
+use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
     CONTAINER_ANNOTATION_PREFIX, Image, REGISTRIES_ANNOTATION, RegistryList, RegistryName,
 };
@@ -34,6 +36,8 @@ pub(super) struct DocContext<'a> {
     pub(super) origin: &'a Origin,
     pub(super) accounts: &'a Accounts,
     pub(super) edits: Vec<Edit>,
+    /// What each edit must do, for the check after editing.
+    pub(super) expected: Vec<Expected>,
 }
 
 pub(super) struct Walk<'a> {
@@ -54,6 +58,40 @@ struct Container<'n> {
 }
 
 impl<'a> Walk<'a> {
+    /// Walks document `i`, then checks its edits by parsing the result again: a mismatch is
+    /// this document's error, and nothing of it is written.
+    pub(super) fn document(&mut self, stream: &Stream, i: usize, root: &Node, accounts: &Accounts) {
+        let Some(doc) = stream.documents.get(i) else {
+            return;
+        };
+        let text = stream.text(doc);
+        let mut ctx = DocContext {
+            text,
+            origin: &doc.origin,
+            accounts,
+            edits: Vec::new(),
+            expected: Vec::new(),
+        };
+        self.object(&mut ctx, root, &[]);
+        if ctx.edits.is_empty() {
+            return;
+        }
+        if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
+            self.diagnostics.push(Diagnostic {
+                origin: doc.origin.clone(),
+                object: None,
+                field: None,
+                message: format!(
+                    "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
+                ),
+            });
+            return;
+        }
+        if let Some(slot) = self.edits.get_mut(i) {
+            *slot = ctx.edits;
+        }
+    }
+
     fn report(&mut self, ctx: &DocContext<'_>, object: &str, field: Option<String>, message: String) {
         self.diagnostics.push(Diagnostic {
             origin: ctx.origin.clone(),
@@ -63,13 +101,20 @@ impl<'a> Walk<'a> {
         });
     }
 
-    pub(super) fn object(&mut self, ctx: &mut DocContext<'_>, node: &Node, prefix: &str) {
+    /// Walks one object at `path` (inside `List`s) of the document.
+    pub(super) fn object(&mut self, ctx: &mut DocContext<'_>, node: &Node, path: &[Step]) {
         if let Some(items) = list_items(node) {
             for (i, item) in items.iter().enumerate() {
-                self.object(ctx, item, &format!("{prefix}items[{i}]."));
+                let inner: Vec<Step> = path
+                    .iter()
+                    .cloned()
+                    .chain([Step::Key("items".to_owned()), Step::Index(i)])
+                    .collect();
+                self.object(ctx, item, &inner);
             }
             return;
         }
+        let prefix = &field_prefix(path);
         let id = ObjectId::of(node, self.options.namespace.as_deref());
         let (kind, label) = (id.kind, id.label());
         let custom: Option<Vec<&str>> = self
@@ -82,6 +127,10 @@ impl<'a> Walk<'a> {
         let meta_ann = annotations(node, &["metadata"]);
         let Some(spec_path) = spec_path else {
             if let Some((key, _)) = meta_ann.iter().find(|(k, _)| is_reference_key(k)) {
+                if node.path(&["kind"]).is_none_or(|k| k.as_str().is_none()) {
+                    report_identity(node, &id, ctx.origin, prefix, &mut self.diagnostics);
+                    return;
+                }
                 let message = format!(
                     "{kind:?} is not a workload pullseal knows; give --pod-spec {kind}=PATH to say where its pod spec is"
                 );
@@ -110,6 +159,9 @@ impl<'a> Walk<'a> {
         if refs.pod_wide.is_empty() && refs.per_container.is_empty() {
             return;
         }
+        if !report_identity(node, &id, ctx.origin, prefix, &mut self.diagnostics) {
+            return;
+        }
         let spec_field = format!("{prefix}{}", spec_path.join("."));
         let Some(pod_spec) = node.path(&spec_path) else {
             self.report(
@@ -120,7 +172,17 @@ impl<'a> Walk<'a> {
             );
             return;
         };
-        self.pod(ctx, &label, id.namespace.as_deref(), pod_spec, &spec_field, &refs);
+        let spec_steps: Vec<Step> = path
+            .iter()
+            .cloned()
+            .chain(spec_path.iter().map(|k| Step::Key((*k).to_owned())))
+            .collect();
+        let at = Spec {
+            node: pod_spec,
+            field: &spec_field,
+            path: spec_steps,
+        };
+        self.pod(ctx, &label, id.namespace.as_deref(), &at, &refs);
     }
 
     /// Reads and checks the pullseal annotations of the workload and of its pod template.
@@ -129,8 +191,8 @@ impl<'a> Walk<'a> {
         ctx: &DocContext<'_>,
         label: &str,
         prefix: &str,
-        meta: &[(String, Option<String>)],
-        template: &[(String, Option<String>)],
+        meta: &[(String, Result<String, String>)],
+        template: &[(String, Result<String, String>)],
         tpl_field: &str,
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -152,11 +214,13 @@ impl<'a> Walk<'a> {
                     ok = false;
                     continue;
                 }
-                let Some(value) = value else {
-                    let message = "must be a string".to_owned();
-                    self.report(ctx, label, Some(format!("{field}[{key}]")), message);
-                    ok = false;
-                    continue;
+                let value = match value {
+                    Ok(value) => value,
+                    Err(message) => {
+                        self.report(ctx, label, Some(format!("{field}[{key}]")), message.clone());
+                        ok = false;
+                        continue;
+                    }
                 };
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
@@ -210,11 +274,10 @@ impl<'a> Walk<'a> {
         ctx: &mut DocContext<'_>,
         label: &str,
         namespace: Option<&str>,
-        spec: &Node,
-        spec_field: &str,
+        spec: &Spec<'_>,
         refs: &Refs,
     ) {
-        let containers = containers(spec, spec_field);
+        let containers = containers(spec.node, spec.field);
         let (used, mut failed) = self.resolve(ctx, label, &containers, refs);
         for r in &used {
             if let Some(m) = self.policy(r, namespace) {
@@ -233,7 +296,7 @@ impl<'a> Walk<'a> {
         if failed || used.is_empty() {
             return;
         }
-        self.plan(ctx, label, namespace, spec, spec_field, &used);
+        self.plan(ctx, label, namespace, spec, &used);
     }
 
     /// The registries a pod's containers pull from, and whether any reference was wrong.
@@ -334,7 +397,8 @@ impl<'a> Walk<'a> {
         if pod_wide.len() != refs.pod_wide.len() {
             failed = true;
         }
-        let mut matched_pod_wide: Vec<&RegistryName> = Vec::new();
+        // A container that names a pod-wide registry on its own counts for that registry.
+        let mut matched_pod_wide: Vec<&RegistryName> = refs.per_container.values().map(|(n, _)| n).collect();
         for c in containers
             .iter()
             .filter(|c| !refs.per_container.contains_key(&c.name))
@@ -394,8 +458,7 @@ impl<'a> Walk<'a> {
         ctx: &mut DocContext<'_>,
         label: &str,
         namespace: Option<&str>,
-        spec: &Node,
-        spec_field: &str,
+        spec: &Spec<'_>,
         used: &[&'a Registry],
     ) {
         let mut names = Vec::new();
@@ -424,22 +487,25 @@ impl<'a> Walk<'a> {
             }
             names.push(name);
         }
-        let account = spec
-            .get("serviceAccountName")
-            .and_then(|(n, _)| n.as_str())
-            .unwrap_or("default");
+        let account = service_account(spec.node);
         let inherited = ctx
             .accounts
             .get(&(namespace.map(str::to_owned), account.to_owned()))
             .cloned()
             .unwrap_or_default();
-        match rewrite::add_pull_secrets(ctx.text, spec, &names, &inherited) {
-            Ok(Some(edit)) => ctx.edits.push(edit),
+        match rewrite::add_pull_secrets(ctx.text, spec.node, &names, &inherited) {
+            Ok(Some((edit, added))) => {
+                ctx.edits.push(edit);
+                ctx.expected.push(Expected {
+                    path: spec.path.clone(),
+                    added,
+                });
+            }
             Ok(None) => {}
             Err(e) => self.report(
                 ctx,
                 label,
-                Some(format!("{spec_field}.imagePullSecrets")),
+                Some(format!("{}.imagePullSecrets", spec.field)),
                 e.to_string(),
             ),
         }
@@ -514,6 +580,41 @@ fn use_registry<'r>(used: &mut Vec<&'r Registry>, registry: &'r Registry) {
     }
 }
 
+/// A pod spec: its node, its field path for diagnostics, and its path for the edit check.
+struct Spec<'n> {
+    node: &'n Node,
+    field: &'n str,
+    path: Vec<Step>,
+}
+
+/// The `ServiceAccount` a pod runs as, chosen as the API server chooses it:
+/// `serviceAccountName`, else the deprecated `serviceAccount`, else `default` (an empty or
+/// null name counts as none).
+fn service_account(spec: &Node) -> &str {
+    ["serviceAccountName", "serviceAccount"]
+        .iter()
+        .find_map(|key| {
+            spec.get(key)
+                .and_then(|(n, _)| n.as_str())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or("default")
+}
+
+/// `items[0].` for a path inside `List`s, as fields are named in diagnostics.
+fn field_prefix(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => out.push_str(k),
+            Step::Index(i) => {
+                let _ = write!(out, "[{i}].");
+            }
+        }
+    }
+    out
+}
+
 #[derive(Debug, Default)]
 struct Refs {
     pod_wide: Vec<RegistryName>,
@@ -528,18 +629,22 @@ fn is_reference_key(key: &str) -> bool {
             .is_some_and(|c| !c.is_empty())
 }
 
-/// String annotations under `path` (a `metadata` mapping).
-/// A value that is not a scalar comes back as `None` (Kubernetes wants strings there).
-fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Option<String>)> {
+/// The annotations under `path` (a `metadata` mapping), merge keys followed, keys as the
+/// API server reads them. A value that Kubernetes would not read as a string comes back as
+/// the reason (it wants strings there).
+fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Result<String, String>)> {
     let Some(meta) = node.path(path) else {
         return Vec::new();
     };
     let Some((ann, _)) = meta.get("annotations") else {
         return Vec::new();
     };
-    ann.entries()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str().map(str::to_owned))))
+    ann.resolved_entries()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let value = v.as_str().map(str::to_owned).ok_or_else(|| not_a_string(v));
+            Some((key_text(k)?, value))
+        })
         .collect()
 }
 
