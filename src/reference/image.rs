@@ -1,7 +1,19 @@
 //! Container image references and registry servers, matched the way the kubelet matches
-//! pull-secret keys to images (`pkg/credentialprovider/keyring.go`): the image is normalised
-//! first (`nginx` is `docker.io/library/nginx`), host labels match one by one with `*` never
-//! crossing a `.`, the port must be equal, and the server's path must prefix the image's path.
+//! pull-secret keys to images (`pkg/credentialprovider/keyring.go`).
+//!
+//! - An image is normalised as the kubelet's `parsers.ParseImageName` does (distribution's
+//!   `ParseNormalizedNamed`): `nginx` is `docker.io/library/nginx`, `index.docker.io` is
+//!   `docker.io`, and the first component is a host when it holds a `.` or `:`, is
+//!   `localhost` or has an upper-case letter. Host names keep their case, as the kubelet's
+//!   `url.Parse` does: `Quay.IO` is not `quay.io`, and `registry-1.docker.io` is not Docker Hub.
+//! - A key matches (`URLsMatch`) when the ports are equal, the hosts have as many labels and
+//!   each label matches (`filepath.Match`: `*` never crosses a `.`, case matters), and the
+//!   key's path prefixes the image's path. The kubelet compares paths as strings
+//!   (`quay.io/acme` would be offered to `quay.io/acmex/app`); pullseal asks more and matches
+//!   whole path components, so it never claims that a registry serves a neighbour's images.
+//! - Docker Hub's key (`https://index.docker.io/v1/`, stored as `index.docker.io`) matches no
+//!   image by `URLsMatch`; the kubelet offers it to images for which `isDefaultRegistryMatch`
+//!   holds. pullseal takes only those that normalise to `docker.io`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,11 +22,14 @@ use super::ReferenceError;
 
 /// The registry host Docker Hub images normalise to.
 pub const DOCKER_HUB: &str = "docker.io";
+/// The host distribution's reference library rewrites to [`DOCKER_HUB`].
+const LEGACY_DOCKER_HUB: &str = "index.docker.io";
 
-/// Where an image is pulled from.
+/// Where an image is pulled from: its name as the kubelet looks it up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
-    /// Host with optional `:port`, lower-cased; Docker Hub is `docker.io`.
+    /// Host with optional `:port`, as written (the kubelet keeps its case); Docker Hub is
+    /// `docker.io`.
     pub host: String,
     /// Repository path without tag or digest, e.g. `library/nginx`.
     pub path: String,
@@ -27,31 +42,36 @@ impl FromStr for Image {
         let invalid = || ReferenceError::InvalidImage {
             image: reference.to_owned(),
         };
-        let trimmed = reference.trim();
-        if trimmed.is_empty() || trimmed.contains(char::is_whitespace) {
+        let (name, digest) = match reference.split_once('@') {
+            Some((name, digest)) => (name, Some(digest)),
+            None => (reference, None),
+        };
+        if digest.is_some_and(|d| !is_digest(d)) {
             return Err(invalid());
         }
-        let without_digest = trimmed.split_once('@').map_or(trimmed, |(name, _)| name);
-        let (first, rest) = match without_digest.split_once('/') {
-            Some((first, rest)) => (first, Some(rest)),
-            None => (without_digest, None),
+        // A tag follows a `:` after the last `/`.
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name.get(last_slash..).and_then(|last| last.rfind(':')) {
+            Some(colon) => (
+                name.get(..last_slash + colon).unwrap_or(""),
+                name.get(last_slash + colon + 1..),
+            ),
+            None => (name, None),
         };
-        let (host, remainder) = match rest {
-            Some(rest) if first.contains(['.', ':']) || first == "localhost" => {
-                (first.to_ascii_lowercase(), rest)
+        if tag.is_some_and(|t| !is_tag(t)) || name.len() > 255 {
+            return Err(invalid());
+        }
+        // distribution's splitDockerDomain.
+        let (host, path) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first =>
+            {
+                (first, rest.to_owned())
             }
-            Some(_) | None => (DOCKER_HUB.to_owned(), without_digest),
+            _ => (DOCKER_HUB, name.to_owned()),
         };
-        // A tag follows the last `:` of the last path component.
-        let path = match remainder.rsplit_once('/') {
-            Some((dir, last)) => format!("{dir}/{}", last.split_once(':').map_or(last, |(n, _)| n)),
-            None => remainder.split_once(':').map_or(remainder, |(n, _)| n).to_owned(),
-        };
-        if path.is_empty() || path.split('/').any(str::is_empty) {
-            return Err(invalid());
-        }
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
-            DOCKER_HUB.to_owned()
+        let host = if host == LEGACY_DOCKER_HUB {
+            DOCKER_HUB
         } else {
             host
         };
@@ -60,8 +80,84 @@ impl FromStr for Image {
         } else {
             path
         };
-        Ok(Image { host, path })
+        if !is_host(host) || !path.split('/').all(is_path_component) {
+            return Err(invalid());
+        }
+        Ok(Image {
+            host: host.to_owned(),
+            path,
+        })
     }
+}
+
+/// A path component: `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
+fn is_path_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: &u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if !b.first().is_some_and(alnum) || !b.last().is_some_and(alnum) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i).is_some_and(alnum) {
+            i += 1;
+            continue;
+        }
+        // A separator: `.`, `_`, `__` or any run of `-`, between alphanumerics.
+        let start = i;
+        while b.get(i).is_some_and(|x| matches!(x, b'.' | b'_' | b'-')) {
+            i += 1;
+        }
+        let sep = c.get(start..i).unwrap_or("");
+        if sep.is_empty() || !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A registry host: DNS-ish labels (letters of either case, digits, inner `-`) or a bracketed
+/// IPv6 address, with an optional numeric port.
+fn is_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && (!n.starts_with('[') || n.ends_with(']')) => (n, Some(p)),
+        _ => (host, None),
+    };
+    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
+    if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        return !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+    }
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
+                && b.first().is_some_and(u8::is_ascii_alphanumeric)
+                && b.last().is_some_and(u8::is_ascii_alphanumeric)
+        })
+}
+
+/// A tag: `[\w][\w.-]{0,127}`.
+fn is_tag(tag: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    tag.len() <= 128
+        && tag.bytes().next().is_some_and(word)
+        && tag.bytes().all(|b| word(b) || b == b'.' || b == b'-')
+}
+
+/// A digest: `algorithm:hex` with at least 32 hex digits.
+fn is_digest(digest: &str) -> bool {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    let b = algorithm.as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.iter()
+            .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'-' | b'_' | b'+' | b'.'))
+        && hex.len() >= 32
+        && hex.bytes().all(|x| x.is_ascii_hexdigit())
 }
 
 impl fmt::Display for Image {
@@ -123,14 +219,14 @@ impl FromStr for Server {
         if path.split('/').any(str::is_empty) && !path.is_empty() {
             return Err(invalid("the path has an empty component"));
         }
-        let host = host.to_ascii_lowercase();
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
-            DOCKER_HUB.to_owned()
+        // The kubelet keeps the case of a key's host, and only `index.docker.io` is Docker Hub.
+        let host = if host == LEGACY_DOCKER_HUB {
+            DOCKER_HUB
         } else {
             host
         };
         Ok(Server {
-            host,
+            host: host.to_owned(),
             port,
             path: path.to_owned(),
         })
@@ -165,8 +261,13 @@ impl Server {
         }
     }
 
-    /// Whether the kubelet would offer a credential stored under this server for `image`.
+    /// Whether the kubelet would offer a credential stored under this server for `image`,
+    /// with path prefixes matched on whole components.
     pub fn matches(&self, image: &Image) -> bool {
+        if self.is_docker_hub() {
+            // Stored as `index.docker.io`; offered by `isDefaultRegistryMatch`.
+            return image.host == DOCKER_HUB && self.path_matches(image);
+        }
         let (image_host, image_port) = match image.host.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (image.host.as_str(), None),
@@ -179,6 +280,10 @@ impl Server {
         if ours.len() != theirs.len() || !ours.iter().zip(&theirs).all(|(p, l)| label_matches(p, l)) {
             return false;
         }
+        self.path_matches(image)
+    }
+
+    fn path_matches(&self, image: &Image) -> bool {
         self.path.is_empty()
             || image.path == self.path
             || image
@@ -214,14 +319,23 @@ mod tests {
     fn normalises_like_docker() {
         assert_eq!(image("nginx"), "docker.io/library/nginx");
         assert_eq!(image("nginx:1.27"), "docker.io/library/nginx");
-        assert_eq!(image("bitnami/redis:7@sha256:abc"), "docker.io/bitnami/redis");
+        assert_eq!(
+            image("bitnami/redis:7@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            "docker.io/bitnami/redis"
+        );
+        assert_eq!(image("[::1]:5000/x"), "[::1]:5000/x");
         assert_eq!(image("index.docker.io/library/nginx"), "docker.io/library/nginx");
         assert_eq!(
             image("registry.example.com:5000/shop/web:1.4.2"),
             "registry.example.com:5000/shop/web"
         );
         assert_eq!(image("localhost/x"), "localhost/x");
-        assert_eq!(image("Quay.IO/acme/app"), "quay.io/acme/app");
+        assert_eq!(image("Quay.IO/acme/app"), "Quay.IO/acme/app");
+        assert_eq!(image("MyHost/app"), "MyHost/app");
+        assert_eq!(
+            image("registry-1.docker.io/library/nginx"),
+            "registry-1.docker.io/library/nginx"
+        );
     }
 
     #[test]
@@ -230,6 +344,14 @@ mod tests {
         insta::assert_snapshot!(err, @r#"image "a b" is not a valid image reference"#);
         assert!("x//y".parse::<Image>().is_err());
         assert!("".parse::<Image>().is_err());
+        assert!(
+            "quay.io/Acme/app".parse::<Image>().is_err(),
+            "paths are lower-case"
+        );
+        assert!("nginx:".parse::<Image>().is_err());
+        assert!("nginx@sha256:abc".parse::<Image>().is_err());
+        assert!("a--b/c__d/e.f:1.0-x".parse::<Image>().is_ok());
+        assert!("a..b".parse::<Image>().is_err());
     }
 
     fn matches(server: &str, img: &str) -> bool {

@@ -12,6 +12,7 @@
 mod cli;
 mod fixtures;
 mod interop;
+mod kubelet;
 mod laws;
 mod peers;
 mod support;
