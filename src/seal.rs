@@ -24,7 +24,7 @@ use std::str::FromStr;
 
 use time::OffsetDateTime;
 
-pub use sealed_secrets::{Certificate, seal};
+pub use sealed_secrets::{Certificate, MIN_RSA_BITS, seal};
 
 /// The annotation that marks a `SealedSecret` as sealed for its whole namespace.
 const NAMESPACE_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/namespace-wide";
@@ -165,6 +165,13 @@ pub enum SealError {
     InvalidRsaKey {
         /// Why the key was rejected.
         reason: String,
+    },
+    /// The certificate's RSA key is too short to protect anything (a 1024-bit modulus can be
+    /// factored by a well-funded attacker); the controller's own keys are 4096 bits.
+    #[error("sealing certificate's RSA key is {bits} bits, at least {MIN_RSA_BITS} are required")]
+    WeakRsaKey {
+        /// The modulus length in bits.
+        bits: usize,
     },
     /// `now` is after the certificate's notAfter; kubeseal refuses to seal with it too.
     #[error("sealing certificate expired at {} (notAfter)", utc(.not_after))]

@@ -68,6 +68,9 @@ const DOMAIN: &str = "pullseal/sealed-secrets/v1";
 const SESSION_KEY_BYTES: usize = 32;
 /// Shortest derivation key accepted; the catalog's SOPS data key is 32 bytes.
 const MIN_DERIVATION_KEY_BYTES: usize = 32;
+/// Smallest RSA modulus accepted, in bits. NIST SP 800-57 retired 1024-bit RSA in 2013; the
+/// controller generates 4096-bit keys, so a shorter key is a hand-made or very old certificate.
+pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted. The controller defaults to 4096 bits (the `rsa` crate's own
 /// limit) but its `--key-size` flag allows more.
 const MAX_RSA_BITS: usize = 16384;
@@ -202,6 +205,10 @@ fn rsa_public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<R
     // 4096 bits.
     let key = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|err| invalid(err.to_string()))?;
     let modulus = BigUint::from_bytes_be(key.modulus.as_bytes());
+    let bits = modulus.bits();
+    if bits < MIN_RSA_BITS {
+        return Err(SealError::WeakRsaKey { bits });
+    }
     let exponent = BigUint::from_bytes_be(key.public_exponent.as_bytes());
     RsaPublicKey::new_with_max_size(modulus, exponent, MAX_RSA_BITS).map_err(|err| invalid(err.to_string()))
 }
@@ -396,6 +403,8 @@ mod tests {
     const TEST_KEY: &str = include_str!("../../testdata/keys/sealed-secrets-test.key");
     const EXPIRED_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-expired.crt");
     const EC_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-ec.crt");
+    const RSA_1024_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-1024.crt");
+    const RSA_2048_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-2048.crt");
     const DERIVATION_KEY: [u8; 32] = [7; 32];
 
     static CERT: LazyLock<Certificate> = LazyLock::new(|| Certificate::from_pem(TEST_CERT).unwrap());
@@ -480,6 +489,15 @@ mod tests {
     fn non_rsa_certificate_is_refused() {
         let err = Certificate::from_pem(EC_CERT).unwrap_err();
         insta::assert_snapshot!(err, @"sealing certificate's public key is EC (1.2.840.10045.2.1), but sealed-secrets needs an RSA key");
+    }
+
+    /// Issue 5: a 1024-bit certificate sealed without complaint.
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() {
+        let err = Certificate::from_pem(RSA_1024_CERT).unwrap_err();
+        insta::assert_snapshot!(err, @"sealing certificate's RSA key is 1024 bits, at least 2048 are required");
+        let cert = Certificate::from_pem(RSA_2048_CERT).unwrap();
+        assert_eq!(cert.public_key.n().bits(), MIN_RSA_BITS);
     }
 
     #[test]
