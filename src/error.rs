@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
 use crate::render::RenderError;
+use crate::seal::SealError;
 use crate::sops::SopsError;
 
 /// Everything that can stop a run.
@@ -40,7 +41,13 @@ pub enum Error {
 impl From<RenderError> for Error {
     fn from(e: RenderError) -> Self {
         match e {
-            RenderError::Input(_) => Error::Input(e),
+            // Namespaces and names come from the manifests (flags are checked up front), so a
+            // seal that refuses one is a problem of the input.
+            RenderError::Input(_)
+            | RenderError::Seal {
+                source: SealError::InvalidNamespace { .. } | SealError::InvalidName { .. },
+                ..
+            } => Error::Input(e),
             RenderError::Template { .. } => Error::Usage(e.to_string()),
             RenderError::Cluster { .. } | RenderError::Seal { .. } => Error::Seal(e),
         }

@@ -32,8 +32,10 @@
 //!   plaintext, the certificate (a key rotation), the scope or the target (cluster, namespace,
 //!   name, data key) changes, and stays byte-identical otherwise. Two keys or two secrets with
 //!   the same value still get unrelated ciphertexts, so equal blobs reveal nothing new. The
-//!   OAEP label is one-to-one with the scope once namespace and name are fixed (strict labels
-//!   contain `/`, namespace-wide labels are non-empty, cluster-wide labels are empty).
+//!   OAEP label is one-to-one with the scope and target because namespaces (DNS-1123 labels)
+//!   and names (DNS-1123 subdomains) are checked before it is built: strict labels contain
+//!   exactly one `/`, namespace-wide labels none and are non-empty, cluster-wide labels are
+//!   empty.
 //! - The length prefixes keep the encoding injective (`"ab" + "c"` never collides with
 //!   `"a" + "bc"`), and the domain string separates this use of the SOPS data key from SOPS's
 //!   own use of it and from any later version of this derivation.
@@ -265,7 +267,8 @@ pub fn seal(
             scope: target.scope,
         });
     }
-    let label = target.scope.label_string(target.namespace, target.name);
+    // Checks the namespace and the name: see `Scope::label`.
+    let label = target.scope.label_string(target.namespace, target.name)?;
     let seed = derive_seed(cert, target, &label, plaintext, derivation_key)?;
     let mut rng = DerivedRng::from_seed(&seed);
     let blob = hybrid_encrypt(&cert.public_key, &mut rng, plaintext, &label)?;
@@ -579,6 +582,38 @@ mod tests {
         assert_eq!(unseal(&blob, b"").unwrap(), b"x");
     }
 
+    /// Issue 5: the checks run in `seal` itself, before any label is built.
+    #[test]
+    fn seal_refuses_targets_whose_label_could_collide() {
+        let errors = [
+            seal(
+                &CERT,
+                &SealTarget {
+                    namespace: "shop/pullseal-x",
+                    ..target(Scope::NamespaceWide)
+                },
+                b"x",
+                &DERIVATION_KEY,
+            )
+            .unwrap_err(),
+            seal(
+                &CERT,
+                &SealTarget {
+                    name: "team-a/regcred",
+                    ..target(Scope::ClusterWide)
+                },
+                b"x",
+                &DERIVATION_KEY,
+            )
+            .unwrap_err(),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+            cannot seal for namespace `shop/pullseal-x`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for secret name `team-a/regcred`: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')
+            ");
+    }
+
     #[test]
     fn blob_has_the_sealed_secrets_shape() {
         let plaintext = br#"{"auths":{}}"#;
@@ -736,7 +771,7 @@ mod tests {
         ) {
             let target = target(scope);
             let blob = seal(&CERT, &target, &plaintext, &DERIVATION_KEY).unwrap();
-            let opened = unseal(&blob, &scope.label(target.namespace, target.name)).unwrap();
+            let opened = unseal(&blob, &scope.label(target.namespace, target.name).unwrap()).unwrap();
             prop_assert_eq!(opened, plaintext);
         }
     }
