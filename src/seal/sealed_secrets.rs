@@ -582,6 +582,46 @@ mod tests {
         assert_eq!(unseal(&blob, b"").unwrap(), b"x");
     }
 
+    /// Issue 5: a known answer. A fixed derivation key, certificate, target and plaintext give
+    /// this seed and the blob in `testdata/seal/known-answer.yaml`, in every build and on every
+    /// platform (kubesealpy opens that file in the interop tests). If this test fails, every
+    /// `SealedSecret` pullseal has ever written changes on the next render and every Argo CD
+    /// application using it goes `OutOfSync`: change the derivation only on purpose, with a new
+    /// `DOMAIN` version and a release note, never as a side effect of a refactor.
+    #[test]
+    fn known_answer() {
+        let target = target(Scope::Strict);
+        let plaintext = br#"{"auths":{"registry.example.com":{"auth":"dTpw"}}}"#;
+        let label = target.scope.label_string(target.namespace, target.name).unwrap();
+        let seed = derive_seed(&CERT, &target, &label, plaintext, &DERIVATION_KEY).unwrap();
+        insta::assert_snapshot!(format!("{:?}", Hex(seed.as_slice())), @"92eca3c42336c4a7dd3a9c779a88098c351e56b1f0fe8a28934ffc3dd9282215");
+        let known = include_str!("../../testdata/seal/known-answer.yaml")
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(".dockerconfigjson: \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap();
+        let blob = seal(&CERT, &target, plaintext, &DERIVATION_KEY).unwrap();
+        assert_eq!(blob, known, "the sealing derivation changed");
+        // The known answer is also a valid sealed-secrets blob for this target.
+        assert_eq!(unseal(&blob, b"team-a/regcred").unwrap(), plaintext);
+    }
+
+    /// The same pin for the two looser scopes, whose labels differ from the strict one.
+    #[test]
+    fn known_answers_for_the_other_scopes() {
+        let digests: Vec<String> = [Scope::NamespaceWide, Scope::ClusterWide]
+            .into_iter()
+            .map(|scope| {
+                let blob = seal(&CERT, &target(scope), b"hunter2", &DERIVATION_KEY).unwrap();
+                format!("{scope}: {:?}", Hex(&Sha256::digest(blob.as_bytes())))
+            })
+            .collect();
+        insta::assert_snapshot!(digests.join("\n"), @r"
+            namespace-wide: 4b53a62fc7b1253486ea0cfb36135a60b29c9db970f13ce40a8f10c5926f1cd2
+            cluster-wide: b7d82fea37abe91b7d915ea2c1eb6a5454a718555aa0cc243a36028bbfdd4004
+            ");
+    }
+
     /// Issue 5: the checks run in `seal` itself, before any label is built.
     #[test]
     fn seal_refuses_targets_whose_label_could_collide() {

@@ -302,6 +302,18 @@ fn editing_a_credential_reseals_only_that_secret() {
     assert!(unseal(&run().stdout)["shop/pullseal-company"][".dockerconfigjson"].contains("rotated-password"));
 }
 
+/// Issue 5: the pinned answer of the sealing derivation is a blob the real scheme opens, so
+/// the known-answer unit test pins something a controller accepts.
+#[test]
+fn the_known_answer_unseals_with_kubesealpy() {
+    let yaml = fs::read(path("testdata/seal/known-answer.yaml")).unwrap();
+    let unsealed = unseal(&yaml);
+    assert_eq!(
+        unsealed["team-a/regcred"][".dockerconfigjson"],
+        r#"{"auths":{"registry.example.com":{"auth":"dTpw"}}}"#
+    );
+}
+
 /// Issue 5: a catalog whose cluster certificate has a 1024-bit RSA key is refused before
 /// anything is sealed with it.
 #[test]
