@@ -249,11 +249,12 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             name: name.clone(),
             registry,
         };
-        let doc = secrets::document(&planned, cluster, key).map_err(|source| RenderError::Seal {
-            cluster: cluster.name.clone(),
-            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-            source,
-        })?;
+        let doc =
+            secrets::document(&planned, cluster, key, options.now).map_err(|source| RenderError::Seal {
+                cluster: cluster.name.clone(),
+                secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
+                source,
+            })?;
         extra.push(doc);
     }
     Ok(Rendered {

@@ -193,6 +193,10 @@ pub enum SealError {
         /// The modulus length in bits.
         bits: usize,
     },
+    /// A cluster set to `seal: sealed-secrets` has no certificate: nothing can be sealed, and
+    /// writing a plain Secret instead would publish the credential.
+    #[error("the cluster seals with sealed-secrets but has no certificate")]
+    MissingCertificate,
     /// `now` is after the certificate's notAfter; kubeseal refuses to seal with it too.
     #[error("sealing certificate expired at {} (notAfter)", utc(.not_after))]
     Expired {

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::ExposeSecret;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::catalog::{Cluster, Registry, RegistryType, SealMode};
@@ -103,16 +104,25 @@ fn metadata(out: &mut String, indent: &str, planned: &Planned<'_>, extra_annotat
     }
 }
 
-/// The document for `planned` on `cluster`.
+/// The document for `planned` on `cluster`: a `SealedSecret` for `seal: sealed-secrets`, a
+/// plain `Secret` only for `seal: none`. A sealed-secrets cluster whose certificate is missing
+/// or not valid at `now` is an error here, whatever the caller checked before: falling back to
+/// a plain Secret would publish the credential.
 pub(crate) fn document(
     planned: &Planned<'_>,
     cluster: &Cluster,
     derivation_key: &[u8],
+    now: OffsetDateTime,
 ) -> Result<String, SealError> {
     let config = dockerconfigjson(planned.registry);
     let mut out = String::new();
-    if let (SealMode::SealedSecrets, Some(cert)) = (cluster.seal, &cluster.certificate) {
-        {
+    match cluster.seal {
+        SealMode::SealedSecrets => {
+            let cert = cluster
+                .certificate
+                .as_ref()
+                .ok_or(SealError::MissingCertificate)?;
+            cert.check_valid_at(now)?;
             let namespace = planned.namespace.as_deref().unwrap_or("");
             let target = SealTarget {
                 cluster: &cluster.name,
@@ -131,12 +141,90 @@ pub(crate) fn document(
             metadata(&mut out, "      ", planned, &scope);
             out.push_str("    type: kubernetes.io/dockerconfigjson\n");
         }
-    } else {
-        out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
-        metadata(&mut out, "  ", planned, &[]);
-        out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
-        let encoded = Zeroizing::new(STANDARD.encode(config.as_bytes()));
-        let _ = writeln!(out, "  {DOCKERCONFIGJSON}: \"{}\"", encoded.as_str());
+        SealMode::None => {
+            out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
+            metadata(&mut out, "  ", planned, &[]);
+            out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
+            let encoded = Zeroizing::new(STANDARD.encode(config.as_bytes()));
+            let _ = writeln!(out, "  {DOCKERCONFIGJSON}: \"{}\"", encoded.as_str());
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::catalog::Allow;
+    use crate::seal::{Certificate, Scope};
+
+    const TEST_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-test.crt");
+    const EXPIRED_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-expired.crt");
+
+    fn registry(email: Option<&str>) -> Registry {
+        Registry {
+            name: "company".parse().unwrap(),
+            kind: RegistryType::Generic,
+            server: "registry.example.com:5000".parse().unwrap(),
+            username: SecretString::from("robot"),
+            password: SecretString::from("p\"a\\s\u{1}s"),
+            email: email.map(str::to_owned),
+            allow: Allow::default(),
+        }
+    }
+
+    fn cluster(seal: SealMode, certificate: Option<&str>) -> Cluster {
+        Cluster {
+            name: "prod".to_owned(),
+            seal,
+            scope: Scope::Strict,
+            certificate: certificate.map(|pem| Certificate::from_pem(pem).unwrap()),
+        }
+    }
+
+    /// 2030-01-01, inside the test certificate's validity.
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_893_456_000).unwrap()
+    }
+
+    /// Issue 5: a sealed-secrets cluster without a usable certificate never falls back to a
+    /// plain Secret, even when the caller did not check the certificate first.
+    #[test]
+    fn sealed_secrets_cluster_without_usable_certificate_is_an_error() {
+        let registry = registry(None);
+        let planned = Planned {
+            namespace: Some("shop".to_owned()),
+            name: "pullseal-company".to_owned(),
+            registry: &registry,
+        };
+        let key = [7u8; 32];
+        let errors = [
+            document(&planned, &cluster(SealMode::SealedSecrets, None), &key, now()).unwrap_err(),
+            document(
+                &planned,
+                &cluster(SealMode::SealedSecrets, Some(EXPIRED_CERT)),
+                &key,
+                now(),
+            )
+            .unwrap_err(),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+            the cluster seals with sealed-secrets but has no certificate
+            sealing certificate expired at 2001-01-01T00:00:00Z (notAfter)
+            ");
+        let sealed = document(
+            &planned,
+            &cluster(SealMode::SealedSecrets, Some(TEST_CERT)),
+            &key,
+            now(),
+        )
+        .unwrap();
+        assert!(sealed.contains("kind: SealedSecret\n"), "{sealed}");
+        let plain = document(&planned, &cluster(SealMode::None, Some(TEST_CERT)), &key, now()).unwrap();
+        assert!(plain.contains("kind: Secret\n"), "{plain}");
+    }
 }
