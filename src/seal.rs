@@ -23,6 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use crate::reference::{is_dns_label, is_dns_subdomain};
 
@@ -124,6 +125,57 @@ impl FromStr for Scope {
             .ok_or_else(|| SealError::UnknownScope {
                 input: input.to_owned(),
             })
+    }
+}
+
+/// A value to be sealed (a `.dockerconfigjson`), in one buffer that is allocated once at its
+/// final size and zeroized when dropped. `Debug` shows its length, never its bytes.
+///
+/// Sized once because a buffer that grows is copied, and the old copy is freed without being
+/// zeroized: the start of the credential would stay in freed memory.
+pub struct Plaintext {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl Plaintext {
+    /// Builds a plaintext from the parts `write` hands to its sink. `write` is called twice,
+    /// first to measure and then to fill a buffer of exactly that length, so it must hand
+    /// over the same parts both times (it should only read its inputs).
+    pub fn build(write: impl Fn(&mut dyn FnMut(&str))) -> Plaintext {
+        let mut len = 0usize;
+        write(&mut |part: &str| len = len.saturating_add(part.len()));
+        let mut bytes = Zeroizing::new(Vec::with_capacity(len));
+        write(&mut |part: &str| bytes.extend_from_slice(part.as_bytes()));
+        Plaintext { bytes }
+    }
+
+    /// The bytes, for sealing.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the plaintext is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The buffer's allocated size, for the test that checks it was sized once.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+}
+
+impl fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plaintext")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -366,6 +418,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn plaintext_is_sized_once_and_never_shown() {
+        let parts = ["{\"auths\":", "{}", "}"];
+        let plaintext = Plaintext::build(|out| parts.iter().for_each(|part| out(part)));
+        assert_eq!(plaintext.as_bytes(), br#"{"auths":{}}"#);
+        assert_eq!(plaintext.capacity(), plaintext.len());
+        assert_eq!(format!("{plaintext:?}"), "Plaintext { len: 12, .. }");
+        assert!(!plaintext.is_empty());
     }
 
     #[test]

@@ -48,7 +48,7 @@
 
 use std::fmt;
 
-use aes_gcm::aead::Aead;
+use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::{DecodeError, Engine};
@@ -66,6 +66,8 @@ use super::{Scope, SealError, SealTarget};
 /// Domain string: the first MAC input, so this derivation can never collide with another use
 /// of the same key. Bump the version if anything in the derivation changes.
 const DOMAIN: &str = "pullseal/sealed-secrets/v1";
+/// The AES-GCM tag appended to the ciphertext.
+const GCM_TAG_BYTES: usize = 16;
 /// sealed-secrets `sessionKeyBytes`.
 const SESSION_KEY_BYTES: usize = 32;
 /// Shortest derivation key accepted; the catalog's SOPS data key is 32 bytes.
@@ -334,9 +336,13 @@ fn hybrid_encrypt(
         step: "keying AES-256-GCM",
         reason: err.to_string(),
     })?;
-    // A zero nonce, as in sealed-secrets: the session key encrypts exactly one message.
-    let sealed = cipher
-        .encrypt(&Nonce::default(), plaintext)
+    // A zero nonce, as in sealed-secrets: the session key encrypts exactly one message. The
+    // buffer holds the plaintext until it is encrypted in place, so it is allocated once with
+    // room for the tag and zeroized if encryption fails.
+    let mut sealed = Zeroizing::new(Vec::with_capacity(plaintext.len() + GCM_TAG_BYTES));
+    sealed.extend_from_slice(plaintext);
+    cipher
+        .encrypt_in_place(&Nonce::default(), b"", &mut *sealed)
         .map_err(|err| SealError::Encrypt {
             step: "encrypting with AES-256-GCM",
             reason: err.to_string(),
@@ -395,6 +401,7 @@ impl CryptoRng for DerivedRng {}
 mod tests {
     use std::sync::LazyLock;
 
+    use aes_gcm::aead::Aead;
     use proptest::prelude::*;
     use rsa::RsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
