@@ -223,6 +223,10 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             });
         }
     }
+    // A template that makes invalid names is wrong whatever the manifests say: exit 2.
+    if let Some(usage) = namer.invalid_template() {
+        return Err(usage);
+    }
     if !walk.diagnostics.is_empty() {
         // Report in input order: syntax errors were found before the walk.
         let order = |d: &Diagnostic| stream.documents.iter().position(|doc| doc.origin == d.origin);
