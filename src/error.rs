@@ -28,9 +28,12 @@ pub enum Error {
     /// The cluster's sealing settings cannot be used (exit 4).
     #[error(transparent)]
     Seal(RenderError),
-    /// Reading inputs or writing outputs failed (exit 5).
-    #[error("{}: {source}", path.display())]
+    /// Reading inputs or writing outputs failed (exit 5). The message names the action and
+    /// the path; the I/O error itself is the source, printed once as the cause.
+    #[error("cannot {action} {}", path.display())]
     Io {
+        /// What was being done: `read`, `write`, `create`...
+        action: &'static str,
         /// The file involved.
         path: PathBuf,
         /// What happened.

@@ -43,10 +43,7 @@ pub fn render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Error> {
-    let cwd = env.cwd().map_err(|source| Error::Io {
-        path: PathBuf::from("."),
-        source,
-    })?;
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
     let sources = read_inputs(&args.inputs, &catalog_path, stdin)?;
     let stream = Stream::new(sources);
@@ -74,18 +71,11 @@ pub fn render(
         for (cluster, result) in rendered {
             warn(stderr, &result.warnings);
             let dir = out_dir.join(&cluster);
-            fs_err::create_dir_all(&dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
             let path = dir.join("manifests.yaml");
-            let io = |source| Error::Io {
-                path: path.clone(),
-                source,
-            };
-            let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io)?);
-            result.write_to(&stream, &mut file).map_err(io)?;
-            file.flush().map_err(io)?;
+            let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io("create", &path))?);
+            result.write_to(&stream, &mut file).map_err(io("write", &path))?;
+            file.flush().map_err(io("write", &path))?;
         }
         return Ok(());
     }
@@ -94,13 +84,18 @@ pub fn render(
     warn(stderr, &result.warnings);
     // Everything succeeded: only now does stdout see a byte. The output holds every input
     // byte, so a non-empty input can never give an empty output.
-    let io = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
+    let stdout_path = Path::new("<stdout>");
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
-    result.write_to(&stream, &mut out).map_err(io)?;
-    out.flush().map_err(io)
+    result
+        .write_to(&stream, &mut out)
+        .map_err(io("write", stdout_path))?;
+    out.flush().map_err(io("write", stdout_path))
+}
+
+/// An [`Error::Io`] for `action` on `path`.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io { action, path, source }
 }
 
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
@@ -143,10 +138,7 @@ fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Resu
             sources.push(read_stdin(stdin)?);
             continue;
         }
-        let meta = fs_err::metadata(input).map_err(|source| Error::Io {
-            path: input.clone(),
-            source,
-        })?;
+        let meta = fs_err::metadata(input).map_err(io("read", input))?;
         let files = if meta.is_dir() {
             walk(input)?
         } else {
@@ -156,10 +148,7 @@ fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Resu
             if catalog.is_some() && fs_err::canonicalize(&file).ok() == catalog {
                 continue;
             }
-            let text = fs_err::read_to_string(&file).map_err(|source| Error::Io {
-                path: file.clone(),
-                source,
-            })?;
+            let text = fs_err::read_to_string(&file).map_err(io("read", &file))?;
             sources.push(Source {
                 name: file.display().to_string(),
                 text,
@@ -171,10 +160,9 @@ fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Resu
 
 fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
     let mut text = String::new();
-    stdin.read_to_string(&mut text).map_err(|source| Error::Io {
-        path: PathBuf::from("<stdin>"),
-        source,
-    })?;
+    stdin
+        .read_to_string(&mut text)
+        .map_err(io("read", Path::new("<stdin>")))?;
     Ok(Source {
         name: "<stdin>".to_owned(),
         text,
@@ -182,15 +170,11 @@ fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
     let mut entries: Vec<PathBuf> = fs_err::read_dir(dir)
-        .map_err(io(dir))?
+        .map_err(io("read", dir))?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()
-        .map_err(io(dir))?;
+        .map_err(io("read", dir))?;
     entries.sort();
     let mut files = Vec::new();
     for path in entries {

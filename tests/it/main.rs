@@ -10,6 +10,7 @@
 )]
 
 mod cli;
+mod errors;
 mod fixtures;
 mod interop;
 mod laws;
