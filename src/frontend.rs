@@ -2,15 +2,20 @@
 //! writes only after the whole render succeeded, so a failure leaves stdout empty.
 //!
 //! The plain filter (`pullseal render`) lives here; the kustomize, Helm and Argo CD
-//! envelopes will join it. Diagnostics go to stderr, never to stdout.
+//! envelopes will join it. Diagnostics go to stderr, never to stdout. Finding and reading
+//! files is `frontend/inputs.rs`.
+
+mod inputs;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use inputs::{io, read_inputs};
+
 use crate::catalog::Catalog;
 use crate::cli::RenderArgs;
 use crate::error::Error;
-use crate::manifest::{Source, Stream};
+use crate::manifest::Stream;
 use crate::render::{self, Options};
 use crate::sops::Identities;
 
@@ -45,8 +50,9 @@ pub fn render(
 ) -> Result<(), Error> {
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
-    let sources = read_inputs(&args.inputs, &catalog_path, stdin)?;
-    let stream = Stream::new(sources);
+    let inputs = read_inputs(&args.inputs, &catalog_path, stdin)?;
+    warn(stderr, &inputs.warnings);
+    let stream = Stream::new(inputs.sources);
     let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
         .map_err(Error::Identities)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
@@ -92,12 +98,6 @@ pub fn render(
     out.flush().map_err(io("write", stdout_path))
 }
 
-/// An [`Error::Io`] for `action` on `path`.
-fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io { action, path, source }
-}
-
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
     for w in warnings {
         let _ = writeln!(stderr, "warning: {w}");
@@ -122,77 +122,4 @@ fn choose_cluster(flag: Option<&str>, env: &dyn Env, catalog: &Catalog) -> Resul
             many.join(", ")
         ))),
     }
-}
-
-/// Reads every input. Directories are walked in sorted order; the catalog itself is skipped.
-fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Result<Vec<Source>, Error> {
-    let mut sources = Vec::new();
-    let dash = Path::new("-");
-    if inputs.is_empty() {
-        sources.push(read_stdin(stdin)?);
-        return Ok(sources);
-    }
-    let catalog = fs_err::canonicalize(catalog).ok();
-    for input in inputs {
-        if input == dash {
-            sources.push(read_stdin(stdin)?);
-            continue;
-        }
-        let meta = fs_err::metadata(input).map_err(io("read", input))?;
-        let files = if meta.is_dir() {
-            walk(input)?
-        } else {
-            vec![input.clone()]
-        };
-        for file in files {
-            if catalog.is_some() && fs_err::canonicalize(&file).ok() == catalog {
-                continue;
-            }
-            let text = fs_err::read_to_string(&file).map_err(io("read", &file))?;
-            sources.push(Source {
-                name: file.display().to_string(),
-                text,
-            });
-        }
-    }
-    Ok(sources)
-}
-
-fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
-    let mut text = String::new();
-    stdin
-        .read_to_string(&mut text)
-        .map_err(io("read", Path::new("<stdin>")))?;
-    Ok(Source {
-        name: "<stdin>".to_owned(),
-        text,
-    })
-}
-
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut entries: Vec<PathBuf> = fs_err::read_dir(dir)
-        .map_err(io("read", dir))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io("read", dir))?;
-    entries.sort();
-    let mut files = Vec::new();
-    for path in entries {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            files.extend(walk(&path)?);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }

@@ -12,6 +12,7 @@
 mod cli;
 mod errors;
 mod fixtures;
+mod inputs;
 mod interop;
 mod laws;
 mod peers;
