@@ -28,6 +28,22 @@ pub enum Error {
     /// The cluster's sealing settings cannot be used (exit 4).
     #[error(transparent)]
     Seal(RenderError),
+    /// Catalog discovery found a catalog that is a symbolic link out of the repository
+    /// (exit 3): discovery never leaves the repository, so it is not used.
+    #[error(
+        "{} is a symbolic link to {}, outside the repository {}; pass it with --catalog to use it",
+        link.display(),
+        target.display(),
+        root.display()
+    )]
+    CatalogOutsideRepository {
+        /// The link that was found.
+        link: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+        /// The repository root (the directory holding `.git`).
+        root: PathBuf,
+    },
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", path.display())]
@@ -63,7 +79,7 @@ impl Error {
         match self {
             Error::Input(_) => 1,
             Error::Usage(_) => 2,
-            Error::Catalog(_) | Error::Identities(_) => 3,
+            Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
         }

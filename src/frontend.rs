@@ -10,7 +10,7 @@ mod inputs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use inputs::{io, read_inputs};
+use inputs::{io, locate_catalog, read_inputs};
 
 use crate::catalog::Catalog;
 use crate::cli::RenderArgs;
@@ -49,7 +49,7 @@ pub fn render(
     stderr: &mut dyn Write,
 ) -> Result<(), Error> {
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
-    let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
+    let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
     let inputs = read_inputs(&args.inputs, &catalog_path, stdin)?;
     warn(stderr, &inputs.warnings);
     let stream = Stream::new(inputs.sources);

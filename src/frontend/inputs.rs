@@ -1,8 +1,14 @@
-//! Finding the files a render reads: the manifest inputs (files, directories, stdin).
+//! Finding the files a render reads: the manifest inputs (files, directories, stdin) and, when
+//! no `--catalog` is given, the catalog.
 //!
-//! Directories are walked with `walkdir`, following symbolic links: it notices a link back to a
-//! directory that is already being walked (`loop -> .`), and every file is read at most once,
-//! however many links or arguments lead to it.
+//! Both follow symbolic links, and neither may be led astray by one:
+//! - a directory is walked with `walkdir`, which notices a link back to a directory that is
+//!   already being walked (`loop -> .`), and every file is read at most once, however many
+//!   links or arguments lead to it;
+//! - catalog discovery looks in the working directory and its parents, but stops at the
+//!   repository root (the directory holding `.git`), and refuses a catalog that is a link to
+//!   a file outside that repository: a checked-out repository decides which catalog its
+//!   manifests are rendered with, not whatever lies above it on the machine.
 //!
 //! This module reads files and nothing else: it parses nothing and writes nothing.
 
@@ -10,6 +16,7 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::catalog::{CatalogError, DEFAULT_FILE};
 use crate::error::Error;
 use crate::manifest::Source;
 
@@ -144,12 +151,47 @@ fn is_manifest(path: &Path) -> bool {
     )
 }
 
+/// The catalog: `explicit` (`--catalog`, `PULLSEAL_CATALOG`) as given, else the first
+/// [`DEFAULT_FILE`] in `cwd` or a parent, up to and including the repository root (the
+/// nearest directory holding `.git`, a directory or, in worktrees and submodules, a file).
+/// Outside any repository every parent is searched. A catalog found in the repository that
+/// is a symbolic link to a file outside it is an error, not a catalog.
+pub(super) fn locate_catalog(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    // Compare real paths: a working directory reached through a link must not move the root.
+    let start = fs_err::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let root = start.ancestors().find(|dir| dir.join(".git").exists());
+    for dir in start.ancestors() {
+        let candidate = dir.join(DEFAULT_FILE);
+        if candidate.is_file() {
+            if let Some(root) = root {
+                let target = fs_err::canonicalize(&candidate).map_err(io("read", &candidate))?;
+                if !target.starts_with(root) {
+                    return Err(Error::CatalogOutsideRepository {
+                        link: candidate,
+                        target,
+                        root: root.to_path_buf(),
+                    });
+                }
+            }
+            return Ok(candidate);
+        }
+        if Some(dir) == root {
+            break;
+        }
+    }
+    Err(Error::Catalog(CatalogError::NotFound {
+        searched: cwd.display().to_string(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
 
     use super::*;
-    use crate::catalog::DEFAULT_FILE;
 
     fn write(path: &Path, text: &str) {
         fs_err::create_dir_all(path.parent().unwrap()).unwrap();
@@ -247,5 +289,70 @@ mod tests {
         let read = read_inputs(&[dash.clone(), dash], Path::new("x"), &mut stdin).unwrap();
         assert_eq!(read.sources.len(), 1);
         insta::assert_snapshot!(read.warnings.join("\n"), @"skipped `-`: standard input was already read");
+    }
+
+    /// A temp dir with a repository `repo` (holding `.git`) and a catalog above it.
+    fn repository() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let tmp_path = fs_err::canonicalize(tmp.path()).unwrap();
+        write(&tmp_path.join(DEFAULT_FILE), "outside\n");
+        let repo = tmp_path.join("repo");
+        fs_err::create_dir_all(repo.join(".git")).unwrap();
+        fs_err::create_dir_all(repo.join("apps/web")).unwrap();
+        (tmp, repo)
+    }
+
+    #[test]
+    fn discovery_stops_at_the_repository_root() {
+        let (tmp, repo) = repository();
+        let err = locate_catalog(None, &repo.join("apps/web")).unwrap_err();
+        assert!(
+            matches!(err, Error::Catalog(CatalogError::NotFound { .. })),
+            "{err}"
+        );
+        // Inside the repository, the nearest catalog wins, the root's included.
+        write(&repo.join(DEFAULT_FILE), "root\n");
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join(DEFAULT_FILE)
+        );
+        write(&repo.join("apps").join(DEFAULT_FILE), "apps\n");
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join("apps").join(DEFAULT_FILE)
+        );
+        // `.git` as a file (a worktree or a submodule) marks a root too.
+        let worktree = repo.join("apps/web/wt");
+        write(&worktree.join(".git"), "gitdir: elsewhere\n");
+        assert!(locate_catalog(None, &worktree).is_err());
+        // Outside any repository, every parent is searched, as before.
+        let plain = tmp.path().join("plain/deep");
+        fs_err::create_dir_all(&plain).unwrap();
+        let found = locate_catalog(None, &plain).unwrap();
+        assert_eq!(fs_err::read_to_string(found).unwrap(), "outside\n");
+        // An explicit path is taken as it is.
+        assert_eq!(
+            locate_catalog(Some(Path::new("x.yaml")), &plain).unwrap(),
+            Path::new("x.yaml")
+        );
+    }
+
+    #[test]
+    fn discovery_never_follows_a_link_out_of_the_repository() {
+        let (tmp, repo) = repository();
+        symlink(tmp.path().join(DEFAULT_FILE), repo.join(DEFAULT_FILE)).unwrap();
+        let err = locate_catalog(None, &repo.join("apps/web")).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        let base = fs_err::canonicalize(tmp.path()).unwrap();
+        let shown = err.to_string().replace(&base.display().to_string(), "[tmp]");
+        insta::assert_snapshot!(shown, @"[tmp]/repo/pullseal.catalog.yaml is a symbolic link to [tmp]/pullseal.catalog.yaml, outside the repository [tmp]/repo; pass it with --catalog to use it");
+        // A link that stays inside the repository is followed.
+        fs_err::remove_file(repo.join(DEFAULT_FILE)).unwrap();
+        write(&repo.join("catalogs/prod.yaml"), "inside\n");
+        symlink("catalogs/prod.yaml", repo.join(DEFAULT_FILE)).unwrap();
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join(DEFAULT_FILE)
+        );
     }
 }
