@@ -16,6 +16,7 @@ use crate::catalog::Catalog;
 use crate::cli::RenderArgs;
 use crate::error::Error;
 use crate::manifest::Stream;
+use crate::reference::is_dns_label;
 use crate::render::{self, Options};
 use crate::sops::Identities;
 
@@ -48,6 +49,8 @@ pub fn render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Error> {
+    // Usage errors first: nothing is read before the command line is known to be right.
+    let namespace = default_namespace(args.namespace.as_deref(), env)?;
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
     let inputs = read_inputs(&args.inputs, &catalog_path, stdin)?;
@@ -57,7 +60,7 @@ pub fn render(
         .map_err(Error::Identities)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let options = |cluster: String| Options {
-        namespace: args.namespace.clone().or_else(|| env.var("ARGOCD_APP_NAMESPACE")),
+        namespace: namespace.clone(),
         pod_specs: args.pod_specs.clone(),
         secret_name: args.secret_name.clone(),
         instance: args.instance.clone(),
@@ -98,6 +101,23 @@ pub fn render(
     out.flush().map_err(io("write", stdout_path))
 }
 
+/// The namespace for objects that name none: `--namespace`, else `ARGOCD_APP_NAMESPACE`.
+/// It must be a DNS-1123 label, as every namespace must; the error names where it came from.
+fn default_namespace(flag: Option<&str>, env: &dyn Env) -> Result<Option<String>, Error> {
+    let (namespace, from) = match (flag, env.var("ARGOCD_APP_NAMESPACE")) {
+        (Some(flag), _) => (flag.to_owned(), "--namespace"),
+        (None, Some(var)) => (var, "ARGOCD_APP_NAMESPACE"),
+        (None, None) => return Ok(None),
+    };
+    if is_dns_label(&namespace) {
+        Ok(Some(namespace))
+    } else {
+        Err(Error::Usage(format!(
+            "{from} {namespace:?} is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)"
+        )))
+    }
+}
+
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
     for w in warnings {
         let _ = writeln!(stderr, "warning: {w}");
@@ -121,5 +141,49 @@ fn choose_cluster(flag: Option<&str>, env: &dyn Env, catalog: &Catalog) -> Resul
             "the catalog defines several clusters ({}); choose one with --cluster or PULLSEAL_CLUSTER",
             many.join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment with at most `ARGOCD_APP_NAMESPACE` set.
+    struct ArgoNamespace(Option<&'static str>);
+
+    impl Env for ArgoNamespace {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0
+                .filter(|_| name == "ARGOCD_APP_NAMESPACE")
+                .map(str::to_owned)
+        }
+
+        fn cwd(&self) -> io::Result<PathBuf> {
+            Ok(PathBuf::from("/"))
+        }
+    }
+
+    /// Issue 5: a namespace from the command line or Argo CD that is not a DNS-1123 label is a
+    /// usage error naming where it came from.
+    #[test]
+    fn the_default_namespace_must_be_a_dns_label() {
+        let errors = [
+            default_namespace(Some("1.5"), &ArgoNamespace(None)).unwrap_err(),
+            default_namespace(Some("Shop"), &ArgoNamespace(Some("shop"))).unwrap_err(),
+            default_namespace(None, &ArgoNamespace(Some("my shop"))).unwrap_err(),
+            default_namespace(None, &ArgoNamespace(Some("shop/pullseal-x"))).unwrap_err(),
+        ];
+        assert!(errors.iter().all(|e| e.exit_code() == 2));
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r#"
+            --namespace "1.5" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            --namespace "Shop" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            ARGOCD_APP_NAMESPACE "my shop" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            ARGOCD_APP_NAMESPACE "shop/pullseal-x" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            "#);
+        let ok = |flag, env| default_namespace(flag, &ArgoNamespace(env)).unwrap();
+        assert_eq!(ok(None, None), None);
+        assert_eq!(ok(Some("42"), Some("Bad")), Some("42".to_owned()));
+        assert_eq!(ok(None, Some("team-a")), Some("team-a".to_owned()));
     }
 }
