@@ -39,7 +39,7 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
         return Ok(read);
     }
     let catalog = fs_err::canonicalize(catalog).ok();
-    // Canonical path of every file read so far, and the name it was read under.
+    // The canonical path of every file read so far.
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut stdin_read = false;
     for input in inputs {
