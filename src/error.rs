@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
 use crate::render::RenderError;
+use crate::seal::SealError;
 use crate::sops::SopsError;
 
 /// Everything that can stop a run.
@@ -27,9 +28,28 @@ pub enum Error {
     /// The cluster's sealing settings cannot be used (exit 4).
     #[error(transparent)]
     Seal(RenderError),
-    /// Reading inputs or writing outputs failed (exit 5).
-    #[error("{}: {source}", path.display())]
+    /// Catalog discovery found a catalog that is a symbolic link out of the repository
+    /// (exit 3): discovery never leaves the repository, so it is not used.
+    #[error(
+        "{} is a symbolic link to {}, outside the repository {}; pass it with --catalog to use it",
+        link.display(),
+        target.display(),
+        root.display()
+    )]
+    CatalogOutsideRepository {
+        /// The link that was found.
+        link: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+        /// The repository root (the directory holding `.git`).
+        root: PathBuf,
+    },
+    /// Reading inputs or writing outputs failed (exit 5). The message names the action and
+    /// the path; the I/O error itself is the source, printed once as the cause.
+    #[error("cannot {action} {}", path.display())]
     Io {
+        /// What was being done: `read`, `write`, `create`...
+        action: &'static str,
         /// The file involved.
         path: PathBuf,
         /// What happened.
@@ -40,7 +60,13 @@ pub enum Error {
 impl From<RenderError> for Error {
     fn from(e: RenderError) -> Self {
         match e {
-            RenderError::Input(_) => Error::Input(e),
+            // Namespaces and names come from the manifests (flags are checked up front), so a
+            // seal that refuses one is a problem of the input.
+            RenderError::Input(_)
+            | RenderError::Seal {
+                source: SealError::InvalidNamespace { .. } | SealError::InvalidName { .. },
+                ..
+            } => Error::Input(e),
             RenderError::Template { .. } => Error::Usage(e.to_string()),
             RenderError::Cluster { .. } | RenderError::Seal { .. } => Error::Seal(e),
         }
@@ -53,7 +79,7 @@ impl Error {
         match self {
             Error::Input(_) => 1,
             Error::Usage(_) => 2,
-            Error::Catalog(_) | Error::Identities(_) => 3,
+            Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
         }

@@ -2,15 +2,21 @@
 //! writes only after the whole render succeeded, so a failure leaves stdout empty.
 //!
 //! The plain filter (`pullseal render`) lives here; the kustomize, Helm and Argo CD
-//! envelopes will join it. Diagnostics go to stderr, never to stdout.
+//! envelopes will join it. Diagnostics go to stderr, never to stdout. Finding and reading
+//! files is `frontend/inputs.rs`.
+
+mod inputs;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use inputs::{io, locate_catalog, read_inputs};
+
 use crate::catalog::Catalog;
 use crate::cli::RenderArgs;
 use crate::error::Error;
-use crate::manifest::{Source, Stream};
+use crate::manifest::Stream;
+use crate::reference::is_dns_label;
 use crate::render::{self, Options};
 use crate::sops::Identities;
 
@@ -43,18 +49,18 @@ pub fn render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Error> {
-    let cwd = env.cwd().map_err(|source| Error::Io {
-        path: PathBuf::from("."),
-        source,
-    })?;
-    let catalog_path = Catalog::locate(args.catalog.as_deref(), &cwd)?;
-    let sources = read_inputs(&args.inputs, &catalog_path, stdin)?;
-    let stream = Stream::new(sources);
+    // Usage errors first: nothing is read before the command line is known to be right.
+    let namespace = default_namespace(args.namespace.as_deref(), env)?;
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
+    let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
+    let inputs = read_inputs(&args.inputs, &catalog_path, stdin)?;
+    warn(stderr, &inputs.warnings);
+    let stream = Stream::new(inputs.sources);
     let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
         .map_err(Error::Identities)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let options = |cluster: String| Options {
-        namespace: args.namespace.clone().or_else(|| env.var("ARGOCD_APP_NAMESPACE")),
+        namespace: namespace.clone(),
         pod_specs: args.pod_specs.clone(),
         secret_name: args.secret_name.clone(),
         instance: args.instance.clone(),
@@ -74,18 +80,11 @@ pub fn render(
         for (cluster, result) in rendered {
             warn(stderr, &result.warnings);
             let dir = out_dir.join(&cluster);
-            fs_err::create_dir_all(&dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
             let path = dir.join("manifests.yaml");
-            let io = |source| Error::Io {
-                path: path.clone(),
-                source,
-            };
-            let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io)?);
-            result.write_to(&stream, &mut file).map_err(io)?;
-            file.flush().map_err(io)?;
+            let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io("create", &path))?);
+            result.write_to(&stream, &mut file).map_err(io("write", &path))?;
+            file.flush().map_err(io("write", &path))?;
         }
         return Ok(());
     }
@@ -94,13 +93,29 @@ pub fn render(
     warn(stderr, &result.warnings);
     // Everything succeeded: only now does stdout see a byte. The output holds every input
     // byte, so a non-empty input can never give an empty output.
-    let io = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
+    let stdout_path = Path::new("<stdout>");
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
-    result.write_to(&stream, &mut out).map_err(io)?;
-    out.flush().map_err(io)
+    result
+        .write_to(&stream, &mut out)
+        .map_err(io("write", stdout_path))?;
+    out.flush().map_err(io("write", stdout_path))
+}
+
+/// The namespace for objects that name none: `--namespace`, else `ARGOCD_APP_NAMESPACE`.
+/// It must be a DNS-1123 label, as every namespace must; the error names where it came from.
+fn default_namespace(flag: Option<&str>, env: &dyn Env) -> Result<Option<String>, Error> {
+    let (namespace, from) = match (flag, env.var("ARGOCD_APP_NAMESPACE")) {
+        (Some(flag), _) => (flag.to_owned(), "--namespace"),
+        (None, Some(var)) => (var, "ARGOCD_APP_NAMESPACE"),
+        (None, None) => return Ok(None),
+    };
+    if is_dns_label(&namespace) {
+        Ok(Some(namespace))
+    } else {
+        Err(Error::Usage(format!(
+            "{from} {namespace:?} is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)"
+        )))
+    }
 }
 
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
@@ -129,86 +144,46 @@ fn choose_cluster(flag: Option<&str>, env: &dyn Env, catalog: &Catalog) -> Resul
     }
 }
 
-/// Reads every input. Directories are walked in sorted order; the catalog itself is skipped.
-fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Result<Vec<Source>, Error> {
-    let mut sources = Vec::new();
-    let dash = Path::new("-");
-    if inputs.is_empty() {
-        sources.push(read_stdin(stdin)?);
-        return Ok(sources);
-    }
-    let catalog = fs_err::canonicalize(catalog).ok();
-    for input in inputs {
-        if input == dash {
-            sources.push(read_stdin(stdin)?);
-            continue;
-        }
-        let meta = fs_err::metadata(input).map_err(|source| Error::Io {
-            path: input.clone(),
-            source,
-        })?;
-        let files = if meta.is_dir() {
-            walk(input)?
-        } else {
-            vec![input.clone()]
-        };
-        for file in files {
-            if catalog.is_some() && fs_err::canonicalize(&file).ok() == catalog {
-                continue;
-            }
-            let text = fs_err::read_to_string(&file).map_err(|source| Error::Io {
-                path: file.clone(),
-                source,
-            })?;
-            sources.push(Source {
-                name: file.display().to_string(),
-                text,
-            });
-        }
-    }
-    Ok(sources)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
-    let mut text = String::new();
-    stdin.read_to_string(&mut text).map_err(|source| Error::Io {
-        path: PathBuf::from("<stdin>"),
-        source,
-    })?;
-    Ok(Source {
-        name: "<stdin>".to_owned(),
-        text,
-    })
-}
+    /// An environment with at most `ARGOCD_APP_NAMESPACE` set.
+    struct ArgoNamespace(Option<&'static str>);
 
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
-    let mut entries: Vec<PathBuf> = fs_err::read_dir(dir)
-        .map_err(io(dir))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io(dir))?;
-    entries.sort();
-    let mut files = Vec::new();
-    for path in entries {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
+    impl Env for ArgoNamespace {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0
+                .filter(|_| name == "ARGOCD_APP_NAMESPACE")
+                .map(str::to_owned)
         }
-        if path.is_dir() {
-            files.extend(walk(&path)?);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            files.push(path);
+
+        fn cwd(&self) -> io::Result<PathBuf> {
+            Ok(PathBuf::from("/"))
         }
     }
-    Ok(files)
+
+    /// Issue 5: a namespace from the command line or Argo CD that is not a DNS-1123 label is a
+    /// usage error naming where it came from.
+    #[test]
+    fn the_default_namespace_must_be_a_dns_label() {
+        let errors = [
+            default_namespace(Some("1.5"), &ArgoNamespace(None)).unwrap_err(),
+            default_namespace(Some("Shop"), &ArgoNamespace(Some("shop"))).unwrap_err(),
+            default_namespace(None, &ArgoNamespace(Some("my shop"))).unwrap_err(),
+            default_namespace(None, &ArgoNamespace(Some("shop/pullseal-x"))).unwrap_err(),
+        ];
+        assert!(errors.iter().all(|e| e.exit_code() == 2));
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r#"
+            --namespace "1.5" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            --namespace "Shop" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            ARGOCD_APP_NAMESPACE "my shop" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            ARGOCD_APP_NAMESPACE "shop/pullseal-x" is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            "#);
+        let ok = |flag, env| default_namespace(flag, &ArgoNamespace(env)).unwrap();
+        assert_eq!(ok(None, None), None);
+        assert_eq!(ok(Some("42"), Some("Bad")), Some("42".to_owned()));
+        assert_eq!(ok(None, Some("team-a")), Some("team-a".to_owned()));
+    }
 }

@@ -212,6 +212,10 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             });
         }
     }
+    // A template that makes invalid names is wrong whatever the manifests say: exit 2.
+    if let Some(usage) = namer.invalid_template() {
+        return Err(usage);
+    }
     if !walk.diagnostics.is_empty() {
         // Report in input order (syntax errors were found before the walk): sources in the
         // order given, documents in theirs. The sort is stable, so a document's own problems
@@ -250,11 +254,12 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             name: name.clone(),
             registry,
         };
-        let doc = secrets::document(&planned, cluster, key).map_err(|source| RenderError::Seal {
-            cluster: cluster.name.clone(),
-            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-            source,
-        })?;
+        let doc =
+            secrets::document(&planned, cluster, key, options.now).map_err(|source| RenderError::Seal {
+                cluster: cluster.name.clone(),
+                secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
+                source,
+            })?;
         extra.push(doc);
     }
     Ok(Rendered {

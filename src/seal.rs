@@ -23,8 +23,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
-pub use sealed_secrets::{Certificate, seal};
+use crate::reference::{is_dns_label, is_dns_subdomain};
+
+pub use sealed_secrets::{Certificate, MIN_RSA_BITS, seal};
 
 /// The annotation that marks a `SealedSecret` as sealed for its whole namespace.
 const NAMESPACE_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/namespace-wide";
@@ -64,18 +67,36 @@ impl Scope {
 
     /// The RSA-OAEP label for a value sealed in this scope: `"<namespace>/<name>"` for strict,
     /// `"<namespace>"` for namespace-wide and empty for cluster-wide.
-    pub fn label(&self, namespace: &str, name: &str) -> Vec<u8> {
-        self.label_string(namespace, name).into_bytes()
+    ///
+    /// `namespace` must be a DNS-1123 label (or empty, for cluster-wide) and `name` a DNS-1123
+    /// subdomain, as the API server requires; anything else is refused before a label is
+    /// built. That is what keeps the labels of different scopes apart: without it, namespace
+    /// `shop/pullseal-x` would give the namespace-wide label `shop/pullseal-x`, which is also
+    /// the strict label of the secret `pullseal-x` in `shop`.
+    pub fn label(&self, namespace: &str, name: &str) -> Result<Vec<u8>, SealError> {
+        self.label_string(namespace, name).map(String::into_bytes)
     }
 
     /// [`Scope::label`] as text: the `rsa` crate takes OAEP labels as strings, and every
     /// label is built from strings, so no conversion can fail.
-    pub(crate) fn label_string(self, namespace: &str, name: &str) -> String {
-        match self {
+    pub(crate) fn label_string(self, namespace: &str, name: &str) -> Result<String, SealError> {
+        if !is_dns_subdomain(name) {
+            return Err(SealError::InvalidName {
+                name: name.to_owned(),
+            });
+        }
+        // A cluster-wide value ignores the namespace, but an object that has one still needs
+        // a valid one; only the empty namespace is let through, and only here.
+        if !(is_dns_label(namespace) || self == Scope::ClusterWide && namespace.is_empty()) {
+            return Err(SealError::InvalidNamespace {
+                namespace: namespace.to_owned(),
+            });
+        }
+        Ok(match self {
             Scope::Strict => format!("{namespace}/{name}"),
             Scope::NamespaceWide => namespace.to_owned(),
             Scope::ClusterWide => String::new(),
-        }
+        })
     }
 
     /// The name used on the command line, in the catalog and by `kubeseal --scope`.
@@ -104,6 +125,57 @@ impl FromStr for Scope {
             .ok_or_else(|| SealError::UnknownScope {
                 input: input.to_owned(),
             })
+    }
+}
+
+/// A value to be sealed (a `.dockerconfigjson`), in one buffer that is allocated once at its
+/// final size and zeroized when dropped. `Debug` shows its length, never its bytes.
+///
+/// Sized once because a buffer that grows is copied, and the old copy is freed without being
+/// zeroized: the start of the credential would stay in freed memory.
+pub struct Plaintext {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl Plaintext {
+    /// Builds a plaintext from the parts `write` hands to its sink. `write` is called twice,
+    /// first to measure and then to fill a buffer of exactly that length, so it must hand
+    /// over the same parts both times (it should only read its inputs).
+    pub fn build(write: impl Fn(&mut dyn FnMut(&str))) -> Plaintext {
+        let mut len = 0usize;
+        write(&mut |part: &str| len = len.saturating_add(part.len()));
+        let mut bytes = Zeroizing::new(Vec::with_capacity(len));
+        write(&mut |part: &str| bytes.extend_from_slice(part.as_bytes()));
+        Plaintext { bytes }
+    }
+
+    /// The bytes, for sealing.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the plaintext is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The buffer's allocated size, for the test that checks it was sized once.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+}
+
+impl fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plaintext")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -166,6 +238,17 @@ pub enum SealError {
         /// Why the key was rejected.
         reason: String,
     },
+    /// The certificate's RSA key is too short to protect anything (a 1024-bit modulus can be
+    /// factored by a well-funded attacker); the controller's own keys are 4096 bits.
+    #[error("sealing certificate's RSA key is {bits} bits, at least {MIN_RSA_BITS} are required")]
+    WeakRsaKey {
+        /// The modulus length in bits.
+        bits: usize,
+    },
+    /// A cluster set to `seal: sealed-secrets` has no certificate: nothing can be sealed, and
+    /// writing a plain Secret instead would publish the credential.
+    #[error("the cluster seals with sealed-secrets but has no certificate")]
+    MissingCertificate,
     /// `now` is after the certificate's notAfter; kubeseal refuses to seal with it too.
     #[error("sealing certificate expired at {} (notAfter)", utc(.not_after))]
     Expired {
@@ -193,6 +276,23 @@ pub enum SealError {
         key: String,
         /// The scope that needs the namespace.
         scope: Scope,
+    },
+    /// The namespace is not a DNS-1123 label, so it could make one scope's OAEP label equal to
+    /// another's (and the API server would refuse the object anyway).
+    #[error(
+        "cannot seal for namespace `{namespace}`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)"
+    )]
+    InvalidNamespace {
+        /// The namespace that was given.
+        namespace: String,
+    },
+    /// The name is not a DNS-1123 subdomain, which every Secret name must be.
+    #[error(
+        "cannot seal for secret name `{name}`: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')"
+    )]
+    InvalidName {
+        /// The name that was given.
+        name: String,
     },
     /// Every `SealedSecret` has a name; an empty one is a caller bug.
     #[error("cannot seal `{key}`: the secret has no name")]
@@ -259,10 +359,75 @@ mod tests {
 
     #[test]
     fn labels_follow_encryption_label() {
-        assert_eq!(Scope::Strict.label("team-a", "regcred"), b"team-a/regcred");
-        assert_eq!(Scope::NamespaceWide.label("team-a", "regcred"), b"team-a");
-        assert_eq!(Scope::ClusterWide.label("team-a", "regcred"), b"");
-        assert_eq!(Scope::ClusterWide.label("", "regcred"), b"");
+        let label = |scope: Scope, namespace, name| scope.label(namespace, name).unwrap();
+        assert_eq!(label(Scope::Strict, "team-a", "regcred"), b"team-a/regcred");
+        assert_eq!(label(Scope::NamespaceWide, "team-a", "regcred"), b"team-a");
+        assert_eq!(label(Scope::ClusterWide, "team-a", "regcred"), b"");
+        assert_eq!(label(Scope::ClusterWide, "", "regcred"), b"");
+        assert_eq!(label(Scope::Strict, "team-a", "reg.cred"), b"team-a/reg.cred");
+    }
+
+    /// Issue 5: a namespace-wide value for namespace `shop/pullseal-x` had the label
+    /// `shop/pullseal-x`, so it opened as the strict secret `pullseal-x` in `shop`.
+    #[test]
+    fn labels_refuse_namespaces_and_names_that_could_collide() {
+        let errors = [
+            Scope::NamespaceWide
+                .label("shop/pullseal-x", "anything")
+                .unwrap_err(),
+            Scope::Strict.label("shop/pullseal-x", "anything").unwrap_err(),
+            Scope::Strict.label("shop", "a/b").unwrap_err(),
+            Scope::ClusterWide.label("Shop", "regcred").unwrap_err(),
+            Scope::Strict.label("", "regcred").unwrap_err(),
+            Scope::NamespaceWide.label("shop.eu", "regcred").unwrap_err(),
+            Scope::Strict.label("shop", "").unwrap_err(),
+            Scope::Strict.label("shop", "-regcred").unwrap_err(),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+            cannot seal for namespace `shop/pullseal-x`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for namespace `shop/pullseal-x`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for secret name `a/b`: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')
+            cannot seal for namespace `Shop`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for namespace ``: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for namespace `shop.eu`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for secret name ``: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')
+            cannot seal for secret name `-regcred`: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')
+            ");
+    }
+
+    proptest::proptest! {
+        /// Whatever two targets are asked for, two different scopes never give the same label
+        /// (strict labels hold one `/`, namespace-wide ones none and are not empty, cluster-wide
+        /// ones are empty), and within a scope the label tells the targets apart.
+        #[test]
+        fn labels_are_one_to_one(
+            a in ("[a-z0-9/.-]{0,12}", "[a-z0-9/.-]{0,12}", 0..3usize),
+            b in ("[a-z0-9/.-]{0,12}", "[a-z0-9/.-]{0,12}", 0..3usize),
+        ) {
+            let scope = |i: usize| Scope::ALL[i];
+            let (Ok(la), Ok(lb)) = (scope(a.2).label(&a.0, &a.1), scope(b.2).label(&b.0, &b.1)) else {
+                return Ok(());
+            };
+            if la == lb {
+                proptest::prop_assert_eq!(scope(a.2), scope(b.2));
+                match scope(a.2) {
+                    Scope::Strict => proptest::prop_assert_eq!((&a.0, &a.1), (&b.0, &b.1)),
+                    Scope::NamespaceWide => proptest::prop_assert_eq!(&a.0, &b.0),
+                    Scope::ClusterWide => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plaintext_is_sized_once_and_never_shown() {
+        let parts = ["{\"auths\":", "{}", "}"];
+        let plaintext = Plaintext::build(|out| parts.iter().for_each(|part| out(part)));
+        assert_eq!(plaintext.as_bytes(), br#"{"auths":{}}"#);
+        assert_eq!(plaintext.capacity(), plaintext.len());
+        assert_eq!(format!("{plaintext:?}"), "Plaintext { len: 12, .. }");
+        assert!(!plaintext.is_empty());
     }
 
     #[test]

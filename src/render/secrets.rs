@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::ExposeSecret;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::catalog::{Cluster, Registry, RegistryType, SealMode};
-use crate::seal::{self, SealError, SealTarget};
+use crate::seal::{self, Plaintext, SealError, SealTarget};
 
 /// The key the kubelet reads in a `kubernetes.io/dockerconfigjson` Secret.
 pub(crate) const DOCKERCONFIGJSON: &str = ".dockerconfigjson";
@@ -36,51 +37,71 @@ pub(crate) fn auths_key(registry: &Registry) -> String {
     }
 }
 
-/// `{"auths":{KEY:{"auth","email"?,"password","username"}}}`, keys sorted.
-pub(crate) fn dockerconfigjson(registry: &Registry) -> Zeroizing<String> {
+/// `{"auths":{KEY:{"auth","email"?,"password","username"}}}`, keys sorted, in a buffer sized
+/// once (see [`Plaintext`]). `user:pass` and its base64 are built at their exact sizes too.
+pub(crate) fn dockerconfigjson(registry: &Registry) -> Plaintext {
     let user = registry.username.expose_secret();
     let pass = registry.password.expose_secret();
-    let pair = Zeroizing::new(format!("{user}:{pass}"));
+    let mut pair = Zeroizing::new(String::with_capacity(user.len() + 1 + pass.len()));
+    pair.push_str(user);
+    pair.push(':');
+    pair.push_str(pass);
+    // `encode` allocates the exact encoded length once.
     let auth = Zeroizing::new(STANDARD.encode(pair.as_bytes()));
-    let mut out = Zeroizing::new(String::with_capacity(128 + 2 * pair.len()));
-    out.push_str("{\"auths\":{");
-    json_string(&mut out, &auths_key(registry));
-    out.push_str(":{\"auth\":");
-    json_string(&mut out, &auth);
-    if let Some(email) = &registry.email {
-        out.push_str(",\"email\":");
-        json_string(&mut out, email);
-    }
-    out.push_str(",\"password\":");
-    json_string(&mut out, pass);
-    out.push_str(",\"username\":");
-    json_string(&mut out, user);
-    out.push_str("}}}");
-    out
+    let key = auths_key(registry);
+    Plaintext::build(|out| {
+        out("{\"auths\":{");
+        json_string(out, &key);
+        out(":{\"auth\":");
+        json_string(out, &auth);
+        if let Some(email) = &registry.email {
+            out(",\"email\":");
+            json_string(out, email);
+        }
+        out(",\"password\":");
+        json_string(out, pass);
+        out(",\"username\":");
+        json_string(out, user);
+        out("}}}");
+    })
 }
 
-/// Writes `s` as a JSON string (also a valid YAML double-quoted scalar).
-pub(crate) fn json_string(out: &mut String, s: &str) {
-    out.push('"');
+/// Hands `s` to `out` as a JSON string (also a valid YAML double-quoted scalar), piece by
+/// piece, so that no escaped copy of a credential exists outside `out`'s own buffer.
+pub(crate) fn json_string(out: &mut dyn FnMut(&str), s: &str) {
+    out("\"");
+    // Holds one character of a credential at a time, so it is zeroized too.
+    let mut escaped = Zeroizing::new([0u8; 6]);
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+        let piece: &str = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                let hex = b"0123456789abcdef";
+                let code = c as usize;
+                *escaped = [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    hex.get(code >> 4).copied().unwrap_or(b'0'),
+                    hex.get(code & 0xf).copied().unwrap_or(b'0'),
+                ];
+                std::str::from_utf8(escaped.as_slice()).unwrap_or_default()
             }
-            c => out.push(c),
-        }
+            c => c.encode_utf8(escaped.as_mut_slice()),
+        };
+        out(piece);
     }
-    out.push('"');
+    out("\"");
 }
 
 fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    json_string(&mut out, s);
+    json_string(&mut |piece| out.push_str(piece), s);
     out
 }
 
@@ -103,16 +124,25 @@ fn metadata(out: &mut String, indent: &str, planned: &Planned<'_>, extra_annotat
     }
 }
 
-/// The document for `planned` on `cluster`.
+/// The document for `planned` on `cluster`: a `SealedSecret` for `seal: sealed-secrets`, a
+/// plain `Secret` only for `seal: none`. A sealed-secrets cluster whose certificate is missing
+/// or not valid at `now` is an error here, whatever the caller checked before: falling back to
+/// a plain Secret would publish the credential.
 pub(crate) fn document(
     planned: &Planned<'_>,
     cluster: &Cluster,
     derivation_key: &[u8],
+    now: OffsetDateTime,
 ) -> Result<String, SealError> {
     let config = dockerconfigjson(planned.registry);
     let mut out = String::new();
-    if let (SealMode::SealedSecrets, Some(cert)) = (cluster.seal, &cluster.certificate) {
-        {
+    match cluster.seal {
+        SealMode::SealedSecrets => {
+            let cert = cluster
+                .certificate
+                .as_ref()
+                .ok_or(SealError::MissingCertificate)?;
+            cert.check_valid_at(now)?;
             let namespace = planned.namespace.as_deref().unwrap_or("");
             let target = SealTarget {
                 cluster: &cluster.name,
@@ -131,12 +161,107 @@ pub(crate) fn document(
             metadata(&mut out, "      ", planned, &scope);
             out.push_str("    type: kubernetes.io/dockerconfigjson\n");
         }
-    } else {
-        out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
-        metadata(&mut out, "  ", planned, &[]);
-        out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
-        let encoded = Zeroizing::new(STANDARD.encode(config.as_bytes()));
-        let _ = writeln!(out, "  {DOCKERCONFIGJSON}: \"{}\"", encoded.as_str());
+        SealMode::None => {
+            out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
+            metadata(&mut out, "  ", planned, &[]);
+            out.push_str("type: kubernetes.io/dockerconfigjson\ndata:\n");
+            let encoded = Zeroizing::new(STANDARD.encode(config.as_bytes()));
+            let _ = writeln!(out, "  {DOCKERCONFIGJSON}: \"{}\"", encoded.as_str());
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::catalog::Allow;
+    use crate::seal::{Certificate, Scope};
+
+    const TEST_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-test.crt");
+    const EXPIRED_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-expired.crt");
+
+    fn registry(email: Option<&str>) -> Registry {
+        Registry {
+            name: "company".parse().unwrap(),
+            kind: RegistryType::Generic,
+            server: "registry.example.com:5000".parse().unwrap(),
+            username: SecretString::from("robot"),
+            password: SecretString::from("p\"a\\s\u{1}s"),
+            email: email.map(str::to_owned),
+            allow: Allow::default(),
+        }
+    }
+
+    fn cluster(seal: SealMode, certificate: Option<&str>) -> Cluster {
+        Cluster {
+            name: "prod".to_owned(),
+            seal,
+            scope: Scope::Strict,
+            certificate: certificate.map(|pem| Certificate::from_pem(pem).unwrap()),
+        }
+    }
+
+    /// 2030-01-01, inside the test certificate's validity.
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_893_456_000).unwrap()
+    }
+
+    #[test]
+    fn dockerconfigjson_is_escaped_and_sized_once() {
+        let long_email = format!("{}@example.com", "o".repeat(300));
+        for email in [None, Some("ops@example.com"), Some(long_email.as_str())] {
+            let config = dockerconfigjson(&registry(email));
+            assert_eq!(config.capacity(), config.len());
+            let parsed: serde_json::Value = serde_json::from_slice(config.as_bytes()).unwrap();
+            let entry = &parsed["auths"]["registry.example.com:5000"];
+            assert_eq!(entry["password"], "p\"a\\s\u{1}s");
+            assert_eq!(entry["username"], "robot");
+            assert_eq!(entry["auth"], STANDARD.encode("robot:p\"a\\s\u{1}s"));
+            assert_eq!(entry.get("email").and_then(|e| e.as_str()), email);
+        }
+        let config = dockerconfigjson(&registry(None));
+        insta::assert_snapshot!(format!("{config:?}"), @"Plaintext { len: 118, .. }");
+    }
+
+    /// Issue 5: a sealed-secrets cluster without a usable certificate never falls back to a
+    /// plain Secret, even when the caller did not check the certificate first.
+    #[test]
+    fn sealed_secrets_cluster_without_usable_certificate_is_an_error() {
+        let registry = registry(None);
+        let planned = Planned {
+            namespace: Some("shop".to_owned()),
+            name: "pullseal-company".to_owned(),
+            registry: &registry,
+        };
+        let key = [7u8; 32];
+        let errors = [
+            document(&planned, &cluster(SealMode::SealedSecrets, None), &key, now()).unwrap_err(),
+            document(
+                &planned,
+                &cluster(SealMode::SealedSecrets, Some(EXPIRED_CERT)),
+                &key,
+                now(),
+            )
+            .unwrap_err(),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+            the cluster seals with sealed-secrets but has no certificate
+            sealing certificate expired at 2001-01-01T00:00:00Z (notAfter)
+            ");
+        let sealed = document(
+            &planned,
+            &cluster(SealMode::SealedSecrets, Some(TEST_CERT)),
+            &key,
+            now(),
+        )
+        .unwrap();
+        assert!(sealed.contains("kind: SealedSecret\n"), "{sealed}");
+        let plain = document(&planned, &cluster(SealMode::None, Some(TEST_CERT)), &key, now()).unwrap();
+        assert!(plain.contains("kind: Secret\n"), "{plain}");
+    }
 }

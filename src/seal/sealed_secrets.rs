@@ -32,8 +32,10 @@
 //!   plaintext, the certificate (a key rotation), the scope or the target (cluster, namespace,
 //!   name, data key) changes, and stays byte-identical otherwise. Two keys or two secrets with
 //!   the same value still get unrelated ciphertexts, so equal blobs reveal nothing new. The
-//!   OAEP label is one-to-one with the scope once namespace and name are fixed (strict labels
-//!   contain `/`, namespace-wide labels are non-empty, cluster-wide labels are empty).
+//!   OAEP label is one-to-one with the scope and target because namespaces (DNS-1123 labels)
+//!   and names (DNS-1123 subdomains) are checked before it is built: strict labels contain
+//!   exactly one `/`, namespace-wide labels none and are non-empty, cluster-wide labels are
+//!   empty.
 //! - The length prefixes keep the encoding injective (`"ab" + "c"` never collides with
 //!   `"a" + "bc"`), and the domain string separates this use of the SOPS data key from SOPS's
 //!   own use of it and from any later version of this derivation.
@@ -46,7 +48,7 @@
 
 use std::fmt;
 
-use aes_gcm::aead::Aead;
+use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::{DecodeError, Engine};
@@ -64,10 +66,15 @@ use super::{Scope, SealError, SealTarget};
 /// Domain string: the first MAC input, so this derivation can never collide with another use
 /// of the same key. Bump the version if anything in the derivation changes.
 const DOMAIN: &str = "pullseal/sealed-secrets/v1";
+/// The AES-GCM tag appended to the ciphertext.
+const GCM_TAG_BYTES: usize = 16;
 /// sealed-secrets `sessionKeyBytes`.
 const SESSION_KEY_BYTES: usize = 32;
 /// Shortest derivation key accepted; the catalog's SOPS data key is 32 bytes.
 const MIN_DERIVATION_KEY_BYTES: usize = 32;
+/// Smallest RSA modulus accepted, in bits. NIST SP 800-57 retired 1024-bit RSA in 2013; the
+/// controller generates 4096-bit keys, so a shorter key is a hand-made or very old certificate.
+pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted. The controller defaults to 4096 bits (the `rsa` crate's own
 /// limit) but its `--key-size` flag allows more.
 const MAX_RSA_BITS: usize = 16384;
@@ -202,6 +209,10 @@ fn rsa_public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<R
     // 4096 bits.
     let key = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|err| invalid(err.to_string()))?;
     let modulus = BigUint::from_bytes_be(key.modulus.as_bytes());
+    let bits = modulus.bits();
+    if bits < MIN_RSA_BITS {
+        return Err(SealError::WeakRsaKey { bits });
+    }
     let exponent = BigUint::from_bytes_be(key.public_exponent.as_bytes());
     RsaPublicKey::new_with_max_size(modulus, exponent, MAX_RSA_BITS).map_err(|err| invalid(err.to_string()))
 }
@@ -258,7 +269,8 @@ pub fn seal(
             scope: target.scope,
         });
     }
-    let label = target.scope.label_string(target.namespace, target.name);
+    // Checks the namespace and the name: see `Scope::label`.
+    let label = target.scope.label_string(target.namespace, target.name)?;
     let seed = derive_seed(cert, target, &label, plaintext, derivation_key)?;
     let mut rng = DerivedRng::from_seed(&seed);
     let blob = hybrid_encrypt(&cert.public_key, &mut rng, plaintext, &label)?;
@@ -324,9 +336,13 @@ fn hybrid_encrypt(
         step: "keying AES-256-GCM",
         reason: err.to_string(),
     })?;
-    // A zero nonce, as in sealed-secrets: the session key encrypts exactly one message.
-    let sealed = cipher
-        .encrypt(&Nonce::default(), plaintext)
+    // A zero nonce, as in sealed-secrets: the session key encrypts exactly one message. The
+    // buffer holds the plaintext until it is encrypted in place, so it is allocated once with
+    // room for the tag and zeroized if encryption fails.
+    let mut sealed = Zeroizing::new(Vec::with_capacity(plaintext.len() + GCM_TAG_BYTES));
+    sealed.extend_from_slice(plaintext);
+    cipher
+        .encrypt_in_place(&Nonce::default(), b"", &mut *sealed)
         .map_err(|err| SealError::Encrypt {
             step: "encrypting with AES-256-GCM",
             reason: err.to_string(),
@@ -385,6 +401,7 @@ impl CryptoRng for DerivedRng {}
 mod tests {
     use std::sync::LazyLock;
 
+    use aes_gcm::aead::Aead;
     use proptest::prelude::*;
     use rsa::RsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
@@ -396,6 +413,8 @@ mod tests {
     const TEST_KEY: &str = include_str!("../../testdata/keys/sealed-secrets-test.key");
     const EXPIRED_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-expired.crt");
     const EC_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-ec.crt");
+    const RSA_1024_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-1024.crt");
+    const RSA_2048_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-2048.crt");
     const DERIVATION_KEY: [u8; 32] = [7; 32];
 
     static CERT: LazyLock<Certificate> = LazyLock::new(|| Certificate::from_pem(TEST_CERT).unwrap());
@@ -482,6 +501,15 @@ mod tests {
         insta::assert_snapshot!(err, @"sealing certificate's public key is EC (1.2.840.10045.2.1), but sealed-secrets needs an RSA key");
     }
 
+    /// Issue 5: a 1024-bit certificate sealed without complaint.
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() {
+        let err = Certificate::from_pem(RSA_1024_CERT).unwrap_err();
+        insta::assert_snapshot!(err, @"sealing certificate's RSA key is 1024 bits, at least 2048 are required");
+        let cert = Certificate::from_pem(RSA_2048_CERT).unwrap();
+        assert_eq!(cert.public_key.n().bits(), MIN_RSA_BITS);
+    }
+
     #[test]
     fn garbage_pem_is_refused() {
         let errors = [
@@ -559,6 +587,78 @@ mod tests {
         )
         .unwrap();
         assert_eq!(unseal(&blob, b"").unwrap(), b"x");
+    }
+
+    /// Issue 5: a known answer. A fixed derivation key, certificate, target and plaintext give
+    /// this seed and the blob in `testdata/seal/known-answer.yaml`, in every build and on every
+    /// platform (kubesealpy opens that file in the interop tests). If this test fails, every
+    /// `SealedSecret` pullseal has ever written changes on the next render and every Argo CD
+    /// application using it goes `OutOfSync`: change the derivation only on purpose, with a new
+    /// `DOMAIN` version and a release note, never as a side effect of a refactor.
+    #[test]
+    fn known_answer() {
+        let target = target(Scope::Strict);
+        let plaintext = br#"{"auths":{"registry.example.com":{"auth":"dTpw"}}}"#;
+        let label = target.scope.label_string(target.namespace, target.name).unwrap();
+        let seed = derive_seed(&CERT, &target, &label, plaintext, &DERIVATION_KEY).unwrap();
+        insta::assert_snapshot!(format!("{:?}", Hex(seed.as_slice())), @"92eca3c42336c4a7dd3a9c779a88098c351e56b1f0fe8a28934ffc3dd9282215");
+        let known = include_str!("../../testdata/seal/known-answer.yaml")
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(".dockerconfigjson: \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap();
+        let blob = seal(&CERT, &target, plaintext, &DERIVATION_KEY).unwrap();
+        assert_eq!(blob, known, "the sealing derivation changed");
+        // The known answer is also a valid sealed-secrets blob for this target.
+        assert_eq!(unseal(&blob, b"team-a/regcred").unwrap(), plaintext);
+    }
+
+    /// The same pin for the two looser scopes, whose labels differ from the strict one.
+    #[test]
+    fn known_answers_for_the_other_scopes() {
+        let digests: Vec<String> = [Scope::NamespaceWide, Scope::ClusterWide]
+            .into_iter()
+            .map(|scope| {
+                let blob = seal(&CERT, &target(scope), b"hunter2", &DERIVATION_KEY).unwrap();
+                format!("{scope}: {:?}", Hex(&Sha256::digest(blob.as_bytes())))
+            })
+            .collect();
+        insta::assert_snapshot!(digests.join("\n"), @r"
+            namespace-wide: 4b53a62fc7b1253486ea0cfb36135a60b29c9db970f13ce40a8f10c5926f1cd2
+            cluster-wide: b7d82fea37abe91b7d915ea2c1eb6a5454a718555aa0cc243a36028bbfdd4004
+            ");
+    }
+
+    /// Issue 5: the checks run in `seal` itself, before any label is built.
+    #[test]
+    fn seal_refuses_targets_whose_label_could_collide() {
+        let errors = [
+            seal(
+                &CERT,
+                &SealTarget {
+                    namespace: "shop/pullseal-x",
+                    ..target(Scope::NamespaceWide)
+                },
+                b"x",
+                &DERIVATION_KEY,
+            )
+            .unwrap_err(),
+            seal(
+                &CERT,
+                &SealTarget {
+                    name: "team-a/regcred",
+                    ..target(Scope::ClusterWide)
+                },
+                b"x",
+                &DERIVATION_KEY,
+            )
+            .unwrap_err(),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+            cannot seal for namespace `shop/pullseal-x`: a namespace must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)
+            cannot seal for secret name `team-a/regcred`: a Secret name must be a DNS-1123 subdomain (at most 253 lowercase letters, digits, '-' and '.')
+            ");
     }
 
     #[test]
@@ -718,7 +818,7 @@ mod tests {
         ) {
             let target = target(scope);
             let blob = seal(&CERT, &target, &plaintext, &DERIVATION_KEY).unwrap();
-            let opened = unseal(&blob, &scope.label(target.namespace, target.name)).unwrap();
+            let opened = unseal(&blob, &scope.label(target.namespace, target.name).unwrap()).unwrap();
             prop_assert_eq!(opened, plaintext);
         }
     }

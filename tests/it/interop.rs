@@ -301,3 +301,39 @@ fn editing_a_credential_reseals_only_that_secret() {
     }
     assert!(unseal(&run().stdout)["shop/pullseal-company"][".dockerconfigjson"].contains("rotated-password"));
 }
+
+/// Issue 5: the pinned answer of the sealing derivation is a blob the real scheme opens, so
+/// the known-answer unit test pins something a controller accepts.
+#[test]
+fn the_known_answer_unseals_with_kubesealpy() {
+    let yaml = fs::read(path("testdata/seal/known-answer.yaml")).unwrap();
+    let unsealed = unseal(&yaml);
+    assert_eq!(
+        unsealed["team-a/regcred"][".dockerconfigjson"],
+        r#"{"auths":{"registry.example.com":{"auth":"dTpw"}}}"#
+    );
+}
+
+/// Issue 5: a catalog whose cluster certificate has a 1024-bit RSA key is refused before
+/// anything is sealed with it.
+#[test]
+fn a_weak_certificate_in_the_catalog_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let weak: String = fs::read_to_string(path("testdata/keys/sealed-secrets-1024.crt"))
+        .unwrap()
+        .lines()
+        .flat_map(|line| ["            ", line, "\n"])
+        .collect();
+    // `clusters` is the last mapping of the catalog, and sops indents by four.
+    let plain = format!(
+        "{}    weak:\n        seal: sealed-secrets\n        certificate: |\n{weak}",
+        plain_catalog()
+    );
+    let catalog = encrypt(tmp.path(), &plain, &[]);
+    let out = render_with(&catalog, "weak", &["testdata/render/namespace-wide/input.yaml"]);
+    assert_failure(
+        &out,
+        3,
+        "clusters.weak.certificate: sealing certificate's RSA key is 1024 bits, at least 2048 are required",
+    );
+}

@@ -10,7 +10,9 @@
 )]
 
 mod cli;
+mod errors;
 mod fixtures;
+mod inputs;
 mod interop;
 mod kubelet;
 mod laws;

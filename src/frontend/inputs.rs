@@ -1,0 +1,358 @@
+//! Finding the files a render reads: the manifest inputs (files, directories, stdin) and, when
+//! no `--catalog` is given, the catalog.
+//!
+//! Both follow symbolic links, and neither may be led astray by one:
+//! - a directory is walked with `walkdir`, which notices a link back to a directory that is
+//!   already being walked (`loop -> .`), and every file is read at most once, however many
+//!   links or arguments lead to it;
+//! - catalog discovery looks in the working directory and its parents, but stops at the
+//!   repository root (the directory holding `.git`), and refuses a catalog that is a link to
+//!   a file outside that repository: a checked-out repository decides which catalog its
+//!   manifests are rendered with, not whatever lies above it on the machine.
+//!
+//! This module reads files and nothing else: it parses nothing and writes nothing.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{CatalogError, DEFAULT_FILE};
+use crate::error::Error;
+use crate::manifest::Source;
+
+/// What reading the inputs gave: the sources in order, and what was skipped and why.
+pub(super) struct Inputs {
+    pub(super) sources: Vec<Source>,
+    pub(super) warnings: Vec<String>,
+}
+
+/// Reads every input in order. Directories are walked in sorted order for `*.yaml`, `*.yml`
+/// and `*.json`, skipping hidden entries; `-` (or no input at all) is stdin. The catalog
+/// itself and any file already read are skipped.
+pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Result<Inputs, Error> {
+    let mut read = Inputs {
+        sources: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if inputs.is_empty() {
+        read.sources.push(read_stdin(stdin)?);
+        return Ok(read);
+    }
+    let catalog = fs_err::canonicalize(catalog).ok();
+    // The canonical path of every file read so far.
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut stdin_read = false;
+    for input in inputs {
+        if input == Path::new("-") {
+            if stdin_read {
+                read.warnings
+                    .push("skipped `-`: standard input was already read".to_owned());
+            } else {
+                read.sources.push(read_stdin(stdin)?);
+                stdin_read = true;
+            }
+            continue;
+        }
+        for file in files_of(input, &mut read.warnings)? {
+            let canonical = fs_err::canonicalize(&file).map_err(io("read", &file))?;
+            if catalog.as_ref() == Some(&canonical) {
+                continue;
+            }
+            if !seen.insert(canonical.clone()) {
+                read.warnings.push(format!(
+                    "skipped {}: {} was already read",
+                    file.display(),
+                    canonical.display()
+                ));
+                continue;
+            }
+            let text = fs_err::read_to_string(&file).map_err(io("read", &file))?;
+            read.sources.push(Source {
+                name: file.display().to_string(),
+                text,
+            });
+        }
+    }
+    Ok(read)
+}
+
+fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
+    let mut text = String::new();
+    stdin
+        .read_to_string(&mut text)
+        .map_err(io("read", Path::new("<stdin>")))?;
+    Ok(Source {
+        name: "<stdin>".to_owned(),
+        text,
+    })
+}
+
+/// An [`Error::Io`] for `action` on `path`.
+pub(super) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io { action, path, source }
+}
+
+/// `input` itself if it is not a directory, else the manifest files under it, sorted.
+fn files_of(input: &Path, warnings: &mut Vec<String>) -> Result<Vec<PathBuf>, Error> {
+    let meta = fs_err::metadata(input).map_err(io("read", input))?;
+    if !meta.is_dir() {
+        return Ok(vec![input.to_path_buf()]);
+    }
+    let walk = walkdir::WalkDir::new(input)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
+    let mut files = Vec::new();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().unwrap_or(input).to_path_buf();
+                if let Some(ancestor) = err.loop_ancestor() {
+                    // Everything behind the link is being read already.
+                    warnings.push(format!(
+                        "skipped {}: a symbolic link back to {}, which is already being read",
+                        path.display(),
+                        ancestor.display()
+                    ));
+                    continue;
+                }
+                // A dangling link with a name that would be skipped anyway is not worth failing
+                // for; one that looks like a manifest is.
+                let dangling = err
+                    .io_error()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+                if dangling && !is_manifest(&path) {
+                    continue;
+                }
+                let source = err
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("cannot walk the directory"));
+                return Err(io("read", &path)(source));
+            }
+        };
+        if entry.file_type().is_file() && is_manifest(entry.path()) {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.'))
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// The catalog: `explicit` (`--catalog`, `PULLSEAL_CATALOG`) as given, else the first
+/// [`DEFAULT_FILE`] in `cwd` or a parent, up to and including the repository root (the
+/// nearest directory holding `.git`, a directory or, in worktrees and submodules, a file).
+/// Outside any repository every parent is searched. A catalog found in the repository that
+/// is a symbolic link to a file outside it is an error, not a catalog.
+pub(super) fn locate_catalog(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    // Compare real paths: a working directory reached through a link must not move the root.
+    let start = fs_err::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let root = start.ancestors().find(|dir| dir.join(".git").exists());
+    for dir in start.ancestors() {
+        let candidate = dir.join(DEFAULT_FILE);
+        if candidate.is_file() {
+            if let Some(root) = root {
+                let target = fs_err::canonicalize(&candidate).map_err(io("read", &candidate))?;
+                if !target.starts_with(root) {
+                    return Err(Error::CatalogOutsideRepository {
+                        link: candidate,
+                        target,
+                        root: root.to_path_buf(),
+                    });
+                }
+            }
+            return Ok(candidate);
+        }
+        if Some(dir) == root {
+            break;
+        }
+    }
+    Err(Error::Catalog(CatalogError::NotFound {
+        searched: cwd.display().to_string(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
+    }
+
+    fn names(inputs: &Inputs, root: &Path) -> Vec<String> {
+        let root = format!("{}/", root.display());
+        inputs.sources.iter().map(|s| s.name.replace(&root, "")).collect()
+    }
+
+    fn warnings(inputs: &Inputs, root: &Path) -> String {
+        inputs
+            .warnings
+            .join("\n")
+            .replace(
+                &fs_err::canonicalize(root).unwrap().display().to_string(),
+                "[tmp]",
+            )
+            .replace(&root.display().to_string(), "[tmp]")
+    }
+
+    /// Issue 5: a `loop -> .` link made a Deployment come out 41 times.
+    #[test]
+    fn a_link_loop_is_walked_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("app");
+        write(&dir.join("deploy.yaml"), "kind: Deployment\n");
+        write(&dir.join("sub/svc.yml"), "kind: Service\n");
+        symlink(".", dir.join("loop")).unwrap();
+        symlink("..", dir.join("sub/up")).unwrap();
+        let read = read_inputs(&[dir], Path::new("no-catalog"), &mut std::io::empty()).unwrap();
+        assert_eq!(names(&read, tmp.path()), ["app/deploy.yaml", "app/sub/svc.yml"]);
+        insta::assert_snapshot!(warnings(&read, tmp.path()), @r"
+            skipped [tmp]/app/loop: a symbolic link back to [tmp]/app, which is already being read
+            skipped [tmp]/app/sub/up: a symbolic link back to [tmp]/app, which is already being read
+            ");
+    }
+
+    #[test]
+    fn no_file_is_read_twice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shared = tmp.path().join("shared");
+        write(&shared.join("a.yaml"), "a: 1\n");
+        let dir = tmp.path().join("app");
+        write(&dir.join("b.yaml"), "b: 1\n");
+        symlink(&shared, dir.join("one")).unwrap();
+        symlink(&shared, dir.join("two")).unwrap();
+        symlink(shared.join("a.yaml"), dir.join("z.yaml")).unwrap();
+        let inputs = [dir.clone(), dir.join("b.yaml"), shared.join("a.yaml")];
+        let read = read_inputs(&inputs, Path::new("no-catalog"), &mut std::io::empty()).unwrap();
+        assert_eq!(names(&read, tmp.path()), ["app/b.yaml", "app/one/a.yaml"]);
+        insta::assert_snapshot!(warnings(&read, tmp.path()), @r"
+            skipped [tmp]/app/two/a.yaml: [tmp]/shared/a.yaml was already read
+            skipped [tmp]/app/z.yaml: [tmp]/shared/a.yaml was already read
+            skipped [tmp]/app/b.yaml: [tmp]/app/b.yaml was already read
+            skipped [tmp]/shared/a.yaml: [tmp]/shared/a.yaml was already read
+            ");
+    }
+
+    #[test]
+    fn hidden_entries_other_files_and_the_catalog_are_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("app");
+        write(&dir.join(".git/config.yaml"), "x: 1\n");
+        write(&dir.join(".hidden.yaml"), "x: 1\n");
+        write(&dir.join("README.md"), "x\n");
+        write(&dir.join(DEFAULT_FILE), "x: 1\n");
+        write(&dir.join("b.json"), "{}\n");
+        write(&dir.join("a.yaml"), "a: 1\n");
+        symlink("nowhere", dir.join("dangling")).unwrap();
+        let read = read_inputs(
+            std::slice::from_ref(&dir),
+            &dir.join(DEFAULT_FILE),
+            &mut std::io::empty(),
+        )
+        .unwrap();
+        assert_eq!(names(&read, tmp.path()), ["app/a.yaml", "app/b.json"]);
+        assert!(read.warnings.is_empty());
+        // A dangling link that looks like a manifest is an error naming it.
+        symlink("nowhere", dir.join("c.yaml")).unwrap();
+        let Err(err) = read_inputs(&[dir], Path::new("x"), &mut std::io::empty()) else {
+            panic!("a dangling c.yaml was ignored");
+        };
+        assert!(
+            matches!(err, Error::Io { ref path, .. } if path.ends_with("c.yaml")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stdin_is_read_once() {
+        let mut stdin = "a: 1\n".as_bytes();
+        let dash = PathBuf::from("-");
+        let read = read_inputs(&[dash.clone(), dash], Path::new("x"), &mut stdin).unwrap();
+        assert_eq!(read.sources.len(), 1);
+        insta::assert_snapshot!(read.warnings.join("\n"), @"skipped `-`: standard input was already read");
+    }
+
+    /// A temp dir with a repository `repo` (holding `.git`) and a catalog above it.
+    fn repository() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let tmp_path = fs_err::canonicalize(tmp.path()).unwrap();
+        write(&tmp_path.join(DEFAULT_FILE), "outside\n");
+        let repo = tmp_path.join("repo");
+        fs_err::create_dir_all(repo.join(".git")).unwrap();
+        fs_err::create_dir_all(repo.join("apps/web")).unwrap();
+        (tmp, repo)
+    }
+
+    #[test]
+    fn discovery_stops_at_the_repository_root() {
+        let (tmp, repo) = repository();
+        let err = locate_catalog(None, &repo.join("apps/web")).unwrap_err();
+        assert!(
+            matches!(err, Error::Catalog(CatalogError::NotFound { .. })),
+            "{err}"
+        );
+        // Inside the repository, the nearest catalog wins, the root's included.
+        write(&repo.join(DEFAULT_FILE), "root\n");
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join(DEFAULT_FILE)
+        );
+        write(&repo.join("apps").join(DEFAULT_FILE), "apps\n");
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join("apps").join(DEFAULT_FILE)
+        );
+        // `.git` as a file (a worktree or a submodule) marks a root too.
+        let worktree = repo.join("apps/web/wt");
+        write(&worktree.join(".git"), "gitdir: elsewhere\n");
+        assert!(locate_catalog(None, &worktree).is_err());
+        // Outside any repository, every parent is searched, as before.
+        let plain = tmp.path().join("plain/deep");
+        fs_err::create_dir_all(&plain).unwrap();
+        let found = locate_catalog(None, &plain).unwrap();
+        assert_eq!(fs_err::read_to_string(found).unwrap(), "outside\n");
+        // An explicit path is taken as it is.
+        assert_eq!(
+            locate_catalog(Some(Path::new("x.yaml")), &plain).unwrap(),
+            Path::new("x.yaml")
+        );
+    }
+
+    #[test]
+    fn discovery_never_follows_a_link_out_of_the_repository() {
+        let (tmp, repo) = repository();
+        symlink(tmp.path().join(DEFAULT_FILE), repo.join(DEFAULT_FILE)).unwrap();
+        let err = locate_catalog(None, &repo.join("apps/web")).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        let base = fs_err::canonicalize(tmp.path()).unwrap();
+        let shown = err.to_string().replace(&base.display().to_string(), "[tmp]");
+        insta::assert_snapshot!(shown, @"[tmp]/repo/pullseal.catalog.yaml is a symbolic link to [tmp]/pullseal.catalog.yaml, outside the repository [tmp]/repo; pass it with --catalog to use it");
+        // A link that stays inside the repository is followed.
+        fs_err::remove_file(repo.join(DEFAULT_FILE)).unwrap();
+        write(&repo.join("catalogs/prod.yaml"), "inside\n");
+        symlink("catalogs/prod.yaml", repo.join(DEFAULT_FILE)).unwrap();
+        assert_eq!(
+            locate_catalog(None, &repo.join("apps/web")).unwrap(),
+            repo.join(DEFAULT_FILE)
+        );
+    }
+}
