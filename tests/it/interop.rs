@@ -352,6 +352,17 @@ fn tampered_fully_encrypted_catalogs_fail_closed() {
     assert!(!sops_accepts(&catalog));
     let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
     assert_failure(&out, 3, "cannot decrypt the value at `clusters.plain.seal`");
+    // Empty lists add nothing to the MAC: sops accepts one added, pullseal does not.
+    let marker = "        allow:\n            clusters:\n";
+    let item = text.find(marker).unwrap() + marker.len();
+    let end = item + text[item..].find('\n').unwrap() + 1;
+    let added = format!("{}            namespaces: []\n{}", &text[..end], &text[end..]);
+    fs::write(&catalog, added).unwrap();
+    assert!(sops_accepts(&catalog));
+    let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+    assert_failure(&out, 3, "registries.prod-only.allow.namespaces: is an empty list");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("test-password-company"));
 }
 
 /// Unseals every SealedSecret of `yaml` with kubesealpy: `{"ns/name": {"key": "value"}}`.
