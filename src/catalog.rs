@@ -337,3 +337,20 @@ impl Catalog {
         &self.data_key
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_over_the_limit_are_refused_without_being_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.yaml");
+        let file = fs_err::File::create(&path).unwrap();
+        // Sparse: 1 GiB on paper, nothing on disk.
+        file.set_len(1 << 30).unwrap();
+        let err = Catalog::load(&path, &Identities::from_identities(Vec::new())).unwrap_err();
+        let shown = err.to_string().replace(&*dir.path().to_string_lossy(), "DIR");
+        insta::assert_snapshot!(shown, @"the catalog DIR/huge.yaml is larger than 8 MiB");
+    }
+}

@@ -56,8 +56,9 @@ pub(crate) struct Node {
     pub(crate) value: Plain,
 }
 
-/// The typed value of a node, as go-yaml decodes it into `interface{}`.
-#[derive(Debug, Clone)]
+/// The typed value of a node, as go-yaml decodes it into `interface{}`. Its `Debug` shows
+/// the shape and keys only: a scalar may be a plain secret.
+#[derive(Clone)]
 pub(crate) enum Plain {
     Null,
     Bool(bool),
@@ -67,6 +68,19 @@ pub(crate) enum Plain {
     Time(GoTime),
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
+}
+
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Plain::Seq(items) => f.debug_list().entries(items.iter().map(|n| &n.value)).finish(),
+            Plain::Map(entries) => f
+                .debug_map()
+                .entries(entries.iter().map(|(k, n)| (k, &n.value)))
+                .finish(),
+            scalar => f.write_str(scalar.kind()),
+        }
+    }
 }
 
 impl Plain {
@@ -729,6 +743,14 @@ mod tests {
         );
         let text = format!("a: \"{}\"\n", "x".repeat((8 << 20) - 10));
         assert!(parse(&text).is_ok());
+    }
+
+    #[test]
+    fn debug_shows_no_scalar() {
+        let docs = parse("a: s3cr3t\nb: [1234, true]\n").unwrap();
+        let shown = format!("{docs:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("1234"), "{shown}");
+        assert!(shown.contains("\"a\": a string"), "{shown}");
     }
 
     #[test]
