@@ -143,7 +143,8 @@ pub enum SopsError {
     /// A mapping has the same key twice.
     #[error("duplicate key `{key}` at line {line}")]
     DuplicateKey {
-        /// The repeated key (keys are never encrypted).
+        /// The repeated key (keys are never encrypted), quoted and escaped unless it is a
+        /// plain word.
         key: String,
         /// 1-based line of the second occurrence.
         line: usize,
@@ -367,7 +368,10 @@ impl From<yaml::YamlError> for SopsError {
                 col: pos.col,
                 kind,
             },
-            Y::DuplicateKey { pos, key } => SopsError::DuplicateKey { key, line: pos.line },
+            Y::DuplicateKey { pos, key } => SopsError::DuplicateKey {
+                key: shown(&key),
+                line: pos.line,
+            },
             Y::BadTag { pos, tag } => SopsError::BadTag {
                 line: pos.line,
                 col: pos.col,
@@ -387,6 +391,20 @@ impl From<yaml::YamlError> for SopsError {
                 reason,
             },
         }
+    }
+}
+
+/// Text from the file as a message may show it: as it is when it holds only letters, digits
+/// and `-_.+/=:@`, else quoted and escaped, so that no terminal escape gets through.
+pub(crate) fn shown(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.+/=:@".contains(&b))
+    {
+        text.to_owned()
+    } else {
+        format!("{text:?}")
     }
 }
 
@@ -802,6 +820,13 @@ mod tests {
         insta::assert_snapshot!(err(&simple.replace("    lastmodified: \"2026-11-29T11:33:08Z\"\n", "    lastmodified: yesterday\n")), @"invalid sops metadata: `sops.lastmodified` (line 19) is not an RFC 3339 timestamp");
         insta::assert_snapshot!(err(&simple.replace("    username: ENC", "    1: x\n        username: ENC")), @"only string keys are supported, but the key at line 3 column 9 is an int");
         insta::assert_snapshot!(err(&simple.replace("    dockerhub:", "    ghcr:")), @"duplicate key `ghcr` at line 5");
+        insta::assert_snapshot!(err(&simple.replace("    dockerhub:", "    \"gh\\ecr\":\n        a: 1\n    \"gh\\ecr\":")), @r#"duplicate key `"gh\u{1b}cr"` at line 7"#);
+        let evil = simple.replace(
+            "- recipient: age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+            "- recipient: \"\\e]0;x\\a\"",
+        );
+        // The recipient is only a label; another identity makes the error list it.
+        insta::assert_snapshot!(decrypt(&evil, &ids("age-identity-2.txt")).unwrap_err(), @r#"no age identity could decrypt the sops data key for recipients "\u{1b}]0;x\u{7}"; identities tried: 1 (searched testdata/sops/age-identity-2.txt, SOPS_AGE_KEY, SOPS_AGE_KEY_FILE)"#);
         insta::assert_snapshot!(err(&format!("- a\n---\n{simple}")), @"yaml document 1 (line 1) is a sequence, but sops files hold mappings");
         insta::assert_snapshot!(err(&simple.replace("sops:\n", "sops: 1\nx:\n")), @"invalid sops metadata: `sops` (line 8) is not a mapping");
         insta::assert_snapshot!(err(&simple.replace("type:str]", "type:blob]")), @"invalid decrypted value at `registries.ghcr.username` (line 3): unknown `type:` (expected str, int, float, bool, time, bytes or comment)");
