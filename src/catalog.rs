@@ -3,7 +3,12 @@
 //!
 //! Loading decrypts with [`crate::sops`], then checks the whole schema and reports every
 //! problem at once. Credentials stay in `secrecy` types from here on; nothing in this module
-//! prints, logs or formats a credential, and its errors name fields, never values.
+//! prints, logs or formats a decrypted value (its `Debug` impls included), and its errors
+//! name fields, never values.
+//!
+//! Only fully encrypted catalogs are accepted (see [`CatalogError::NotFullyEncrypted`]): the
+//! sops MAC hashes values only, in order, so only a value's own encryption, whose additional
+//! data is its key path, ties it to its registry, cluster and field.
 
 mod schema;
 
@@ -123,11 +128,19 @@ pub struct Allow {
     pub clusters: Option<Globs>,
 }
 
-/// A list of globs, kept with its text for messages.
-#[derive(Debug)]
+/// A list of globs, kept with its text for messages. Its `Debug` shows how many there are,
+/// not the globs.
 pub struct Globs {
     patterns: Vec<String>,
     set: globset::GlobSet,
+}
+
+impl fmt::Debug for Globs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Globs")
+            .field("len", &self.patterns.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Globs {
@@ -177,6 +190,31 @@ pub enum CatalogError {
     /// The file could not be read.
     #[error("cannot read the catalog")]
     Read(#[source] std::io::Error),
+    /// The file is larger than any catalog should be.
+    #[error("the catalog {path} is larger than {} MiB", sops::MAX_FILE_BYTES >> 20)]
+    TooLarge {
+        /// The catalog path.
+        path: String,
+    },
+    /// The catalog leaves a value plain, or its sops metadata lets sops do so: sops would not
+    /// notice such a value being renamed, moved, split or replaced.
+    #[error(
+        "the catalog {path} is not fully encrypted: {what}\n  \
+         why: sops ties a value to its registry, cluster and field only by encrypting it with its \
+         key path; its MAC covers values, not key names, and not where one plain value ends and \
+         the next begins, so a plain value can be renamed, moved, split or replaced and sops still \
+         accepts the file\n  \
+         fix: decrypt it (`sops decrypt`), rename keys ending in `_unencrypted`, drop \
+         encrypted_regex, unencrypted_regex, encrypted_suffix, unencrypted_suffix, \
+         encrypted_comment_regex, unencrypted_comment_regex and mac_only_encrypted from the \
+         command line and .sops.yaml, and encrypt it again (`sops encrypt`)"
+    )]
+    NotFullyEncrypted {
+        /// The catalog path.
+        path: String,
+        /// The first plain path and line, or the metadata field responsible.
+        what: String,
+    },
     /// SOPS decryption failed.
     #[error("cannot decrypt the catalog {path}")]
     Decrypt {
@@ -213,16 +251,40 @@ impl Catalog {
 
     /// Reads, decrypts and checks the catalog at `path`.
     pub fn load(path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
-        let text = fs_err::read_to_string(path).map_err(CatalogError::Read)?;
+        use std::io::Read as _;
+        let file = fs_err::File::open(path).map_err(CatalogError::Read)?;
+        // Read one byte past the limit, so a larger file is told apart without reading it all.
+        let limit = u64::try_from(sops::MAX_FILE_BYTES).map_or(u64::MAX, |n| n.saturating_add(1));
+        let mut bytes = Vec::new();
+        file.take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(CatalogError::Read)?;
+        if bytes.len() > sops::MAX_FILE_BYTES {
+            return Err(CatalogError::TooLarge {
+                path: path.display().to_string(),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            CatalogError::Read(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is not UTF-8 text", path.display()),
+            ))
+        })?;
         Self::from_encrypted(&text, path, identities)
     }
 
     /// Decrypts and checks catalog `text` read from `path`.
     pub fn from_encrypted(text: &str, path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
         let shown = path.display().to_string();
-        let decrypted = sops::decrypt(text, identities).map_err(|source| CatalogError::Decrypt {
-            path: shown.clone(),
-            source,
+        let decrypted = sops::decrypt(text, identities).map_err(|source| match source {
+            SopsError::NotFullyEncrypted { what } => CatalogError::NotFullyEncrypted {
+                path: shown.clone(),
+                what,
+            },
+            source => CatalogError::Decrypt {
+                path: shown.clone(),
+                source,
+            },
         })?;
         let root = match decrypted.documents() {
             [root] => root,
@@ -273,5 +335,22 @@ impl Catalog {
     /// The key sealing derives its randomness from: only catalog holders have it.
     pub fn derivation_key(&self) -> &SecretBox<[u8; 32]> {
         &self.data_key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_over_the_limit_are_refused_without_being_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.yaml");
+        let file = fs_err::File::create(&path).unwrap();
+        // Sparse: 1 GiB on paper, nothing on disk.
+        file.set_len(1 << 30).unwrap();
+        let err = Catalog::load(&path, &Identities::from_identities(Vec::new())).unwrap_err();
+        let shown = err.to_string().replace(&*dir.path().to_string_lossy(), "DIR");
+        insta::assert_snapshot!(shown, @"the catalog DIR/huge.yaml is larger than 8 MiB");
     }
 }

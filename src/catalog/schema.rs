@@ -1,13 +1,23 @@
 //! The catalog's schema (`pullseal.io/v1alpha1`, `RegistryCatalog`), checked field by field
 //! from the decrypted tree. Every problem is collected with its field path; none of them
-//! quotes a credential.
+//! quotes a decrypted value (credentials, servers, globs or any other field): they name the
+//! registry or cluster and the field. Key names, which sops never encrypts, are printed
+//! quoted and escaped unless they are plain words, so no terminal escape can get through.
+//!
+//! Nothing that adds no bytes to the sops MAC may carry a meaning: nulls, empty strings,
+//! empty lists and empty mappings are left plain by sops and hashed by no one, so anybody
+//! could add or remove them without breaking the file. They are refused everywhere, before
+//! anything else is checked, rather than given a meaning such as "absent" or "nowhere".
 
 use std::collections::BTreeMap;
 
+use std::fmt::Write as _;
+
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use super::{Allow, Cluster, Globs, Registry, RegistryType, SealMode};
-use crate::reference::{RegistryName, Server, is_dns_label};
+use crate::reference::{ReferenceError, RegistryName, Server, is_dns_label};
 use crate::seal::{Certificate, Scope};
 use crate::sops::Value;
 
@@ -23,6 +33,54 @@ impl Problems {
         let field = if field.is_empty() { "the catalog" } else { field };
         self.0.push(format!("{field}: {what}"));
     }
+}
+
+/// `parent.key`, or `parent["key"]` (escaped) for a key that is not a plain word.
+fn key_path(parent: &str, key: &str) -> String {
+    let mut out = parent.to_owned();
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(key);
+    } else {
+        let _ = write!(out, "[{key:?}]");
+    }
+    out
+}
+
+/// Refuses every value that adds no bytes to the MAC: null, `""`, `[]` and `{}`.
+fn nothing_unauthenticated(path: &str, value: &Value, problems: &mut Problems) {
+    let what = match value {
+        Value::Null => "null",
+        Value::Str(s) if s.expose_secret().is_empty() => "an empty string",
+        Value::Seq(items) if items.is_empty() => "an empty list",
+        Value::Map(entries) if entries.is_empty() => "an empty mapping",
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nothing_unauthenticated(&format!("{path}[{i}]"), item, problems);
+            }
+            return;
+        }
+        Value::Map(entries) => {
+            for (key, item) in entries {
+                nothing_unauthenticated(&key_path(path, key), item, problems);
+            }
+            return;
+        }
+        _ => return,
+    };
+    problems.add(
+        path,
+        format_args!(
+            "is {what}, which sops neither encrypts nor adds to its MAC, so it could be added or \
+             removed unnoticed; give it a value or leave it out"
+        ),
+    );
 }
 
 fn entries(value: &Value) -> Option<&[(String, Value)]> {
@@ -63,7 +121,7 @@ impl<'a> Fields<'a> {
         for (key, _) in entries {
             if !known.contains(&key.as_str()) {
                 problems.add(
-                    &format!("{path}.{key}"),
+                    &key_path(path, key),
                     format_args!("unknown field (known: {})", known.join(", ")),
                 );
             }
@@ -75,11 +133,7 @@ impl<'a> Fields<'a> {
     }
 
     fn field(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        key_path(&self.path, key)
     }
 
     fn get(&self, key: &str) -> Option<&'a Value> {
@@ -110,14 +164,19 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string(&self, key: &str, problems: &mut Problems, required: bool) -> Option<String> {
+    /// A string field that is not a credential, in a buffer zeroized when dropped.
+    fn string(&self, key: &str, problems: &mut Problems, required: bool) -> Option<Zeroizing<String>> {
         self.secret(key, problems, required)
-            .map(|s| s.expose_secret().to_owned())
+            .map(|s| Zeroizing::new(s.expose_secret().to_owned()))
     }
 }
 
 pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
     let mut problems = Problems(Vec::new());
+    nothing_unauthenticated("", root, &mut problems);
+    if !problems.0.is_empty() {
+        return Err(problems.0);
+    }
     let Some(top) = Fields::new(
         "",
         root,
@@ -127,13 +186,11 @@ pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
         return Err(problems.0);
     };
     match top.string("apiVersion", &mut problems, true) {
-        Some(v) if v != API_VERSION => {
-            problems.add("apiVersion", format_args!("must be {API_VERSION}, found {v:?}"));
-        }
+        Some(v) if *v != API_VERSION => problems.add("apiVersion", format_args!("must be {API_VERSION}")),
         _ => {}
     }
     match top.string("kind", &mut problems, true) {
-        Some(v) if v != KIND => problems.add("kind", format_args!("must be {KIND}, found {v:?}")),
+        Some(v) if *v != KIND => problems.add("kind", format_args!("must be {KIND}")),
         _ => {}
     }
     let mut registries = BTreeMap::new();
@@ -174,7 +231,7 @@ pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
 }
 
 fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Registry> {
-    let path = format!("registries.{name}");
+    let path = key_path("registries", name);
     let parsed_name: Option<RegistryName> = match name.parse() {
         Ok(n) => Some(n),
         Err(e) => {
@@ -194,7 +251,7 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
             if parsed.is_none() {
                 problems.add(
                     &f.field("type"),
-                    format_args!("{t:?} is not one of {}", RegistryType::names()),
+                    format_args!("is not one of {}", RegistryType::names()),
                 );
             }
             parsed
@@ -203,12 +260,24 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
     };
     let server_text = f
         .string("server", problems, false)
-        .or_else(|| kind?.default_server().map(str::to_owned));
+        .or_else(|| Some(Zeroizing::new(kind?.default_server()?.to_owned())));
     let server = match (server_text, kind) {
+        // `user:password@host` would put a credential where logs and messages show servers.
+        (Some(text), _) if text.contains('@') => {
+            problems.add(
+                &f.field("server"),
+                "must not contain user info (`user:password@`): put the account in username and password",
+            );
+            None
+        }
         (Some(text), _) => match text.parse::<Server>() {
             Ok(s) => Some(s),
-            Err(e) => {
-                problems.add(&f.field("server"), e);
+            Err(ReferenceError::InvalidServer { why, .. }) => {
+                problems.add(&f.field("server"), format_args!("is not a valid server: {why}"));
+                None
+            }
+            Err(_) => {
+                problems.add(&f.field("server"), "is not a valid server");
                 None
             }
         },
@@ -229,7 +298,7 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
             );
         }
     }
-    let email = f.string("email", problems, false);
+    let email = f.string("email", problems, false).map(|e| String::clone(&e));
     let allow = f.get("allow").map_or_else(
         || Some(Allow::default()),
         |v| allow(&f.field("allow"), v, problems),
@@ -283,35 +352,29 @@ fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
                 builder.add(g);
                 patterns.push(text.to_owned());
             }
-            Err(e) => problems.add(
-                &format!("{path}[{i}]"),
-                format_args!("{text:?} is not a valid glob: {}", e.kind()),
-            ),
+            // The error kind may quote part of the glob, so it is not shown.
+            Err(_) => problems.add(&format!("{path}[{i}]"), "is not a valid glob"),
         }
     }
-    match builder.build() {
-        Ok(set) => Some(Globs { patterns, set }),
-        Err(e) => {
-            problems.add(path, e);
-            None
-        }
+    if let Ok(set) = builder.build() {
+        Some(Globs { patterns, set })
+    } else {
+        problems.add(path, "the globs cannot be compiled together");
+        None
     }
 }
 
 fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster> {
-    let path = format!("clusters.{name}");
+    let path = key_path("clusters", name);
     if !is_dns_label(name) {
         problems.add(&path, "cluster names must be DNS-1123 labels");
     }
     let f = Fields::new(&path, value, problems, &["seal", "scope", "certificate"])?;
-    let seal = match f.string("seal", problems, false).as_deref() {
+    let seal = match f.string("seal", problems, false).as_deref().map(String::as_str) {
         None | Some("sealed-secrets") => Some(SealMode::SealedSecrets),
         Some("none") => Some(SealMode::None),
-        Some(other) => {
-            problems.add(
-                &f.field("seal"),
-                format_args!("{other:?} is not one of sealed-secrets | none"),
-            );
+        Some(_) => {
+            problems.add(&f.field("seal"), "is not one of sealed-secrets | none");
             None
         }
     };
@@ -322,7 +385,7 @@ fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster
             if parsed.is_none() {
                 problems.add(
                     &f.field("scope"),
-                    format_args!("{s:?} is not one of strict | namespace-wide | cluster-wide"),
+                    "is not one of strict | namespace-wide | cluster-wide",
                 );
             }
             parsed
@@ -478,33 +541,145 @@ mod tests {
             ),
         ]);
         let out = problems(&root);
-        assert!(!out.contains("hunter2"));
+        for value in [
+            "hunter2",
+            "\"v1\"",
+            "gneric",
+            "quay.io:x",
+            "a:b",
+            "team-*",
+            "vault",
+            "global",
+            "not a pem",
+        ] {
+            assert!(!out.contains(value), "{value}");
+        }
         insta::assert_snapshot!(out, @r#"
-        apiVersion: must be pullseal.io/v1alpha1, found "v1"
+        apiVersion: must be pullseal.io/v1alpha1
         kind: must be a string, found an integer
         registries.Bad_Name: registry name "Bad_Name" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)
         registries.typo.pasword: unknown field (known: type, server, username, password, email, allow)
-        registries.typo.type: "gneric" is not one of dockerhub | ecr | gcr | acr | quay | nexus | artifactory | mcr | system | generic
+        registries.typo.type: is not one of dockerhub | ecr | gcr | acr | quay | nexus | artifactory | mcr | system | generic
         registries.typo.password: is required
-        registries.colon.server: server "quay.io:x" is not valid: the port is not a number
+        registries.colon.server: is not a valid server: the port is not a number
         registries.colon.username: must not contain ':' (the kubelet splits `auth` at the first ':')
         registries.noserver.server: is required for this type
         registries.globs.allow.namespaces: must be a list of globs, found a string
         clusters.no-cert.certificate: is required for seal: sealed-secrets
-        clusters.bad.seal: "vault" is not one of sealed-secrets | none
-        clusters.bad.scope: "global" is not one of strict | namespace-wide | cluster-wide
+        clusters.bad.seal: is not one of sealed-secrets | none
+        clusters.bad.scope: is not one of strict | namespace-wide | cluster-wide
         clusters.garbage.certificate: no PEM CERTIFICATE block found in the sealing certificate
         "#);
     }
 
     #[test]
     fn missing_sections() {
-        insta::assert_snapshot!(problems(&map(&[])), @r"
+        insta::assert_snapshot!(problems(&map(&[("extra", s("x"))])), @r"
+        extra: unknown field (known: apiVersion, kind, registries, clusters)
         apiVersion: is required
         kind: is required
         registries: is required
         clusters: is required
         ");
         insta::assert_snapshot!(problems(&s("x")), @"the catalog: must be a mapping, found a string");
+    }
+
+    fn registry_with(extra: &[(&str, Value)]) -> Value {
+        let mut fields = vec![
+            ("type", s("generic")),
+            ("server", s("r.example.com")),
+            ("username", s("u")),
+            ("password", s("hunter2")),
+        ];
+        fields.extend(extra.iter().cloned());
+        map(&fields)
+    }
+
+    fn one_registry(extra: &[(&str, Value)]) -> Value {
+        catalog(
+            map(&[("r", registry_with(extra))]),
+            map(&[("plain", map(&[("seal", s("none"))]))]),
+        )
+    }
+
+    #[test]
+    fn what_adds_nothing_to_the_mac_is_refused_everywhere() {
+        let root = catalog(
+            map(&[
+                (
+                    "empty-list",
+                    registry_with(&[("allow", map(&[("namespaces", Value::Seq(Vec::new()))]))]),
+                ),
+                (
+                    "null-glob-list",
+                    registry_with(&[("allow", map(&[("clusters", Value::Null)]))]),
+                ),
+                ("empty-allow", registry_with(&[("allow", map(&[]))])),
+                (
+                    "empty-glob",
+                    registry_with(&[("allow", map(&[("namespaces", Value::Seq(vec![s(""), s("a")]))]))]),
+                ),
+                ("empty-email", registry_with(&[("email", s(""))])),
+            ]),
+            map(&[("blank", map(&[])), ("nulls", map(&[("seal", Value::Null)]))]),
+        );
+        insta::assert_snapshot!(problems(&root), @r"
+            registries.empty-list.allow.namespaces: is an empty list, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            registries.null-glob-list.allow.clusters: is null, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            registries.empty-allow.allow: is an empty mapping, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            registries.empty-glob.allow.namespaces[0]: is an empty string, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            registries.empty-email.email: is an empty string, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            clusters.blank: is an empty mapping, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            clusters.nulls.seal: is null, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            ");
+    }
+
+    #[test]
+    fn a_server_with_user_info_is_refused_without_showing_it() {
+        let out = problems(&one_registry(&[]).clone());
+        assert_eq!(out, "ok");
+        let root = catalog(
+            map(&[(
+                "r",
+                map(&[
+                    ("type", s("generic")),
+                    ("server", s("robot:hunter2@r.example.com")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ]),
+            )]),
+            map(&[("plain", map(&[("seal", s("none"))]))]),
+        );
+        let out = problems(&root);
+        assert!(!out.contains("hunter2") && !out.contains("robot"), "{out}");
+        insta::assert_snapshot!(out, @"registries.r.server: must not contain user info (`user:password@`): put the account in username and password");
+    }
+
+    #[test]
+    fn keys_from_the_file_are_quoted_and_escaped() {
+        let root = catalog(
+            map(&[("evil\u{1b}]0;x\u{7}", registry_with(&[("typo\u{1b}[2J", s("x"))]))]),
+            map(&[("a b", map(&[("seal", s("none"))]))]),
+        );
+        let out = problems(&root);
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        insta::assert_snapshot!(out, @r#"
+            registries["evil\u{1b}]0;x\u{7}"]: registry name "evil\u{1b}]0;x\u{7}" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)
+            registries["evil\u{1b}]0;x\u{7}"]["typo\u{1b}[2J"]: unknown field (known: type, server, username, password, email, allow)
+            clusters["a b"]: cluster names must be DNS-1123 labels
+            "#);
+    }
+
+    #[test]
+    fn debug_shows_no_glob() {
+        let root = one_registry(&[(
+            "allow",
+            map(&[("namespaces", Value::Seq(vec![s("secret-team-*")]))]),
+        )]);
+        let (registries, _) = check(&root).unwrap();
+        let r = registries.get(&"r".parse().unwrap()).unwrap();
+        let shown = format!("{:?}", r.allow);
+        assert!(!shown.contains("secret-team"), "{shown}");
+        assert!(shown.contains("len: 1"), "{shown}");
     }
 }

@@ -68,15 +68,13 @@ fn enc_regex() -> Option<&'static Regex> {
     RE.get_or_init(|| Regex::new(ENC_PATTERN).ok()).as_ref()
 }
 
-/// Whether a string has sops' encrypted-value shape (used where comments decide encryption).
-pub(crate) fn looks_encrypted(s: &str) -> bool {
-    enc_regex().is_some_and(|re| re.is_match(s))
-}
-
 /// A decrypted value and the bytes sops' `ToBytes` hashes for it.
 pub(crate) struct Decrypted {
     pub(crate) value: Value,
     pub(crate) mac_bytes: Zeroizing<Vec<u8>>,
+    /// A `type:comment` value: a YAML comment sops moved into a list. sops hashes no comment,
+    /// so `mac_bytes` is empty, and it is no value of the list.
+    pub(crate) comment: bool,
 }
 
 /// Decrypts one sops value with `key` and `aad` (the `:`-joined key path plus `:`).
@@ -87,6 +85,7 @@ pub(crate) fn decrypt(text: &str, key: &SecretBox<[u8; 32]>, aad: &str) -> Resul
         return Ok(Decrypted {
             value: Value::Str(SecretString::from(String::new())),
             mac_bytes: Zeroizing::default(),
+            comment: false,
         });
     }
     let re = enc_regex().ok_or(CipherError::Malformed("the value pattern could not be compiled"))?;
@@ -138,14 +137,24 @@ fn open<N: ArrayLength<u8>>(
 fn typed(ty: &str, plaintext: &Zeroizing<Vec<u8>>) -> Result<Decrypted, CipherError> {
     let text = || std::str::from_utf8(plaintext).map_err(|_| CipherError::BadPlaintext("utf-8 text"));
     let value = match ty {
-        // `bytes` and `comment` decrypt to byte strings; we hand them out as text.
-        "str" | "bytes" | "comment" => {
+        // `bytes` decrypts to a byte string; we hand it out as text.
+        "str" | "bytes" => {
             // Validate before copying, so a failed conversion leaves no unzeroized copy behind.
             let s = std::str::from_utf8(plaintext)
                 .map_err(|_| CipherError::BadPlaintext(if ty == "str" { "str" } else { "utf-8 text" }))?;
             return Ok(Decrypted {
                 value: Value::Str(SecretString::from(s)),
                 mac_bytes: plaintext.clone(),
+                comment: false,
+            });
+        }
+        // sops `Decrypt` returns a `Comment`, and `Tree.Decrypt` hashes no comment. The text is
+        // of no use to pullseal, so it is not kept.
+        "comment" => {
+            return Ok(Decrypted {
+                value: Value::Null,
+                mac_bytes: Zeroizing::default(),
+                comment: true,
             });
         }
         // strconv.Atoi
@@ -169,7 +178,11 @@ fn typed(ty: &str, plaintext: &Zeroizing<Vec<u8>>) -> Result<Decrypted, CipherEr
         _ => return Err(CipherError::UnknownType),
     };
     let mac_bytes = mac_bytes(&value).ok_or(CipherError::BadPlaintext("time"))?;
-    Ok(Decrypted { value, mac_bytes })
+    Ok(Decrypted {
+        value,
+        mac_bytes,
+        comment: false,
+    })
 }
 
 /// sops `ToBytes` for a leaf; `None` for null and collections, which add nothing to the MAC.
@@ -228,7 +241,7 @@ pub(crate) mod tests {
     #[test]
     fn typed_values_round_trip_and_hash_canonically() {
         let k = [7u8; 32];
-        let cases: [(&[u8], &str, &str); 7] = [
+        let cases: [(&[u8], &str, &str); 6] = [
             (b"hello", "str", "hello"),
             (b"+15", "int", "15"),
             (b"1.5", "float", "1.5"),
@@ -239,13 +252,25 @@ pub(crate) mod tests {
                 "time",
                 "2024-01-01T10:00:00.5+02:00",
             ),
-            (b" note", "comment", " note"),
         ];
         for (plain, ty, mac) in cases {
             let enc = encrypt(plain, ty, &k, "a:b:", [1; 32]);
             let out = decrypt(&enc, &key(), "a:b:").unwrap();
             assert_eq!(std::str::from_utf8(&out.mac_bytes).unwrap(), mac, "{ty}");
+            assert!(!out.comment);
         }
+    }
+
+    #[test]
+    fn comments_are_authenticated_but_hash_nothing() {
+        let k = [7u8; 32];
+        let enc = encrypt(b" note", "comment", &k, "a:b:", [1; 32]);
+        let out = decrypt(&enc, &key(), "a:b:").unwrap();
+        assert!(out.comment && out.mac_bytes.is_empty());
+        assert_eq!(
+            decrypt(&enc, &key(), "a:c:").err(),
+            Some(CipherError::Authentication)
+        );
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //!
 //! Mirrors sops `stores/stores.go` (`metadata`, `ToInternal`), `stores/metadata.go`
 //! (`ExtractMetadata`: only the first document's `sops` counts, every document loses its
-//! `sops` key) and `sops.go` `shouldBeEncrypted` (suffix and regex rules evaluated against
-//! every key of a leaf's path). Fields may come in any order, lists may be empty or null,
-//! unknown fields are ignored, and scalars are weakly typed as mapstructure does.
+//! `sops` key). Fields may come in any order, lists may be empty or null, unknown fields are
+//! ignored, and scalars are weakly typed as mapstructure does.
+//!
+//! Of sops' encryption rules (`shouldBeEncrypted`) only the default one is usable: it encrypts
+//! every value whose path has no key ending in `_unencrypted`. Any other rule, and
+//! `mac_only_encrypted`, is recorded as a [`Loosening`] so that the caller can refuse the file:
+//! pullseal accepts only fully encrypted files (see [`super::tree::first_plain`]).
 //!
 //! It must not decrypt anything and must not accept what sops refuses: a missing or
 //! non-semver `version`, an unparsable `lastmodified`, no master keys, or more than one
@@ -18,7 +22,7 @@ use super::timestamp::GoTime;
 use super::yaml::{Node, Plain};
 
 /// sops' default when no rule is set (`sops.DefaultUnencryptedSuffix`).
-const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
+pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
 /// The master-key list fields besides `age`, as sops names them.
 const OTHER_KEY_TYPES: [&str; 6] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"];
@@ -32,8 +36,8 @@ pub(crate) struct Metadata {
     pub(crate) mac_aad: String,
     /// The encrypted MAC (`ENC[…,type:str]`), `""` if absent.
     pub(crate) mac: String,
-    pub(crate) mac_only_encrypted: bool,
-    pub(crate) rule: Rule,
+    /// What in the metadata lets sops leave values plain or out of the MAC, if anything.
+    pub(crate) loosening: Option<Loosening>,
     pub(crate) key_groups: Vec<KeyGroup>,
     /// Shares needed when there is more than one key group (0 = all obtained shares are used).
     pub(crate) shamir_threshold: usize,
@@ -53,28 +57,13 @@ pub(crate) struct AgeStanza {
     pub(crate) enc: String,
 }
 
-/// Which leaves are encrypted (`shouldBeEncrypted`); at most one rule is set per file.
-pub(crate) enum Rule {
-    UnencryptedSuffix(String),
-    EncryptedSuffix(String),
-    UnencryptedRegex(Regex),
-    EncryptedRegex(Regex),
-    /// `unencrypted_comment_regex` / `encrypted_comment_regex`: decided by YAML comments,
-    /// which the parser does not keep, so a leaf counts as encrypted when it looks encrypted.
-    Comments,
-}
-
-impl Rule {
-    /// Whether the leaf at `path` (map keys from the root) is encrypted; `None` = look at it.
-    pub(crate) fn should_be_encrypted(&self, path: &[String]) -> Option<bool> {
-        Some(match self {
-            Rule::UnencryptedSuffix(s) => !path.iter().any(|k| k.ends_with(s.as_str())),
-            Rule::EncryptedSuffix(s) => path.iter().any(|k| k.ends_with(s.as_str())),
-            Rule::UnencryptedRegex(re) => !path.iter().any(|k| re.is_match(k)),
-            Rule::EncryptedRegex(re) => path.iter().any(|k| re.is_match(k)),
-            Rule::Comments => return None,
-        })
-    }
+/// A metadata setting that makes sops leave some values plain, or keep them out of the MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Loosening {
+    /// The field, e.g. `encrypted_regex` or `mac_only_encrypted`.
+    pub(crate) field: String,
+    /// 1-based line of the field.
+    pub(crate) line: usize,
 }
 
 /// Splits the documents into data and metadata, like sops `ExtractMetadata`.
@@ -123,7 +112,11 @@ impl Metadata {
                 "lastmodified" => m.last_modified = Some((string(&key, value)?, line)),
                 "mac" => m.mac = string(&key, value)?,
                 "version" => m.version = Some((string(&key, value)?, line)),
-                "mac_only_encrypted" => m.mac_only_encrypted = boolean(&key, value)?,
+                "mac_only_encrypted" => {
+                    if boolean(&key, value)? {
+                        m.mac_only_encrypted = Some(line);
+                    }
+                }
                 "shamir_threshold" => m.shamir_threshold = count(&key, value)?,
                 "unencrypted_suffix"
                 | "encrypted_suffix"
@@ -164,7 +157,7 @@ struct Fields {
     last_modified: Option<(String, usize)>,
     mac: String,
     version: Option<(String, usize)>,
-    mac_only_encrypted: bool,
+    mac_only_encrypted: Option<usize>,
     shamir_threshold: usize,
     rules: Vec<(String, String, usize)>,
     top_level: KeyGroup,
@@ -191,15 +184,22 @@ impl Fields {
             return Err(SopsError::NoMasterKeys { line: sops_line });
         }
 
+        // The default rule, spelled out or not, encrypts everything but `_unencrypted` keys
+        // (which the tree check refuses); any other rule may leave values plain.
         let rule = match self.rules.as_slice() {
-            [] => Rule::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned()),
-            [(field, value, line)] => match field.as_str() {
-                "unencrypted_suffix" => Rule::UnencryptedSuffix(value.clone()),
-                "encrypted_suffix" => Rule::EncryptedSuffix(value.clone()),
-                "unencrypted_regex" => Rule::UnencryptedRegex(regex(field, value, *line)?),
-                "encrypted_regex" => Rule::EncryptedRegex(regex(field, value, *line)?),
-                _ => Rule::Comments,
-            },
+            [] => None,
+            [(field, value, _)] if field == "unencrypted_suffix" && value == DEFAULT_UNENCRYPTED_SUFFIX => {
+                None
+            }
+            [(field, value, line)] => {
+                if field.ends_with("_regex") {
+                    regex(field, value, *line)?;
+                }
+                Some(Loosening {
+                    field: field.clone(),
+                    line: *line,
+                })
+            }
             more => {
                 return Err(SopsError::ConflictingRules {
                     fields: more
@@ -210,6 +210,12 @@ impl Fields {
                 });
             }
         };
+        let loosening = rule.or_else(|| {
+            self.mac_only_encrypted.map(|line| Loosening {
+                field: "mac_only_encrypted".to_owned(),
+                line,
+            })
+        });
 
         let (version, line) = self
             .version
@@ -224,8 +230,7 @@ impl Fields {
         Ok(Metadata {
             mac_aad,
             mac: self.mac,
-            mac_only_encrypted: self.mac_only_encrypted,
-            rule,
+            loosening,
             key_groups,
             shamir_threshold: self.shamir_threshold,
         })
@@ -368,18 +373,36 @@ mod tests {
         }
     }
 
+    fn loosening(sops_block: &str) -> Result<Option<Loosening>, SopsError> {
+        let docs = super::super::yaml::parse(sops_block).unwrap();
+        let (_, meta) = extract(docs)?;
+        Metadata::from_node(meta).map(|m| m.loosening)
+    }
+
     #[test]
-    fn rules_look_at_every_path_component() {
-        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let suffix = Rule::UnencryptedSuffix("_unencrypted".into());
+    fn only_the_default_rule_and_no_mac_only_encrypted_is_tight() {
+        let base = "a: x\nsops:\n    age:\n        - recipient: age1x\n          enc: x\n    lastmodified: \"2026-11-29T11:33:08Z\"\n    version: 3.11.0\n";
+        let with = |extra: &str| format!("{base}{extra}");
+        assert_eq!(loosening(base).unwrap(), None);
         assert_eq!(
-            suffix.should_be_encrypted(&path(&["a_unencrypted", "b"])),
-            Some(false)
+            loosening(&with("    unencrypted_suffix: _unencrypted\n")).unwrap(),
+            None
         );
-        assert_eq!(suffix.should_be_encrypted(&path(&["a", "b"])), Some(true));
-        let re = Rule::EncryptedRegex(Regex::new("^(data|stringData)$").unwrap());
-        assert_eq!(re.should_be_encrypted(&path(&["stringData", "x"])), Some(true));
-        assert_eq!(re.should_be_encrypted(&path(&["metadata", "data1"])), Some(false));
-        assert_eq!(Rule::Comments.should_be_encrypted(&path(&["a"])), None);
+        assert_eq!(loosening(&with("    mac_only_encrypted: false\n")).unwrap(), None);
+        for (extra, field) in [
+            ("    unencrypted_suffix: _plain\n", "unencrypted_suffix"),
+            ("    encrypted_suffix: _secret\n", "encrypted_suffix"),
+            ("    encrypted_regex: ^password$\n", "encrypted_regex"),
+            ("    unencrypted_regex: ^kind$\n", "unencrypted_regex"),
+            ("    encrypted_comment_regex: sops\n", "encrypted_comment_regex"),
+            (
+                "    unencrypted_comment_regex: plain\n",
+                "unencrypted_comment_regex",
+            ),
+            ("    mac_only_encrypted: true\n", "mac_only_encrypted"),
+        ] {
+            let got = loosening(&with(extra)).unwrap().unwrap();
+            assert_eq!((got.field.as_str(), got.line), (field, 8), "{extra}");
+        }
     }
 }

@@ -19,9 +19,9 @@ use std::str::FromStr as _;
 use secrecy::SecretBox;
 use zeroize::Zeroizing;
 
-use super::SopsError;
 use super::format::{AgeStanza, KeyGroup, Metadata};
 use super::shamir;
+use super::{SopsError, shown};
 
 /// The age identities that may open a sops data key, and where they were looked for.
 pub struct Identities {
@@ -201,7 +201,7 @@ pub(crate) fn data_key(meta: &Metadata, ids: &Identities) -> Result<SecretBox<[u
                     break;
                 }
                 Attempt::NoMatch => {}
-                Attempt::Malformed(reason) => notes.push(format!("{}: {reason}", stanza.recipient)),
+                Attempt::Malformed(reason) => notes.push(format!("{}: {reason}", shown(&stanza.recipient))),
             }
         }
         match share {
@@ -243,9 +243,10 @@ fn no_key_error(
     notes: Vec<String>,
     have: usize,
 ) -> SopsError {
-    let recipients: Vec<&str> = failed
+    // Recipients come from the file: shown escaped, as all text from the file is.
+    let recipients: Vec<String> = failed
         .iter()
-        .flat_map(|g| g.age.iter().map(|s| s.recipient.as_str()))
+        .flat_map(|g| g.age.iter().map(|s| shown(&s.recipient)))
         .collect();
     let mut other: Vec<&str> = failed.iter().flat_map(|g| g.other.iter().copied()).collect();
     other.sort_unstable();

@@ -1,10 +1,17 @@
-//! The tree walk: decrypt the leaves sops encrypted and recompute the MAC over all documents.
+//! The tree walk: check that every value is encrypted, decrypt them all and recompute the MAC
+//! over all documents.
 //!
-//! Mirrors sops `sops.go` `Tree.Decrypt` with `walkBranch`/`walkSlice`: leaves are visited in
-//! document order; a leaf's additional data is its map-key path joined with `:` plus a trailing
-//! `:` (list indices are not part of it); nulls are skipped; one SHA-512 runs over every
-//! other leaf's `ToBytes` (or only over encrypted leaves, after a fixed 32-byte prefix, with
-//! `mac_only_encrypted`). The MAC is an uppercase hex string.
+//! Mirrors sops `sops.go` `Tree.Decrypt` with `walkBranch`/`walkSlice`, for files encrypted
+//! with sops' default rule: leaves are visited in document order; a leaf's additional data is
+//! its map-key path joined with `:` plus a trailing `:` (list indices are not part of it);
+//! nulls and empty strings are left plain by sops and add nothing to the MAC; one SHA-512 runs
+//! over every other leaf's `ToBytes`. A YAML comment between or after list items is written by
+//! sops as an encrypted `type:comment` item of the list: it is authenticated like any value,
+//! then dropped, and hashed by no one. The MAC is an uppercase hex string.
+//!
+//! [`first_plain`] decides which values must be encrypted from the rules and the position in
+//! the tree alone (all of them), never from what a value looks like: a leaf that is not an
+//! `ENC[…]` value where one is required is reported, not guessed about.
 //!
 //! It must not judge the MAC (the caller compares it) and must not put values into errors:
 //! errors carry the key path and line only. Spec: `shared/reference/formats-and-peers.md`
@@ -12,20 +19,14 @@
 
 use std::fmt::Write as _;
 
-use secrecy::{SecretBox, SecretString};
+use secrecy::SecretBox;
 use sha2::{Digest as _, Sha512};
 use zeroize::Zeroizing;
 
 use super::cipher::{self, CipherError};
-use super::format::{Branch, Metadata};
+use super::format::{Branch, DEFAULT_UNENCRYPTED_SUFFIX};
 use super::yaml::{Node, Plain};
 use super::{SopsError, Value};
-
-/// sops `MACOnlyEncryptedInitialization`: the 32 bytes of SHA-256("sops").
-const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
-    0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b,
-    0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
-];
 
 /// One step of a key path, for messages: `registries[0].password`.
 enum Segment {
@@ -33,31 +34,103 @@ enum Segment {
     Index(usize),
 }
 
+/// The first place where a fully encrypted file would have an encrypted value but this one
+/// has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlainSpot {
+    /// Key path for messages, e.g. `clusters.prod.seal`.
+    pub(crate) path: String,
+    /// 1-based line.
+    pub(crate) line: usize,
+    /// "the value at" or "the key".
+    pub(crate) noun: &'static str,
+    /// What is plain there, e.g. "is not encrypted (plain text)".
+    pub(crate) what: &'static str,
+}
+
+/// Finds the first value, in document order, that sops did not encrypt, or the first key
+/// that makes sops leave the values under it plain (one ending in `_unencrypted`).
+///
+/// Every non-null leaf must be an `ENC[…]` value. The exceptions are exactly what sops itself
+/// never encrypts: nulls and empty strings (sops writes `""` as it is).
+pub(crate) fn first_plain(branches: &[Branch]) -> Option<PlainSpot> {
+    let mut display = Vec::new();
+    branches
+        .iter()
+        .find_map(|entries| plain_in_map(entries, &mut display))
+}
+
+fn plain_in_map(entries: &[(String, Node)], display: &mut Vec<Segment>) -> Option<PlainSpot> {
+    for (key, node) in entries {
+        display.push(Segment::Key(key.clone()));
+        let found = if key.ends_with(DEFAULT_UNENCRYPTED_SUFFIX) {
+            Some(PlainSpot {
+                path: render_path(display),
+                line: node.pos.line,
+                noun: "the key",
+                what: "ends in `_unencrypted`, so sops leaves every value under it plain",
+            })
+        } else {
+            plain_in_node(node, display)
+        };
+        display.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn plain_in_node(node: &Node, display: &mut Vec<Segment>) -> Option<PlainSpot> {
+    let what = match &node.value {
+        Plain::Map(entries) => return plain_in_map(entries, display),
+        Plain::Seq(items) => {
+            for (index, item) in items.iter().enumerate() {
+                display.push(Segment::Index(index));
+                let found = plain_in_node(item, display);
+                display.pop();
+                if found.is_some() {
+                    return found;
+                }
+            }
+            return None;
+        }
+        Plain::Null => return None,
+        Plain::Str(s) if s.is_empty() || s.starts_with("ENC[") => return None,
+        Plain::Str(_) => "is not encrypted (plain text)",
+        Plain::Bool(_) => "is not encrypted (a plain bool)",
+        Plain::Int(_) => "is not encrypted (a plain int)",
+        Plain::Float(_) => "is not encrypted (a plain float)",
+        Plain::Time(_) => "is not encrypted (a plain timestamp)",
+    };
+    Some(PlainSpot {
+        path: render_path(display),
+        line: node.pos.line,
+        noun: "the value at",
+        what,
+    })
+}
+
 struct Walk<'a> {
-    meta: &'a Metadata,
     key: &'a SecretBox<[u8; 32]>,
     hasher: Sha512,
-    /// Map keys from the root: the additional data and what the rules look at.
+    /// Map keys from the root: the additional data.
     keys: Vec<String>,
     display: Vec<Segment>,
 }
 
-/// Decrypts every document; returns the values and the recomputed MAC (uppercase hex).
+/// Decrypts every document of a file that [`first_plain`] found fully encrypted; returns the
+/// values and the recomputed MAC (uppercase hex).
 pub(crate) fn decrypt_documents(
     branches: Vec<Branch>,
-    meta: &Metadata,
     key: &SecretBox<[u8; 32]>,
 ) -> Result<(Vec<Value>, Zeroizing<String>), SopsError> {
     let mut walk = Walk {
-        meta,
         key,
         hasher: Sha512::new(),
         keys: Vec::new(),
         display: Vec::new(),
     };
-    if meta.mac_only_encrypted {
-        walk.hasher.update(MAC_ONLY_ENCRYPTED_INIT);
-    }
     let mut documents = Vec::with_capacity(branches.len());
     for branch in branches {
         documents.push(walk.map(branch)?);
@@ -76,82 +149,60 @@ impl Walk<'_> {
         for (key, node) in entries {
             self.keys.push(key.clone());
             self.display.push(Segment::Key(key.clone()));
-            let value = self.node(node);
+            let value = self.node(node, false);
             self.keys.pop();
             self.display.pop();
-            out.push((key, value?));
+            if let Some(value) = value? {
+                out.push((key, value));
+            }
         }
         Ok(Value::Map(out))
     }
 
-    fn node(&mut self, node: Node) -> Result<Value, SopsError> {
+    /// The value of `node`; `None` for a comment item of a list.
+    fn node(&mut self, node: Node, in_list: bool) -> Result<Option<Value>, SopsError> {
         let line = node.pos.line;
-        let encrypted = |s: &str| {
-            self.meta
-                .rule
-                .should_be_encrypted(&self.keys)
-                .unwrap_or_else(|| cipher::looks_encrypted(s))
-        };
-        let (value, encrypted) = match node.value {
-            Plain::Map(entries) => return self.map(entries),
+        match node.value {
+            Plain::Map(entries) => self.map(entries).map(Some),
             Plain::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (index, item) in items.into_iter().enumerate() {
                     self.display.push(Segment::Index(index));
-                    let value = self.node(item);
+                    let value = self.node(item, true);
                     self.display.pop();
-                    out.push(value?);
-                }
-                return Ok(Value::Seq(out));
-            }
-            // sops neither decrypts nor hashes nulls.
-            Plain::Null => return Ok(Value::Null),
-            Plain::Str(s) => {
-                if encrypted(&s) {
-                    let aad = format!("{}:", self.keys.join(":"));
-                    match cipher::decrypt(&s, self.key, &aad) {
-                        Ok(d) => {
-                            self.hash(true, &d.mac_bytes);
-                            return Ok(d.value);
-                        }
-                        Err(e) => return Err(self.value_error(&s, line, &e)),
+                    if let Some(value) = value? {
+                        out.push(value);
                     }
                 }
-                (Value::Str(SecretString::from(s)), false)
+                Ok(Some(Value::Seq(out)))
             }
-            other => {
-                if self.meta.rule.should_be_encrypted(&self.keys) == Some(true) {
-                    return Err(SopsError::NotEncryptedValue {
-                        path: self.path(),
-                        line,
-                        kind: other.kind(),
-                    });
-                }
-                let value =
-                    match other {
-                        Plain::Bool(b) => Value::Bool(b),
-                        Plain::Int(i) => Value::Int(i),
-                        Plain::Float(f) => Value::Float(f),
-                        Plain::Time(t) => Value::Time(t.to_rfc3339_nano().ok_or_else(|| {
-                            SopsError::TimestampOutOfRange {
-                                path: self.path(),
-                                line,
-                            }
-                        })?),
-                        _ => Value::Null,
+            // sops neither decrypts nor hashes nulls.
+            Plain::Null => Ok(Some(Value::Null)),
+            Plain::Str(s) => {
+                let aad = format!("{}:", self.keys.join(":"));
+                let d = cipher::decrypt(&s, self.key, &aad).map_err(|e| self.value_error(&s, line, &e))?;
+                if d.comment {
+                    // sops moves YAML comments into lists only; anywhere else a comment would
+                    // stand where a value belongs.
+                    return if in_list {
+                        Ok(None)
+                    } else {
+                        Err(SopsError::InvalidValue {
+                            path: self.path(),
+                            line,
+                            reason: "a `type:comment` value, which sops writes only as a list item"
+                                .to_owned(),
+                        })
                     };
-                (value, false)
+                }
+                self.hasher.update(&d.mac_bytes);
+                Ok(Some(d.value))
             }
-        };
-        if let Some(bytes) = cipher::mac_bytes(&value) {
-            self.hash(encrypted, &bytes);
-        }
-        Ok(value)
-    }
-
-    fn hash(&mut self, encrypted: bool, bytes: &[u8]) {
-        if !self.meta.mac_only_encrypted || encrypted {
-            self.hasher.update(bytes);
+            other => Err(SopsError::NotEncryptedValue {
+                path: self.path(),
+                line,
+                kind: other.kind(),
+            }),
         }
     }
 
@@ -178,27 +229,33 @@ impl Walk<'_> {
     }
 
     fn path(&self) -> String {
-        let mut out = String::new();
-        for segment in &self.display {
-            match segment {
-                Segment::Index(i) => {
-                    let _ = write!(out, "[{i}]");
+        render_path(&self.display)
+    }
+}
+
+/// `registries[0].password`; keys that are not plain words are quoted and escaped, so no
+/// byte of a key can reach a terminal unescaped.
+fn render_path(display: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in display {
+        match segment {
+            Segment::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+            Segment::Key(k)
+                if !k.is_empty()
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                if !out.is_empty() {
+                    out.push('.');
                 }
-                Segment::Key(k)
-                    if !k.is_empty()
-                        && k.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-                {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(k);
-                }
-                Segment::Key(k) => {
-                    let _ = write!(out, "[{k:?}]");
-                }
+                out.push_str(k);
+            }
+            Segment::Key(k) => {
+                let _ = write!(out, "[{k:?}]");
             }
         }
-        out
     }
+    out
 }

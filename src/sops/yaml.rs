@@ -24,8 +24,14 @@ use super::timestamp::GoTime;
 const MAX_DEPTH: usize = 256;
 /// Deepest tree accepted once aliases are expanded (an alias can graft a deep node deep).
 const MAX_HEIGHT: usize = 512;
-/// Most nodes a file may expand to through aliases (a "billion laughs" guard).
-const MAX_NODES: usize = 2_000_000;
+/// The largest text [`parse`] accepts.
+pub(crate) const MAX_INPUT_BYTES: usize = 8 << 20;
+/// The most a file may weigh once aliases are expanded (a "billion laughs" guard): the bytes
+/// of every scalar plus [`NODE_COST`] per node, counted before anything is copied, so an alias
+/// of a large scalar costs what its copy would.
+const MAX_EXPANDED_BYTES: usize = 64 << 20;
+/// What a node costs besides its text, roughly its size in memory.
+const NODE_COST: usize = 32;
 
 /// A 1-based line and column in the YAML text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,8 +56,9 @@ pub(crate) struct Node {
     pub(crate) value: Plain,
 }
 
-/// The typed value of a node, as go-yaml decodes it into `interface{}`.
-#[derive(Debug, Clone)]
+/// The typed value of a node, as go-yaml decodes it into `interface{}`. Its `Debug` shows
+/// the shape and keys only: a scalar may be a plain secret.
+#[derive(Clone)]
 pub(crate) enum Plain {
     Null,
     Bool(bool),
@@ -61,6 +68,19 @@ pub(crate) enum Plain {
     Time(GoTime),
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
+}
+
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Plain::Seq(items) => f.debug_list().entries(items.iter().map(|n| &n.value)).finish(),
+            Plain::Map(entries) => f
+                .debug_map()
+                .entries(entries.iter().map(|(k, n)| (k, &n.value)))
+                .finish(),
+            scalar => f.write_str(scalar.kind()),
+        }
+    }
 }
 
 impl Plain {
@@ -100,6 +120,12 @@ pub(crate) enum YamlError {
 
 /// Parses every document of a YAML stream into typed trees, in order.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(YamlError::TooLarge {
+            pos: Pos { line: 1, col: 1 },
+            reason: "the file is larger than 8 MiB",
+        });
+    }
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError::Syntax {
@@ -143,12 +169,14 @@ enum Frame {
     },
 }
 
-/// How many nodes a subtree holds and how deep it is.
+/// What a subtree weighs (scalar bytes plus [`NODE_COST`] per node) and how deep it is.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
     size: usize,
     height: usize,
 }
+
+const ALIAS_LIMIT: &str = "aliases expand to more than 64 MiB";
 
 #[derive(Default)]
 struct Builder {
@@ -166,7 +194,8 @@ impl Builder {
             Event::DocumentStart(_) => self.anchors.clear(),
             Event::Scalar(text, style, anchor, tag) => {
                 let value = resolve_scalar(&text, style, tag.as_deref(), pos)?;
-                self.complete(Node { pos, value }, anchor, Shape { size: 1, height: 1 })?;
+                let size = NODE_COST.saturating_add(text.len());
+                self.complete(Node { pos, value }, anchor, Shape { size, height: 1 })?;
             }
             Event::Alias(id) => {
                 let (node, shape) = self.anchors.get(&id).ok_or(YamlError::TooLarge {
@@ -174,10 +203,10 @@ impl Builder {
                     reason: "an alias refers to an anchor that contains it",
                 })?;
                 // Check the budget before cloning, so a bomb never gets materialized.
-                if self.total.saturating_add(shape.size) > MAX_NODES {
+                if self.total.saturating_add(shape.size) > MAX_EXPANDED_BYTES {
                     return Err(YamlError::TooLarge {
                         pos,
-                        reason: "aliases expand to too many nodes",
+                        reason: ALIAS_LIMIT,
                     });
                 }
                 let (node, shape) = (node.clone(), *shape);
@@ -190,7 +219,7 @@ impl Builder {
                         pos,
                         anchor,
                         items: Vec::new(),
-                        size: 1,
+                        size: NODE_COST,
                         height: 1,
                     },
                     pos,
@@ -204,7 +233,7 @@ impl Builder {
                     entries: Vec::new(),
                     seen: HashSet::new(),
                     key: None,
-                    size: 1,
+                    size: NODE_COST,
                     height: 1,
                 };
                 self.push(frame, pos)?;
@@ -273,10 +302,10 @@ impl Builder {
     /// Hands a finished node to its parent (or makes it a document).
     fn complete(&mut self, node: Node, anchor: usize, shape: Shape) -> Result<(), YamlError> {
         self.total = self.total.saturating_add(shape.size);
-        if self.total > MAX_NODES {
+        if self.total > MAX_EXPANDED_BYTES {
             return Err(YamlError::TooLarge {
                 pos: node.pos,
-                reason: "aliases expand to too many nodes",
+                reason: ALIAS_LIMIT,
             });
         }
         if shape.height > MAX_HEIGHT {
@@ -680,6 +709,48 @@ mod tests {
             writeln!(bomb, "a{i}: &a{i} [{refs}]").unwrap();
         }
         assert!(matches!(parse(&bomb), Err(YamlError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn aliases_of_a_large_scalar_are_bounded_by_bytes_not_nodes() {
+        // 1 MiB of text, aliased 3,000 times: 3,000 nodes, but 3 GB once expanded.
+        let mut text = format!("a: &big \"{}\"\nb:\n", "x".repeat(1 << 20));
+        for _ in 0..3000 {
+            text.push_str("  - *big\n");
+        }
+        assert!(text.len() < (1 << 20) + 40_000);
+        let start = std::time::Instant::now();
+        let err = parse(&text).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        let YamlError::TooLarge { pos, reason } = err else {
+            panic!("{err:?}")
+        };
+        insta::assert_snapshot!(format!("line {} column {}: {reason}", pos.line, pos.col), @"line 65 column 5: aliases expand to more than 64 MiB");
+        // The same number of aliases to a small scalar is fine.
+        let small = format!("a: &s x\nb:\n{}", "  - *s\n".repeat(3000));
+        assert!(parse(&small).is_ok());
+    }
+
+    #[test]
+    fn input_is_capped_at_8_mib() {
+        let text = format!("a: \"{}\"\n", "x".repeat(8 << 20));
+        assert_eq!(
+            parse(&text).unwrap_err(),
+            YamlError::TooLarge {
+                pos: super::Pos { line: 1, col: 1 },
+                reason: "the file is larger than 8 MiB",
+            }
+        );
+        let text = format!("a: \"{}\"\n", "x".repeat((8 << 20) - 10));
+        assert!(parse(&text).is_ok());
+    }
+
+    #[test]
+    fn debug_shows_no_scalar() {
+        let docs = parse("a: s3cr3t\nb: [1234, true]\n").unwrap();
+        let shown = format!("{docs:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("1234"), "{shown}");
+        assert!(shown.contains("\"a\": a string"), "{shown}");
     }
 
     #[test]

@@ -83,64 +83,284 @@ fn render_with(catalog: &Path, cluster: &str, args: &[&str]) -> std::process::Ou
         .unwrap()
 }
 
+/// Whether the real sops decrypts `catalog` (it checks the MAC).
+fn sops_accepts(catalog: &Path) -> bool {
+    let dir = catalog.parent().unwrap();
+    sops(&["decrypt", catalog.to_str().unwrap()], dir)
+        .status
+        .success()
+}
+
+/// Writes a `.sops.yaml` into `dir` with one creation rule for the test recipient plus
+/// `settings` (sops 3.11 has no flag for `mac_only_encrypted`), or removes it for `None`.
+fn creation_rule(dir: &Path, settings: Option<&str>) {
+    let file = dir.join(".sops.yaml");
+    match settings {
+        Some(settings) => fs::write(
+            file,
+            format!("creation_rules:\n  - age: {}\n{settings}", recipient()),
+        )
+        .unwrap(),
+        None => {
+            let _ = fs::remove_file(file);
+        }
+    }
+}
+
+const NAMESPACE_WIDE: &str = "testdata/render/namespace-wide/input.yaml";
+
 #[test]
 fn catalogs_encrypted_by_real_sops_decrypt() {
     let tmp = tempfile::tempdir().unwrap();
     let plain = plain_catalog();
-    let input = "testdata/render/namespace-wide/input.yaml";
-    let reference = render("test").arg(input).output().unwrap();
+    let reference = render("test").arg(NAMESPACE_WIDE).output().unwrap();
     assert!(reference.status.success(), "{}", transcript(&reference));
-    for (extra, rules) in [
-        (&[][..], None),
-        (&["--encrypted-regex", "^(password|username)$"][..], None),
-        // mac_only_encrypted has no flag in sops 3.11; it comes from a creation rule.
-        (
-            &[][..],
-            Some(
-                "creation_rules:\n  - encrypted_regex: ^password$\n    mac_only_encrypted: true\n    age: RECIPIENT\n",
-            ),
-        ),
-    ] {
-        match rules {
-            Some(r) => fs::write(
-                tmp.path().join(".sops.yaml"),
-                r.replace("RECIPIENT", &recipient()),
-            )
-            .unwrap(),
-            None => {
-                let _ = fs::remove_file(tmp.path().join(".sops.yaml"));
-            }
-        }
+    // sops' defaults, spelled out or not, encrypt every value.
+    for extra in [&[][..], &["--unencrypted-suffix", "_unencrypted"][..]] {
         let catalog = encrypt(tmp.path(), &plain, extra);
-        if rules.is_some() {
-            assert!(
-                fs::read_to_string(&catalog)
-                    .unwrap()
-                    .contains("mac_only_encrypted: true")
-            );
-        }
-        let out = render_with(&catalog, "test", &[input]);
+        let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
         assert!(out.status.success(), "sops {extra:?}: {}", transcript(&out));
         // Same credentials, another data key: same secrets, other ciphertext.
         assert_eq!(out.stdout.len(), reference.stdout.len());
     }
 }
 
+/// sops writes a YAML comment between or after list items as an encrypted `type:comment`
+/// item that its MAC leaves out; such a catalog once failed with a MAC mismatch.
 #[test]
-fn tampered_catalogs_fail_closed() {
+fn comments_between_list_items_decrypt() {
     let tmp = tempfile::tempdir().unwrap();
-    let catalog = encrypt(tmp.path(), &plain_catalog(), &["--encrypted-regex", "^password$"]);
-    let text = fs::read_to_string(&catalog).unwrap();
-    // An unencrypted value changed after encryption: only the MAC can tell.
-    let tampered = text.replacen(
-        "server: registry.example.com:5000",
-        "server: evil.example.com:5000",
+    let plain = plain_catalog().replacen(
+        "                - shop\n                - team-*\n",
+        "                # the shop\n                - shop\n                # and the teams\n                - team-*\n                # nothing else\n",
         1,
     );
-    assert_ne!(tampered, text);
-    fs::write(&catalog, tampered).unwrap();
-    let out = render_with(&catalog, "test", &["testdata/render/namespace-wide/input.yaml"]);
-    assert_failure(&out, 3, "mac mismatch");
+    assert!(plain.contains("# and the teams"));
+    let catalog = encrypt(tmp.path(), &plain, &[]);
+    let text = fs::read_to_string(&catalog).unwrap();
+    assert_eq!(
+        text.matches("type:comment]").count(),
+        3 + 3,
+        "3 list items, 3 head comments"
+    );
+    assert!(sops_accepts(&catalog));
+    let reference = render("test").arg(NAMESPACE_WIDE).output().unwrap();
+    let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(out.stdout.len(), reference.stdout.len());
+}
+
+/// Catalogs the real sops makes with rules that leave values plain are refused, naming the
+/// first plain path, even untampered.
+#[test]
+fn catalogs_that_are_not_fully_encrypted_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = plain_catalog();
+    for (extra, rule, first_plain, field) in [
+        (
+            &["--encrypted-regex", "^(password|username)$"][..],
+            None,
+            "`apiVersion` (line 4)",
+            "encrypted_regex",
+        ),
+        (
+            &["--unencrypted-regex", "^(type|server)$"][..],
+            None,
+            "`registries.company.type` (line 8)",
+            "unencrypted_regex",
+        ),
+        (
+            &["--encrypted-suffix", "word"][..],
+            None,
+            "`apiVersion` (line 4)",
+            "encrypted_suffix",
+        ),
+        (
+            &["--unencrypted-suffix", "_plain"][..],
+            None,
+            "",
+            "unencrypted_suffix",
+        ),
+        (
+            &[][..],
+            Some("    encrypted_regex: ^password$\n    mac_only_encrypted: true\n"),
+            "`apiVersion` (line 4)",
+            "encrypted_regex",
+        ),
+        (
+            &[][..],
+            Some("    mac_only_encrypted: true\n"),
+            "",
+            "mac_only_encrypted",
+        ),
+    ] {
+        creation_rule(tmp.path(), rule);
+        let catalog = encrypt(tmp.path(), &plain, extra);
+        assert!(sops_accepts(&catalog), "{extra:?} {rule:?}");
+        let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+        assert_failure(&out, 3, "is not fully encrypted: ");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(first_plain), "{extra:?} {rule:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("the file sets `sops.{field}`")),
+            "{extra:?} {rule:?}: {stderr}"
+        );
+        assert!(stderr.contains("fix: decrypt it"), "{stderr}");
+        assert!(!stderr.contains("test-password-company"));
+    }
+    creation_rule(tmp.path(), None);
+    // The exact message, once.
+    let catalog = encrypt(tmp.path(), &plain, &["--encrypted-regex", "^password$"]);
+    let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(&*catalog.to_string_lossy(), "CATALOG");
+    insta::assert_snapshot!(stderr, @r#"
+    error: the catalog CATALOG is not fully encrypted: the value at `apiVersion` (line 4) is not encrypted (plain text); the file sets `sops.encrypted_regex` (line 232), which lets sops leave values plain
+      why: sops ties a value to its registry, cluster and field only by encrypting it with its key path; its MAC covers values, not key names, and not where one plain value ends and the next begins, so a plain value can be renamed, moved, split or replaced and sops still accepts the file
+      fix: decrypt it (`sops decrypt`), rename keys ending in `_unencrypted`, drop encrypted_regex, unencrypted_regex, encrypted_suffix, unencrypted_suffix, encrypted_comment_regex, unencrypted_comment_regex and mac_only_encrypted from the command line and .sops.yaml, and encrypt it again (`sops encrypt`)
+    "#);
+}
+
+/// Swaps two lines that are equal to `a` and `b`.
+fn swap_lines(text: &str, a: &str, b: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l == a {
+                b
+            } else if l == b {
+                a
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// A tampering recipe: its name, the sops flags and `.sops.yaml` settings the catalog is made
+/// with, the edit, whether the real sops still accepts the edited file, and the first plain
+/// path pullseal must name.
+type Recipe = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    Box<dyn Fn(&str) -> String>,
+    bool,
+    &'static str,
+);
+
+/// The tampering recipes of issue 5, on catalogs the real sops makes now: each edit keeps
+/// the file valid for sops, and pullseal refuses every one with exit 3.
+#[test]
+fn tampering_recipes_that_sops_accepts_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = plain_catalog();
+    let test_cert = fs::read_to_string(path("testdata/keys/sealed-secrets-test.crt")).unwrap();
+    let other_cert = fs::read_to_string(path("examples/quickstart/demo-cluster.crt")).unwrap();
+    assert_eq!(test_cert.lines().count(), other_cert.lines().count());
+
+    let regex_rule: &'static [&'static str] = &["--encrypted-regex", "^(password|username)$"];
+    let mac_only = Some("    encrypted_regex: ^password$\n    mac_only_encrypted: true\n");
+    let recipes: Vec<Recipe> = vec![
+        (
+            // `--cluster test` would get `plain`'s `seal: none` and print the password.
+            "swap two cluster names under encrypted_regex",
+            regex_rule,
+            None,
+            Box::new(|t: &str| swap_lines(t, "    test:", "    plain:")),
+            true,
+            "`apiVersion` (line 4)",
+        ),
+        (
+            // The MAC hashes "shop" + "team-*" and "shopteam-" + "*" alike.
+            "split an allow glob in two under encrypted_regex",
+            regex_rule,
+            None,
+            Box::new(|t: &str| {
+                t.replacen(
+                    "                - shop\n                - team-*\n",
+                    "                - shopteam-\n                - '*'\n",
+                    1,
+                )
+            }),
+            true,
+            "`apiVersion` (line 4)",
+        ),
+        (
+            "a plain `seal: none` under mac_only_encrypted",
+            &[],
+            mac_only,
+            Box::new(|t: &str| t.replacen("seal: sealed-secrets", "seal: none", 1)),
+            true,
+            "`apiVersion` (line 4)",
+        ),
+        (
+            "another certificate under mac_only_encrypted",
+            &[],
+            mac_only,
+            Box::new(move |t: &str| {
+                test_cert
+                    .lines()
+                    .zip(other_cert.lines())
+                    .fold(t.to_owned(), |t, (a, b)| t.replace(a, b))
+            }),
+            true,
+            "`apiVersion` (line 4)",
+        ),
+        (
+            // sops then takes every value for plain and fails on the MAC; pullseal once
+            // decided by looks and took the one plain value.
+            "encrypted_comment_regex instead of the suffix rule",
+            &[],
+            None,
+            Box::new(|t: &str| {
+                let seal = t.find("        seal: ENC[").unwrap();
+                let end = seal + t[seal..].find('\n').unwrap();
+                format!("{}        seal: sealed-secrets{}", &t[..seal], &t[end..]).replacen(
+                    "unencrypted_suffix: _unencrypted",
+                    "encrypted_comment_regex: pullseal",
+                    1,
+                )
+            }),
+            false,
+            "`clusters.test.seal` (line",
+        ),
+    ];
+    for (name, extra, rule, tamper, sops_ok, first_plain) in recipes {
+        creation_rule(tmp.path(), rule);
+        let catalog = encrypt(tmp.path(), &plain, extra);
+        let before = fs::read_to_string(&catalog).unwrap();
+        let after = tamper(&before);
+        assert_ne!(after, before, "{name}: the edit did nothing");
+        fs::write(&catalog, &after).unwrap();
+        assert_eq!(sops_accepts(&catalog), sops_ok, "{name}");
+        let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+        assert_failure(&out, 3, "is not fully encrypted: the value at ");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(first_plain), "{name}: {stderr}");
+        assert!(!stderr.contains("test-password-company"), "{name}");
+    }
+}
+
+#[test]
+fn tampered_fully_encrypted_catalogs_fail_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = encrypt(tmp.path(), &plain_catalog(), &[]);
+    let text = fs::read_to_string(&catalog).unwrap();
+    // Key names are not in the MAC, but every value's additional data holds its path.
+    fs::write(&catalog, swap_lines(&text, "    test:", "    plain:")).unwrap();
+    assert!(!sops_accepts(&catalog));
+    let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+    assert_failure(&out, 3, "cannot decrypt the value at `clusters.plain.seal`");
+    // Empty lists add nothing to the MAC: sops accepts one added, pullseal does not.
+    let marker = "        allow:\n            clusters:\n";
+    let item = text.find(marker).unwrap() + marker.len();
+    let end = item + text[item..].find('\n').unwrap() + 1;
+    let added = format!("{}            namespaces: []\n{}", &text[..end], &text[end..]);
+    fs::write(&catalog, added).unwrap();
+    assert!(sops_accepts(&catalog));
+    let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
+    assert_failure(&out, 3, "registries.prod-only.allow.namespaces: is an empty list");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("test-password-company"));
 }
