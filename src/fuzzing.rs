@@ -79,7 +79,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Pod-spec-like documents in block and flow style, with existing lists, nulls, comments,
-    /// anchors and odd indentation.
+    /// anchors, merge keys, odd indentation, and every line end YAML 1.1 knows.
     fn document() -> impl Strategy<Value = String> {
         let list = prop_oneof![
             Just(String::new()),
@@ -91,6 +91,13 @@ mod tests {
             Just("  imagePullSecrets: null\n".to_owned()),
             Just("  imagePullSecrets:\n  - name: \"q\"\n".to_owned()),
             Just("  imagePullSecrets:\n  - name: |\n      lit\n".to_owned()),
+            Just("  imagePullSecrets: [] # none yet\n".to_owned()),
+            Just("  imagePullSecrets: [{name: x}, ]\n".to_owned()),
+            Just("  imagePullSecrets: [{name: x}   ]   # c\n".to_owned()),
+            Just("  imagePullSecrets: [\n    {name: x}, # c\n  ]\n".to_owned()),
+            Just("  imagePullSecrets: !!seq [{name: x}]\n".to_owned()),
+            Just("  <<: {imagePullSecrets: [{name: m}], restartPolicy: Always}\n".to_owned()),
+            Just("  <<: [{dnsPolicy: None}, {imagePullSecrets: [{name: m}]}]\n".to_owned()),
         ];
         let other = prop_oneof![
             Just("  containers:\n  - image: a\n".to_owned()),
@@ -105,12 +112,13 @@ mod tests {
             Just("  script: |\n    echo\n\n".to_owned()),
             Just("  z: \"q\" # c\n".to_owned()),
         ];
-        (other, list, after, any::<bool>(), any::<bool>()).prop_map(|(a, l, b, crlf, eof_newline)| {
+        let line_end = prop_oneof![Just("\n"), Just("\r\n"), Just("\r"), Just("\u{85}")];
+        (other, list, after, line_end, any::<bool>()).prop_map(|(a, l, b, nl, eof_newline)| {
             let mut doc = format!("kind: Pod\nspec:\n{a}{l}{b}");
             if !eof_newline {
                 doc.pop();
             }
-            if crlf { doc.replace('\n', "\r\n") } else { doc }
+            doc.replace('\n', nl)
         })
     }
 

@@ -166,7 +166,7 @@ impl Tail {
         if !s.is_empty() {
             out.write_all(s.as_bytes())?;
             self.written = true;
-            self.newline = s.ends_with('\n');
+            self.newline = s.ends_with(stream::BREAKS);
         }
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! The transform: find the workloads that reference registries, add `imagePullSecrets` to
 //! their pod specs, and plan one pull secret per (namespace, registry).
 //!
-//! Documents are split cheaply and only those whose text mentions `pullseal.io/` (or a
-//! `ServiceAccount` with `imagePullSecrets`) are parsed; every other document is passed through
-//! as the bytes it came in. Problems are collected over the whole stream and returned
-//! together. This module reads no files and writes no output.
+//! Documents are split cheaply and only those that may hold a reference, a `Secret`, a
+//! `SealedSecret` or a `ServiceAccount` are parsed (`may_matter`, sound against escapes and
+//! tags); every other document is passed through as the bytes it came in. Every edited
+//! document is parsed again and checked (`verify`) before it may be written. Problems are
+//! collected over the whole stream and returned together. This module reads no files and
+//! writes no output.
 
 mod name;
 pub(crate) mod rewrite;
@@ -513,4 +515,104 @@ fn list_items(node: &Node) -> Option<&[Node]> {
     let kind = node.get("kind").and_then(|(k, _)| k.as_str())?;
     let items = node.get("items").map(|(i, _)| i)?;
     (kind.ends_with("List") && items.is_seq()).then(|| items.items())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::manifest::tree::{Kind, key_text};
+
+    /// What the full reader finds that the render acts on: a pullseal annotation key, or one
+    /// of the kinds it reads, anywhere in the document (a superset of what it acts on).
+    fn reader_finds(text: &str) -> bool {
+        fn walk(node: &Node) -> bool {
+            let hit =
+                |s: &str| s.contains("pullseal") || matches!(s, "Secret" | "SealedSecret" | "ServiceAccount");
+            match &node.kind {
+                Kind::Scalar { .. } => node.as_str().is_some_and(hit),
+                Kind::Seq { items, .. } => items.iter().any(walk),
+                Kind::Map { .. } => node
+                    .resolved_entries()
+                    .iter()
+                    .any(|(k, v)| key_text(k).is_some_and(|k| hit(&k)) || walk(v)),
+            }
+        }
+        matches!(tree::parse(text), Ok(Some(root)) if walk(&root))
+    }
+
+    /// The words the render looks for, written in one of the ways YAML has to write a string.
+    fn encoded() -> impl Strategy<Value = (String, Option<&'static str>)> {
+        let word = prop_oneof![
+            Just("pullseal.io/registries"),
+            Just("registry.pullseal.io/app"),
+            Just("Secret"),
+            Just("SealedSecret"),
+            Just("ServiceAccount"),
+        ];
+        (word, 0..9u8, proptest::collection::vec(0..5u8, 24)).prop_map(|(w, how, escapes)| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(w);
+            let escaped: String = w
+                .chars()
+                .zip(escapes.iter().cycle())
+                .map(|(c, e)| match e {
+                    1 => format!("\\x{:02x}", u32::from(c)),
+                    2 => format!("\\u{:04x}", u32::from(c)),
+                    3 => format!("\\U{:08x}", u32::from(c)),
+                    4 if c == '/' => "\\/".to_owned(),
+                    _ => c.to_string(),
+                })
+                .collect();
+            match how {
+                0 => (w.to_owned(), None),
+                1 => (format!("'{w}'"), None),
+                2 => (format!("\"{escaped}\""), None),
+                3 => (format!("!!binary {b64}"), None),
+                4 => (format!("!!str {w}"), None),
+                5 => (format!("!<tag:yaml.org,2002:binary> {b64}"), None),
+                6 => (
+                    format!("!t!binary {b64}"),
+                    Some("%TAG !t! tag:yaml.org,2002:\n---\n"),
+                ),
+                7 => (
+                    format!("!t!bin%61ry {b64}"),
+                    Some("%TAG !t! tag:yaml.org,2002:\n---\n"),
+                ),
+                _ => (format!("\"{escaped}\\\n  \""), None),
+            }
+        })
+    }
+
+    proptest! {
+        /// The pre-filter never skips a document in which the full reader finds a reference,
+        /// a Secret, a SealedSecret or a ServiceAccount.
+        #[test]
+        fn the_pre_filter_never_skips_what_the_reader_finds(
+            (word, prefix) in encoded(),
+            as_key in any::<bool>(),
+            flow in any::<bool>(),
+            noise in "[a-z: #\\-\n]{0,20}",
+        ) {
+            let body = match (as_key, flow) {
+                (true, true) => format!("metadata: {{annotations: {{{word}: company}}}}\n"),
+                (true, false) => format!("metadata:\n  annotations:\n    ? {word}\n    : company\n"),
+                (false, true) => format!("{{kind: {word}}}\n"),
+                (false, false) => format!("kind: {word}\n"),
+            };
+            let text = format!("{}# {noise}\n{body}", prefix.unwrap_or(""));
+            if reader_finds(&text) {
+                prop_assert!(may_matter(&text), "skipped, yet the reader finds it:\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_pre_filter_lets_plain_documents_pass() {
+        assert!(!may_matter("kind: ConfigMap\ndata: {a: b}\n"));
+        // A hidden word is found by the reader and caught by the filter.
+        let hidden = "kind: !!binary U2VjcmV0\n";
+        assert!(reader_finds(hidden) && may_matter(hidden));
+    }
 }

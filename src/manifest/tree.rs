@@ -6,7 +6,8 @@
 //! document is refused with a reason:
 //! - scalars are typed by YAML 1.1 rules once, at parse time ([`yaml11`](super::yaml11));
 //! - NEL ends a line as it does for libyaml's scanner; LS and PS, which libyaml also takes as
-//!   line breaks but keeps inside values, are refused rather than guessed at;
+//!   line breaks but keeps inside values, are refused rather than guessed at; a tab after `:`
+//!   separates, as libyaml (and the spec) has it;
 //! - duplicate keys, a merge (`<<`) of something that is not a mapping, and a key both written
 //!   before a merge and merged (go-yaml v2 lets the merge win, the YAML spec and go-yaml v3 the
 //!   written key) are errors naming both places;
@@ -547,11 +548,25 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
             ),
         }]);
     }
-    // NEL is a line break for libyaml and becomes LF in values: parse with LF in its place.
-    // One character for one keeps the parser's character positions valid for `text`.
+    // The parser gets a copy where libyaml's reading differs from its own, one character for
+    // one so that its character positions stay valid for `text`:
+    // - NEL is a line break for libyaml and becomes LF in values: LF takes its place;
+    // - a tab right after `:` separates a value for libyaml (and the YAML spec); this parser
+    //   refuses it before a letter or `-`, so it reads a space there. No value pullseal reads
+    //   (names, images, registries) can hold a tab.
     let normalised;
-    let parsed: &str = if text.contains(NEL) {
-        normalised = text.replace(NEL, "\n");
+    let parsed: &str = if text.contains(NEL) || text.contains(":\t") {
+        let mut copy = String::with_capacity(text.len());
+        let mut after_colon = false;
+        for c in text.chars() {
+            copy.push(match c {
+                NEL => '\n',
+                '\t' if after_colon => ' ',
+                c => c,
+            });
+            after_colon = c == ':';
+        }
+        normalised = copy;
         &normalised
     } else {
         text
@@ -756,6 +771,13 @@ mod tests {
         let text = "%TAG !k! tag:yaml.org,2002:\n---\na: !k!str 12\n";
         let root = parse(text).unwrap().unwrap();
         assert_eq!(root.get("a").unwrap().0.as_str(), Some("12"));
+    }
+
+    #[test]
+    fn a_tab_after_a_colon_separates_as_it_does_for_kubernetes() {
+        let root = parse("kind:\tSecret\nm: {a:\t-1}\n").unwrap().unwrap();
+        assert_eq!(root.get("kind").unwrap().0.as_str(), Some("Secret"));
+        assert_eq!(root.path(&["m", "a"]).unwrap().scalar(), Some(Scalar::Int(-1)));
     }
 
     #[test]

@@ -288,3 +288,44 @@ fn help_is_stable() {
     let out = pullseal().args(["render", "--help"]).output().unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn a_second_file_with_a_byte_order_mark_is_edited_where_it_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  annotations: {pullseal.io/registries: company}\nspec:\n  containers: [{name: app, image: \"registry.example.com:5000/a:1\"}]\n";
+    fs::write(
+        dir.path().join("a.yaml"),
+        "kind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("b.yaml"), format!("\u{feff}{pod}")).unwrap();
+    let out = render("test").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The mark may open a stream only: it is dropped, and the edit lands where it belongs.
+    assert!(!text.contains('\u{feff}'), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "kind: ConfigMap\nmetadata: {{name: c}}\n---\n{}",
+            pod.replace(
+                "spec:\n",
+                "spec:\n  imagePullSecrets:\n  - name: pullseal-company\n"
+            )
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn twenty_thousand_broken_documents_are_all_reported_in_order() {
+    let doc = "kind: Pod\nmetadata: {name: p, namespace: shop, annotations: {pullseal.io/registries: nope}}\nspec: {containers: [{name: a, image: nginx}]}\n";
+    let text = vec![doc; 20_000].join("---\n");
+    let out = render("test").write_stdin(text).output().unwrap();
+    assert_failure(&out, 1, "20000 problems in the input");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let documents: Vec<usize> = stderr
+        .lines()
+        .filter_map(|l| l.split("document ").nth(1)?.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(documents, (1..=20_000).collect::<Vec<_>>());
+}
