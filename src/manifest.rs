@@ -105,7 +105,7 @@ impl Stream {
         &self,
         out: &mut dyn io::Write,
         edits: &[Vec<Edit>],
-        extra: &[String],
+        extra: &[impl AsRef<str>],
     ) -> io::Result<()> {
         let mut tail = Tail::default();
         let mut current_source = None;
@@ -136,7 +136,7 @@ impl Stream {
                 edits.get(i).map_or(&[][..], Vec::as_slice),
             )?;
         }
-        for doc in extra {
+        for doc in extra.iter().map(AsRef::as_ref) {
             if tail.written && !tail.newline {
                 tail.put(out, "\n")?;
             }

@@ -149,13 +149,33 @@ pub enum RenderError {
 }
 
 /// A finished render: the edits to the input and the documents to append. Nothing is
-/// written until [`Rendered::write_to`] is called, after everything succeeded.
-#[derive(Debug)]
+/// written until [`Rendered::write_to`] is called, after everything succeeded. A plain
+/// Secret (`seal: none`) holds a credential, so the documents are zeroized on drop and never
+/// shown by `Debug`.
 pub struct Rendered {
     edits: Vec<Vec<Edit>>,
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
     /// Things the user should know that do not stop the render.
     pub warnings: Vec<String>,
+}
+
+/// One emitted pull-secret document.
+struct Secret(zeroize::Zeroizing<String>);
+
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rendered")
+            .field("edits", &self.edits.iter().map(Vec::len).sum::<usize>())
+            .field("secrets", &self.secrets.len())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 impl Rendered {
@@ -262,7 +282,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
                 secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
                 source,
             })?;
-        extra.push(doc);
+        extra.push(Secret(zeroize::Zeroizing::new(doc)));
     }
     Ok(Rendered {
         edits: walk.edits,
@@ -606,6 +626,16 @@ mod tests {
                 prop_assert!(may_matter(&text), "skipped, yet the reader finds it:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn debug_of_a_render_shows_no_document() {
+        let rendered = Rendered {
+            edits: vec![Vec::new()],
+            secrets: vec![Secret(zeroize::Zeroizing::new("password: hunter2".to_owned()))],
+            warnings: Vec::new(),
+        };
+        insta::assert_snapshot!(format!("{rendered:?}"), @"Rendered { edits: 0, secrets: 1, warnings: [] }");
     }
 
     #[test]
