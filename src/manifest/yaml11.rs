@@ -211,81 +211,91 @@ fn go_parse_int(text: &str) -> Option<i128> {
 /// go-yaml's plain timestamps: `2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00` (also with `t`),
 /// `2006-1-2 15:4:5.999999999`, with real calendar dates.
 fn is_timestamp(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.len() < 8 || !b.iter().take(4).all(u8::is_ascii_digit) || b.get(4) != Some(&b'-') {
+    let mut c = Cursor { text, at: 0 };
+    let date = (|| {
+        let year = c.number(4, 4)?;
+        c.eat(b'-')?;
+        let month = c.number(1, 2)?;
+        c.eat(b'-')?;
+        let day = c.number(1, 2)?;
+        ((1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day)).then_some(())
+    })();
+    if date.is_none() {
         return false;
     }
-    let mut i = 5;
-    let number = |i: &mut usize, max_len: usize| -> Option<u32> {
-        let start = *i;
-        while *i < b.len() && *i - start < max_len && b.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        text.get(start..*i)?.parse().ok()
-    };
-    let year: u32 = text.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
-    let Some(month) = number(&mut i, 2) else {
-        return false;
-    };
-    if b.get(i) != Some(&b'-') {
-        return false;
-    }
-    i += 1;
-    let Some(day) = number(&mut i, 2) else {
-        return false;
-    };
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return false;
-    }
-    if i == b.len() {
+    if c.done() {
         return true;
     }
-    let zoned = match b.get(i) {
+    let zoned = match c.next() {
         Some(b'T' | b't') => true,
         Some(b' ') => false,
         _ => return false,
     };
-    i += 1;
-    let Some(hour) = number(&mut i, 2) else {
-        return false;
-    };
-    if b.get(i) != Some(&b':') {
-        return false;
-    }
-    i += 1;
-    let Some(minute) = number(&mut i, 2) else {
-        return false;
-    };
-    if b.get(i) != Some(&b':') {
-        return false;
-    }
-    i += 1;
-    let Some(second) = number(&mut i, 2) else {
-        return false;
-    };
-    if hour > 23 || minute > 59 || second > 59 {
+    let time = (|| {
+        let hour = c.number(1, 2)?;
+        c.eat(b':')?;
+        let minute = c.number(1, 2)?;
+        c.eat(b':')?;
+        let second = c.number(1, 2)?;
+        if c.eat(b'.').is_some() {
+            c.number(1, 9)?;
+        }
+        (hour <= 23 && minute <= 59 && second <= 59).then_some(())
+    })();
+    if time.is_none() {
         return false;
     }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if number(&mut i, 9).is_none() {
-            return false;
+    if !zoned || c.done() {
+        return c.done() && !zoned;
+    }
+    match c.rest() {
+        "Z" => true,
+        zone => {
+            let mut z = Cursor { text: zone, at: 0 };
+            matches!(z.next(), Some(b'+' | b'-'))
+                && z.number(2, 2).is_some()
+                && z.eat(b':').is_some()
+                && z.number(2, 2).is_some()
+                && z.done()
         }
     }
-    if !zoned {
-        return i == b.len();
+}
+
+/// Reads a timestamp left to right.
+struct Cursor<'t> {
+    text: &'t str,
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn next(&mut self) -> Option<u8> {
+        let b = self.text.as_bytes().get(self.at).copied()?;
+        self.at += 1;
+        Some(b)
     }
-    match text.get(i..) {
-        Some("Z") => true,
-        Some(zone) => {
-            let z = zone.as_bytes();
-            z.len() == 6
-                && matches!(z.first(), Some(b'+' | b'-'))
-                && z.get(1..3).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-                && z.get(3) == Some(&b':')
-                && z.get(4..6).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.text.as_bytes().get(self.at) == Some(&want)).then(|| self.at += 1)
+    }
+
+    /// Between `min` and `max` decimal digits.
+    fn number(&mut self, min: usize, max: usize) -> Option<u32> {
+        let start = self.at;
+        while self.at - start < max && self.text.as_bytes().get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
         }
-        None => false,
+        if self.at - start < min {
+            return None;
+        }
+        self.text.get(start..self.at)?.parse().ok()
+    }
+
+    fn done(&self) -> bool {
+        self.at >= self.text.len()
+    }
+
+    fn rest(&self) -> &str {
+        self.text.get(self.at..).unwrap_or("")
     }
 }
 
