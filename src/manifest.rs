@@ -68,14 +68,7 @@ impl Stream {
     pub fn new(sources: Vec<Source>) -> Stream {
         let mut documents = Vec::new();
         for (i, source) in sources.iter().enumerate() {
-            // Lines are counted once, as the spans go by, so that the cost stays linear.
-            let (mut line, mut counted) = (1, 0);
             for (n, span) in stream::split(&source.text).into_iter().enumerate() {
-                line += source
-                    .text
-                    .get(counted..span.range.start)
-                    .map_or(0, stream::count_lines);
-                counted = span.range.start;
                 documents.push(Document {
                     source: i,
                     range: span.range,
@@ -83,7 +76,7 @@ impl Stream {
                         file: source.name.clone(),
                         document: n + 1,
                     },
-                    line,
+                    line: span.line,
                 });
             }
         }

@@ -21,21 +21,47 @@ use std::ops::Range;
 pub(crate) struct Span {
     /// Bytes of the document in the stream text.
     pub(crate) range: Range<usize>,
+    /// 1-based line on which the span starts.
+    pub(crate) line: usize,
 }
 
 /// The line break characters of YAML 1.1, which Kubernetes' reader uses.
 pub(crate) const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// The byte just past the line break that ends the line holding `from` (or the text's end).
+/// This runs over every byte of every stream, so it searches with `memchr` for the bytes a
+/// break can start with: LF, CR, C2 (NEL is C2 85) and E2 (LS and PS are E2 80 A8/A9).
 pub(crate) fn line_end(text: &str, from: usize) -> usize {
-    let Some(rest) = text.get(from..) else {
-        return text.len();
-    };
-    match rest.char_indices().find(|(_, c)| BREAKS.contains(c)) {
-        None => text.len(),
-        Some((i, '\r')) if rest.get(i + 1..).is_some_and(|r| r.starts_with('\n')) => from + i + 2,
-        Some((i, c)) => from + i + c.len_utf8(),
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while let Some(rest) = bytes.get(i..) {
+        let common = memchr::memchr3(b'\n', b'\r', 0xC2, rest).unwrap_or(rest.len());
+        // E2 only within the line found so far, so that the search stays linear.
+        let at = rest
+            .get(..common)
+            .and_then(|r| memchr::memchr(0xE2, r))
+            .unwrap_or(common);
+        i += at;
+        match bytes.get(i) {
+            None => break,
+            Some(b'\n') => return i + 1,
+            Some(b'\r') => {
+                return if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+            }
+            Some(0xC2) if bytes.get(i + 1) == Some(&0x85) => return i + 2,
+            Some(0xE2)
+                if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) =>
+            {
+                return i + 3;
+            }
+            Some(_) => i += 1,
+        }
     }
+    text.len()
 }
 
 /// The byte where the line holding `at` starts.
@@ -108,24 +134,24 @@ pub(crate) fn split(text: &str) -> Vec<Span> {
     // Whether a `...` ended the current span's document.
     let mut ended = false;
     let mut at = 0;
+    let (mut line_no, mut start_line) = (1, 1);
     while at < text.len() {
         let end = line_end(text, at);
         let line = text.get(at..end).unwrap_or("");
         let class = classify(line, in_document && !ended);
         let opens = matches!(class, Line::Start | Line::Content);
-        if (ended && class != Line::Prefix) || (class == Line::Start && in_document) {
-            // A new document (or its prefix after `...`) begins at this line.
+        // A new document (or its prefix after `...`) begins at this line; so does a
+        // directive after `...`, which belongs to the next document.
+        let directive = ended && class == Line::Prefix && line.starts_with('%');
+        if (ended && class != Line::Prefix) || (class == Line::Start && in_document) || directive {
             if at > start {
-                spans.push(Span { range: start..at });
+                spans.push(Span {
+                    range: start..at,
+                    line: start_line,
+                });
             }
             start = at;
-            in_document = false;
-            ended = false;
-        }
-        if ended && class == Line::Prefix && line.starts_with('%') {
-            // A directive after `...` belongs to the next document.
-            spans.push(Span { range: start..at });
-            start = at;
+            start_line = line_no;
             in_document = false;
             ended = false;
         }
@@ -136,10 +162,12 @@ pub(crate) fn split(text: &str) -> Vec<Span> {
             ended = true;
         }
         at = end;
+        line_no += 1;
     }
     if start < text.len() || spans.is_empty() {
         spans.push(Span {
             range: start..text.len(),
+            line: start_line,
         });
     }
     // A trailing span of comments and blanks after `...` is no document: it stays with the
