@@ -1,7 +1,7 @@
 //! How failures are reported: each message once, and the exit codes of the README's table
 //! for the command-line values issue 5 names (`--namespace`, `ARGOCD_APP_NAMESPACE`).
 
-use crate::support::{assert_failure, render, transcript};
+use crate::support::{assert_failure, redact_tmp, render, transcript};
 
 const INPUT: &str = "testdata/render/namespace-flag-invalid/input.yaml";
 
@@ -63,4 +63,69 @@ fn a_namespace_that_is_not_a_dns_label_is_a_usage_error() {
         .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("namespace: \"42\""));
+}
+
+/// Every character a terminal acts on, or that reorders a line, in UTF-8: C0 controls but the
+/// newline that ends each message, DEL, C1 controls, line and paragraph separators, and the
+/// bidi and other format characters.
+fn raw_controls(stderr: &[u8]) -> Vec<String> {
+    std::str::from_utf8(stderr)
+        .expect("stderr is UTF-8, so no stray byte is a C1 control either")
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{feff}')
+                || ('\u{200b}'..='\u{200f}').contains(&c)
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2060}'..='\u{206f}').contains(&c)
+        })
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect()
+}
+
+/// Issue 5: strings taken from input files are printed quoted and escaped, so that no terminal
+/// escape can be injected. The file name, kinds, names, namespaces, annotation keys, container
+/// names and images below carry ESC, BEL, CR, newlines and bidi overrides; stderr must hold none
+/// of them raw, one line per problem, and still name every object.
+#[test]
+fn input_text_in_diagnostics_is_quoted_and_escaped() {
+    let manifest = r#"kind: "Fancy\e[31mKind"
+metadata:
+  name: "evil\r\nerror: forged line"
+  namespace: "shop\u202E"
+  annotations:
+    "registry.pullseal.io/x\e]0;pwned\a": company
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "web\nx"
+  namespace: shop
+  annotations:
+    pullseal.io/registries: dockerhub
+    "registry.pullseal.io/side\u202Ecar": company
+    "registry.pullseal.io/ghost\e[2J": company
+spec:
+  template:
+    spec:
+      containers:
+        - name: "side\u202Ecar"
+          image: "registry.example.com:5000/a:1\e[0m"
+        - name: "main\rx"
+          image: "quay.io/acme/x\u2066:1"
+"#;
+    let tmp = tempfile::tempdir().unwrap();
+    fs_err::write(tmp.path().join("app\u{1b}]0;x\u{7}.yaml"), manifest).unwrap();
+    let out = render("test").arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert_eq!(raw_controls(&out.stderr), Vec::<String>::new());
+    let stderr = redact_tmp(&String::from_utf8_lossy(&out.stderr), tmp.path());
+    assert!(stderr.contains(r#"Deployment shop/"web\nx""#), "{stderr}");
+    insta::assert_snapshot!(stderr, @r#"
+        error: 4 problems in the input:
+          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 1: "Fancy\u{1b}[31mKind" "shop\u{202e}"/"evil\r\nerror: forged line": metadata.annotations["registry.pullseal.io/x\u{1b}]0;pwned\u{7}"]: "Fancy\u{1b}[31mKind" is not a workload pullseal knows; give --pod-spec "Fancy\u{1b}[31mKind"=PATH to say where its pod spec is
+          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations["registry.pullseal.io/ghost\u{1b}[2J"]: no container named "ghost\u{1b}[2J" (containers: "side\u{202e}car", "main\rx")
+          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": spec.template.spec.containers[0].image: image "registry.example.com:5000/a:1\u{1b}[0m" is not a valid image reference
+          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations[pullseal.io/registries]: registry "dockerhub" (server docker.io) serves none of the pod's images ("registry.example.com:5000/a:1\u{1b}[0m", "quay.io/acme/x\u{2066}:1")
+        "#);
 }

@@ -6,16 +6,9 @@ use std::path::Path;
 
 use fs_err as fs;
 
-use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, render, transcript};
+use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, redact_tmp, render, transcript};
 
 const INPUT: &str = "testdata/render/namespace-wide/input.yaml";
-
-/// Replaces the temp dir (as given and as resolved) in `text`.
-fn redact_tmp(text: &str, tmp: &Path) -> String {
-    let real = fs::canonicalize(tmp).unwrap();
-    text.replace(&real.display().to_string(), "[tmp]")
-        .replace(&tmp.display().to_string(), "[tmp]")
-}
 
 /// Issue 5: a `loop -> .` link printed a Deployment 41 times.
 #[test]
