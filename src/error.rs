@@ -33,9 +33,9 @@ pub enum Error {
     /// (exit 3): discovery never leaves the repository, so it is not used.
     #[error(
         "{} is a symbolic link to {}, outside the repository {}; pass it with --catalog to use it",
-        link.display(),
-        target.display(),
-        root.display()
+        shown_path(link),
+        shown_path(target),
+        shown_path(root)
     )]
     CatalogOutsideRepository {
         /// The link that was found.
@@ -47,7 +47,7 @@ pub enum Error {
     },
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
-    #[error("cannot {action} {}", path.display())]
+    #[error("cannot {action} {}", shown_path(path))]
     Io {
         /// What was being done: `read`, `write`, `create`...
         action: &'static str,
@@ -76,6 +76,11 @@ pub(crate) fn shown(text: &str) -> String {
     } else {
         format!("{text:?}")
     }
+}
+
+/// A path as a message shows it: [`shown`], as a file name can hold any character.
+pub(crate) fn shown_path(path: &std::path::Path) -> String {
+    shown(&path.display().to_string())
 }
 
 impl From<RenderError> for Error {

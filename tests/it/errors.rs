@@ -14,7 +14,7 @@ fn an_io_error_is_printed_once() {
         ----- stdout -----
         ----- stderr -----
         error: cannot read no/such/file.yaml
-          caused by: failed to query resolved metadata `no/such/file.yaml`: No such file or directory (os error 2)
+          caused by: No such file or directory (os error 2)
         ");
 }
 
@@ -127,5 +127,22 @@ spec:
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations["registry.pullseal.io/ghost\u{1b}[2J"]: no container named "ghost\u{1b}[2J" (containers: "side\u{202e}car", "main\rx")
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": spec.template.spec.containers[0].image: image "registry.example.com:5000/a:1\u{1b}[0m" is not a valid image reference
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations[pullseal.io/registries]: registry "dockerhub" (server docker.io) serves none of the pod's images ("registry.example.com:5000/a:1\u{1b}[0m", "quay.io/acme/x\u{2066}:1")
+        "#);
+}
+
+/// Issue 5: a file found by walking a directory can have any name; when it cannot be read, the
+/// error names it escaped, and the cause (from `fs-err`, which prints paths raw) does not repeat it.
+#[test]
+fn an_unreadable_file_is_named_escaped_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs_err::write(tmp.path().join("a\u{1b}[2J\rb.yaml"), b"kind: \xff\n").unwrap();
+    let out = render("test").arg(tmp.path()).output().unwrap();
+    assert_eq!(raw_controls(&out.stderr), Vec::<String>::new());
+    insta::assert_snapshot!(redact_tmp(&transcript(&out), tmp.path()), @r#"
+        exit: 5
+        ----- stdout -----
+        ----- stderr -----
+        error: cannot read "[tmp]/a\u{1b}[2J\rb.yaml"
+          caused by: stream did not contain valid UTF-8
         "#);
 }
