@@ -128,17 +128,16 @@ pub struct Allow {
     pub clusters: Option<Globs>,
 }
 
-/// A list of globs, kept with its text for messages. Its `Debug` shows how many there are,
-/// not the globs.
+/// A list of globs. Only what they match is kept, not their text: the globs are catalog
+/// content, which no message or log shows (its `Debug` shows how many there are).
 pub struct Globs {
-    patterns: Vec<String>,
     set: globset::GlobSet,
 }
 
 impl fmt::Debug for Globs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Globs")
-            .field("len", &self.patterns.len())
+            .field("len", &self.set.len())
             .finish_non_exhaustive()
     }
 }
@@ -147,11 +146,6 @@ impl Globs {
     /// Whether any glob matches `name`.
     pub fn matches(&self, name: &str) -> bool {
         self.set.is_match(name)
-    }
-
-    /// The globs as written.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
     }
 }
 

@@ -541,14 +541,16 @@ impl<'a> Walk<'a> {
         Some(registry)
     }
 
+    /// Whether the catalog lets `registry` be used here. The message names the registry, the
+    /// cluster or namespace and the catalog field, never the globs: the catalog is secret
+    /// material, and who may use a registry where is part of it.
     fn policy(&self, registry: &Registry, namespace: Option<&str>) -> Option<String> {
+        let name = registry.name.as_str();
         if let Some(globs) = &registry.allow.clusters {
             if !globs.matches(&self.cluster.name) {
                 return Some(format!(
-                    "registry {:?} is not allowed on cluster {:?} (allow.clusters: {})",
-                    registry.name.as_str(),
-                    self.cluster.name,
-                    globs.patterns().join(", ")
+                    "registry {name:?} is not allowed on cluster {:?} (by registries.{name}.allow.clusters in the catalog)",
+                    self.cluster.name
                 ));
             }
         }
@@ -557,16 +559,12 @@ impl<'a> Walk<'a> {
                 Some(ns) if globs.matches(ns) => {}
                 Some(ns) => {
                     return Some(format!(
-                        "registry {:?} is not allowed in namespace {ns:?} (allow.namespaces: {})",
-                        registry.name.as_str(),
-                        globs.patterns().join(", ")
+                        "registry {name:?} is not allowed in namespace {ns:?} (by registries.{name}.allow.namespaces in the catalog)"
                     ));
                 }
                 None => {
                     return Some(format!(
-                        "registry {:?} is limited to namespaces {} but the object has no namespace",
-                        registry.name.as_str(),
-                        globs.patterns().join(", ")
+                        "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), but the object has no namespace"
                     ));
                 }
             }

@@ -1,6 +1,8 @@
 //! How failures are reported: each message once, and the exit codes of the README's table
 //! for the command-line values issue 5 names (`--namespace`, `ARGOCD_APP_NAMESPACE`).
 
+use std::fmt::Write as _;
+
 use crate::support::{assert_failure, redact_tmp, render, transcript};
 
 const INPUT: &str = "testdata/render/namespace-flag-invalid/input.yaml";
@@ -144,5 +146,51 @@ fn an_unreadable_file_is_named_escaped_once() {
         ----- stderr -----
         error: cannot read "[tmp]/a\u{1b}[2J\rb.yaml"
           caused by: stream did not contain valid UTF-8
+        "#);
+}
+
+/// Issue 5: the catalog is secret material, its allow globs included: a policy message names
+/// the registry, the cluster or namespace and the catalog field, never a glob.
+#[test]
+fn policy_messages_name_the_catalog_field_not_its_globs() {
+    let deployment = |namespace: &str, registries: &str, images: &[&str]| {
+        let mut containers = String::new();
+        for (i, image) in images.iter().enumerate() {
+            writeln!(containers, "        - name: c{i}\n          image: {image}").unwrap();
+        }
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: policy\n{namespace}  annotations:\n    pullseal.io/registries: {registries}\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere.yaml");
+    let images = ["quay.io/acme/app:1", "prod.example.com/app:1"];
+    fs_err::write(
+        &elsewhere,
+        deployment("  namespace: other\n", "quay-team, prod-only", &images),
+    )
+    .unwrap();
+    let nowhere = tmp.path().join("nowhere.yaml");
+    fs_err::write(&nowhere, deployment("", "quay-team", &images[..1])).unwrap();
+    // Strict sealing wants a namespace anyway: on `plain` only the policy speaks.
+    let outs = [
+        render("test").arg(&elsewhere).output().unwrap(),
+        render("plain").arg(&nowhere).output().unwrap(),
+    ];
+    let mut stderr = String::new();
+    for out in &outs {
+        assert_eq!(out.status.code(), Some(1), "{}", transcript(out));
+        stderr.push_str(&redact_tmp(&String::from_utf8_lossy(&out.stderr), tmp.path()));
+    }
+    // The test catalog's globs: quay-team allows `shop` and `team-*`, prod-only `prod-*`.
+    for glob in ["team-*", "prod-*", "shop"] {
+        assert!(!stderr.contains(glob), "{glob} in:\n{stderr}");
+    }
+    insta::assert_snapshot!(stderr, @r#"
+        error: 2 problems in the input:
+          [tmp]/elsewhere.yaml: document 1: Deployment other/policy: registry "quay-team" is not allowed in namespace "other" (by registries.quay-team.allow.namespaces in the catalog)
+          [tmp]/elsewhere.yaml: document 1: Deployment other/policy: registry "prod-only" is not allowed on cluster "test" (by registries.prod-only.allow.clusters in the catalog)
+        error: 1 problem in the input:
+          [tmp]/nowhere.yaml: document 1: Deployment policy: registry "quay-team" is limited to some namespaces (by registries.quay-team.allow.namespaces in the catalog), but the object has no namespace
         "#);
 }
