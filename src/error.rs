@@ -121,9 +121,9 @@ impl Error {
             | Error::Identities(_) => {
                 Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
             }
-            Error::Catalog(CatalogError::NotFound { .. }) => {
-                Some("run from the directory that holds the catalog, or pass --catalog")
-            }
+            Error::Catalog(CatalogError::NotFound { .. }) => Some(
+                "discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog",
+            ),
             _ => None,
         }
     }

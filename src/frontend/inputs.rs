@@ -205,6 +205,7 @@ pub(super) fn locate_catalog(explicit: Option<&Path>, cwd: &Path) -> Result<Path
     }
     Err(Error::Catalog(CatalogError::NotFound {
         searched: cwd.display().to_string(),
+        root: root.map(|r| r.display().to_string()),
     }))
 }
 
