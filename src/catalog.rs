@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{SecretBox, SecretString};
 
+use crate::error::shown;
 use crate::reference::{RegistryName, Server};
 use crate::seal::{Certificate, Scope};
 use crate::sops::{self, Identities, SopsError};
 
-/// The file name looked for in the current directory and its parents.
+/// The file name looked for in the current directory and its parents, up to the repository
+/// root (discovery is `frontend`'s, which reads files; this module only loads one).
 pub const DEFAULT_FILE: &str = "pullseal.catalog.yaml";
 
 /// A decrypted, checked catalog.
@@ -128,17 +130,16 @@ pub struct Allow {
     pub clusters: Option<Globs>,
 }
 
-/// A list of globs, kept with its text for messages. Its `Debug` shows how many there are,
-/// not the globs.
+/// A list of globs. Only what they match is kept, not their text: the globs are catalog
+/// content, which no message or log shows (its `Debug` shows how many there are).
 pub struct Globs {
-    patterns: Vec<String>,
     set: globset::GlobSet,
 }
 
 impl fmt::Debug for Globs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Globs")
-            .field("len", &self.patterns.len())
+            .field("len", &self.set.len())
             .finish_non_exhaustive()
     }
 }
@@ -147,11 +148,6 @@ impl Globs {
     /// Whether any glob matches `name`.
     pub fn matches(&self, name: &str) -> bool {
         self.set.is_match(name)
-    }
-
-    /// The globs as written.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
     }
 }
 
@@ -179,13 +175,20 @@ pub struct Cluster {
 /// Why a catalog cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    /// No catalog file was found.
+    /// No catalog file was found by discovery, which stops at the repository root.
     #[error(
-        "no catalog found: give --catalog or PULLSEAL_CATALOG, or put {DEFAULT_FILE} in {searched} or a parent"
+        "no catalog found: no {DEFAULT_FILE} in {} or a parent {}; give --catalog or PULLSEAL_CATALOG",
+        shown(searched),
+        root.as_deref().map_or_else(
+            || "(outside a repository, every parent was searched)".to_owned(),
+            |root| format!("up to the repository root {} (discovery stops there)", shown(root))
+        )
     )]
     NotFound {
         /// The directory searched from.
         searched: String,
+        /// The repository root where discovery stopped, when the search started in one.
+        root: Option<String>,
     },
     /// The file could not be read.
     #[error("cannot read the catalog")]
@@ -235,20 +238,6 @@ pub enum CatalogError {
 }
 
 impl Catalog {
-    /// Finds the catalog: `explicit` (from `--catalog` or `PULLSEAL_CATALOG`), else
-    /// [`DEFAULT_FILE`] in `cwd` or its nearest parent.
-    pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, CatalogError> {
-        if let Some(path) = explicit {
-            return Ok(path.to_path_buf());
-        }
-        cwd.ancestors()
-            .map(|dir| dir.join(DEFAULT_FILE))
-            .find(|candidate| candidate.is_file())
-            .ok_or_else(|| CatalogError::NotFound {
-                searched: cwd.display().to_string(),
-            })
-    }
-
     /// Reads, decrypts and checks the catalog at `path`.
     pub fn load(path: &Path, identities: &Identities) -> Result<Catalog, CatalogError> {
         use std::io::Read as _;
@@ -341,6 +330,19 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_found_says_where_discovery_stopped() {
+        let err = |root: Option<&str>| {
+            CatalogError::NotFound {
+                searched: "/home/dev/my repo/apps".to_owned(),
+                root: root.map(str::to_owned),
+            }
+            .to_string()
+        };
+        insta::assert_snapshot!(err(Some("/home/dev/my repo")), @r#"no catalog found: no pullseal.catalog.yaml in "/home/dev/my repo/apps" or a parent up to the repository root "/home/dev/my repo" (discovery stops there); give --catalog or PULLSEAL_CATALOG"#);
+        insta::assert_snapshot!(err(None), @r#"no catalog found: no pullseal.catalog.yaml in "/home/dev/my repo/apps" or a parent (outside a repository, every parent was searched); give --catalog or PULLSEAL_CATALOG"#);
+    }
 
     #[test]
     fn files_over_the_limit_are_refused_without_being_read_whole() {

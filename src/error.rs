@@ -1,7 +1,8 @@
 //! The top-level error: one kind per way pullseal can fail, and the kind alone decides the
 //! exit code (the table is in the README and in [`Error::exit_code`]).
 //!
-//! Messages come from the module errors underneath and never hold a credential.
+//! Messages come from the module errors underneath and never hold a credential. Text they
+//! take from an input (a manifest, a file name, a key of the catalog) goes through [`shown`].
 
 use std::path::PathBuf;
 
@@ -32,9 +33,9 @@ pub enum Error {
     /// (exit 3): discovery never leaves the repository, so it is not used.
     #[error(
         "{} is a symbolic link to {}, outside the repository {}; pass it with --catalog to use it",
-        link.display(),
-        target.display(),
-        root.display()
+        shown_path(link),
+        shown_path(target),
+        shown_path(root)
     )]
     CatalogOutsideRepository {
         /// The link that was found.
@@ -46,7 +47,7 @@ pub enum Error {
     },
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
-    #[error("cannot {action} {}", path.display())]
+    #[error("cannot {action} {}", shown_path(path))]
     Io {
         /// What was being done: `read`, `write`, `create`...
         action: &'static str,
@@ -55,6 +56,31 @@ pub enum Error {
         /// What happened.
         source: std::io::Error,
     },
+}
+
+/// Text from an input as a message shows it: as it is when it is a plain word (ASCII letters,
+/// digits and `-_.+/=:@<>`, as names, images, keys and paths are), else as a double-quoted,
+/// escaped literal: `"a\u{1b}[2J"`, `"my app"`, `""`.
+///
+/// A manifest or file name can hold any character: an ESC or other C0 or C1 control would move
+/// the cursor or recolour the terminal, a CR or newline would start a forged line, a bidi
+/// override (U+202E) would show the rest of the line reversed. Rust's `Debug` escapes every
+/// control, format (bidi, zero-width) and separator character; the tests pin that.
+pub(crate) fn shown(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.+/=:@<>".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// A path as a message shows it: [`shown`], as a file name can hold any character.
+pub(crate) fn shown_path(path: &std::path::Path) -> String {
+    shown(&path.display().to_string())
 }
 
 impl From<RenderError> for Error {
@@ -95,10 +121,87 @@ impl Error {
             | Error::Identities(_) => {
                 Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
             }
-            Error::Catalog(CatalogError::NotFound { .. }) => {
-                Some("run from the directory that holds the catalog, or pass --catalog")
-            }
+            Error::Catalog(CatalogError::NotFound { .. }) => Some(
+                "discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog",
+            ),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn plain_words_are_shown_as_they_are() {
+        for word in [
+            "Deployment",
+            "shop",
+            "registry.pullseal.io/app",
+            "ghcr.io/acme/app:1.2@sha256:0f",
+            "testdata/render/errors/input.yaml",
+            "<stdin>",
+        ] {
+            assert_eq!(shown(word), word);
+        }
+    }
+
+    #[test]
+    fn anything_else_is_quoted_and_escaped() {
+        let cases = [
+            "",
+            "my app",
+            "say \"hi\"",
+            "back\\slash",
+            "a\u{1b}[2Jb",
+            "line\nforged: error",
+            "cr\rover",
+            "\u{202e}gnp.exe",
+            "caf\u{e9}",
+        ];
+        let out: Vec<String> = cases.iter().map(|c| shown(c)).collect();
+        insta::assert_snapshot!(out.join("\n"), @r#"
+            ""
+            "my app"
+            "say \"hi\""
+            "back\\slash"
+            "a\u{1b}[2Jb"
+            "line\nforged: error"
+            "cr\rover"
+            "\u{202e}gnp.exe"
+            "café"
+            "#);
+    }
+
+    /// Every character that can act on a terminal or reorder a line comes out escaped: C0, DEL
+    /// and C1 controls, line and paragraph separators, and the bidi and other format
+    /// characters (Rust's `Debug` escapes them all; this pins that it still does).
+    #[test]
+    fn no_control_format_or_bidi_character_gets_through() {
+        let dangerous = (0..0x20)
+            .chain(0x7f..0xa0)
+            .chain([0xad, 0x061c, 0x180e, 0x2028, 0x2029, 0xfeff])
+            .chain(0x200b..=0x200f)
+            .chain(0x202a..=0x202e)
+            .chain(0x2060..=0x2064)
+            .chain(0x2066..=0x206f)
+            .chain(0xfff9..=0xfffb)
+            .chain([0xe0001])
+            .filter_map(char::from_u32);
+        for c in dangerous {
+            let out = shown(&format!("a{c}b"));
+            assert!(!out.contains(c), "U+{:04X} got through: {out:?}", u32::from(c));
+            assert!(out.starts_with('"') && out.ends_with('"'), "{out}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the input, what is shown is one line of printable text.
+        #[test]
+        fn what_is_shown_is_never_a_control(text in proptest::prelude::any::<String>()) {
+            let out = shown(&text);
+            proptest::prop_assert!(!out.chars().any(char::is_control), "{:?}", out);
         }
     }
 }

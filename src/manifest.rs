@@ -35,7 +35,9 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: document {}", self.file, self.document)
+        // A file name can hold any character: shown escaped unless it is plain.
+        let file = crate::error::shown(&self.file);
+        write!(f, "{file}: document {}", self.document)
     }
 }
 

@@ -21,6 +21,7 @@ use name::Namer;
 use workload::Walk;
 
 use crate::catalog::{Catalog, Cluster, SealMode};
+use crate::error::shown;
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::seal::SealError;
@@ -379,19 +380,20 @@ impl<'n> ObjectId<'n> {
         }
     }
 
-    /// `Kind namespace/name`, as diagnostics name objects.
+    /// `Kind namespace/name`, as diagnostics name objects; each part is [`shown`], so a
+    /// crafted kind or name cannot put a terminal escape or a line of its own on the screen.
     fn label(&self) -> String {
         let ns = self
             .namespace
             .as_deref()
-            .map(|n| format!("{n}/"))
+            .map(|n| format!("{}/", shown(n)))
             .unwrap_or_default();
         let kind = if self.kind.is_empty() {
-            "<no kind>"
+            "<no kind>".to_owned()
         } else {
-            self.kind
+            shown(self.kind)
         };
-        format!("{kind} {ns}{}", self.name)
+        format!("{kind} {ns}{}", shown(self.name))
     }
 
     /// What is wrong with the object's identity, as (field, message): a namespace that is not

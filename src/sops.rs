@@ -38,6 +38,8 @@ mod yaml;
 
 use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
+use crate::error::shown;
+
 pub use keys::Identities;
 
 /// The largest file [`decrypt`] reads (8 MiB): a catalog is a few kilobytes per cluster.
@@ -391,20 +393,6 @@ impl From<yaml::YamlError> for SopsError {
                 reason,
             },
         }
-    }
-}
-
-/// Text from the file as a message may show it: as it is when it holds only letters, digits
-/// and `-_.+/=:@`, else quoted and escaped, so that no terminal escape gets through.
-pub(crate) fn shown(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.+/=:@".contains(&b))
-    {
-        text.to_owned()
-    } else {
-        format!("{text:?}")
     }
 }
 

@@ -337,7 +337,6 @@ fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
         return None;
     };
     let mut builder = globset::GlobSetBuilder::new();
-    let mut patterns = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Value::Str(s) = item else {
             problems.add(
@@ -350,14 +349,13 @@ fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
         match globset::GlobBuilder::new(text).literal_separator(true).build() {
             Ok(g) => {
                 builder.add(g);
-                patterns.push(text.to_owned());
             }
             // The error kind may quote part of the glob, so it is not shown.
             Err(_) => problems.add(&format!("{path}[{i}]"), "is not a valid glob"),
         }
     }
     if let Ok(set) = builder.build() {
-        Some(Globs { patterns, set })
+        Some(Globs { set })
     } else {
         problems.add(path, "the globs cannot be compiled together");
         None

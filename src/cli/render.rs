@@ -15,7 +15,8 @@ pub struct RenderArgs {
     /// standard input when none is given or for `-`.
     pub inputs: Vec<PathBuf>,
 
-    /// The SOPS-encrypted catalog [default: pullseal.catalog.yaml here or in a parent].
+    /// The SOPS-encrypted catalog [default: pullseal.catalog.yaml here or in a parent, up to
+    /// the repository root].
     #[arg(long, env = "PULLSEAL_CATALOG", value_name = "PATH")]
     pub catalog: Option<PathBuf>,
 

@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{CatalogError, DEFAULT_FILE};
-use crate::error::Error;
+use crate::error::{Error, shown_path};
 use crate::manifest::Source;
 
 /// What reading the inputs gave: the sources in order, and what was skipped and why.
@@ -61,8 +61,8 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
             if !seen.insert(canonical.clone()) {
                 read.warnings.push(format!(
                     "skipped {}: {} was already read",
-                    file.display(),
-                    canonical.display()
+                    shown_path(&file),
+                    shown_path(&canonical)
                 ));
                 continue;
             }
@@ -90,7 +90,28 @@ fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
 /// An [`Error::Io`] for `action` on `path`.
 pub(super) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
-    move |source| Error::Io { action, path, source }
+    move |source| Error::Io {
+        action,
+        source: without_path(source, &path),
+        path,
+    }
+}
+
+/// The reason of an I/O error, without the path `fs-err` writes into its message
+/// ("failed to open file `<path>`: <reason>"): [`Error::Io`] names the path already, shown
+/// escaped, while `fs-err` prints it raw, and a file found by walking a directory can have any
+/// name. A message that holds the path some other way keeps only the error's kind.
+fn without_path(error: std::io::Error, path: &Path) -> std::io::Error {
+    if error.get_ref().is_none() {
+        // An OS error as it came (stdin, stdout, walkdir): it holds no path.
+        return error;
+    }
+    let (text, path) = (error.to_string(), path.display().to_string());
+    match text.split_once(&format!("`{path}`: ")) {
+        Some((_, reason)) => std::io::Error::new(error.kind(), reason.to_owned()),
+        None if text.contains(&path) => std::io::Error::from(error.kind()),
+        None => error,
+    }
 }
 
 /// `input` itself if it is not a directory, else the manifest files under it, sorted.
@@ -114,8 +135,8 @@ fn files_of(input: &Path, warnings: &mut Vec<String>) -> Result<Vec<PathBuf>, Er
                     // Everything behind the link is being read already.
                     warnings.push(format!(
                         "skipped {}: a symbolic link back to {}, which is already being read",
-                        path.display(),
-                        ancestor.display()
+                        shown_path(&path),
+                        shown_path(ancestor)
                     ));
                     continue;
                 }
@@ -184,6 +205,7 @@ pub(super) fn locate_catalog(explicit: Option<&Path>, cwd: &Path) -> Result<Path
     }
     Err(Error::Catalog(CatalogError::NotFound {
         searched: cwd.display().to_string(),
+        root: root.map(|r| r.display().to_string()),
     }))
 }
 
@@ -212,6 +234,29 @@ mod tests {
                 "[tmp]",
             )
             .replace(&root.display().to_string(), "[tmp]")
+    }
+
+    /// Issue 5: `fs-err` puts the path, raw, in its message; the cause printed under
+    /// `cannot read <path>` keeps only the reason, and errors without the path stay as they are.
+    #[test]
+    fn io_errors_lose_the_raw_path_and_keep_the_reason() {
+        let path = Path::new("a\u{1b}[2Jb.yaml");
+        let wrapped = fs_err::read_to_string(path).unwrap_err();
+        assert!(wrapped.to_string().contains('\u{1b}'), "{wrapped}");
+        let reasons = [
+            without_path(wrapped, path),
+            without_path(std::io::Error::from_raw_os_error(32), path),
+            without_path(std::io::Error::other("cannot walk the directory"), path),
+            without_path(std::io::Error::other(format!("at {}", path.display())), path),
+        ];
+        assert_eq!(reasons[0].kind(), std::io::ErrorKind::NotFound);
+        let shown: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(shown.join("\n"), @"
+            No such file or directory (os error 2)
+            Broken pipe (os error 32)
+            cannot walk the directory
+            other error
+            ");
     }
 
     /// Issue 5: a `loop -> .` link made a Deployment come out 41 times.

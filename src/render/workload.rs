@@ -11,6 +11,7 @@ use super::name::Namer;
 use super::verify::{self, Expected, Step};
 use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
 use crate::catalog::{Catalog, Cluster, Registry, RegistryType, SealMode};
+use crate::error::shown;
 use crate::manifest::tree::{Node, key_text};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
@@ -132,14 +133,11 @@ impl<'a> Walk<'a> {
                     return;
                 }
                 let message = format!(
-                    "{kind:?} is not a workload pullseal knows; give --pod-spec {kind}=PATH to say where its pod spec is"
+                    "{kind:?} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    shown(kind)
                 );
-                self.report(
-                    ctx,
-                    &label,
-                    Some(format!("{prefix}metadata.annotations[{key}]")),
-                    message,
-                );
+                let field = annotation_field(&format!("{prefix}metadata.annotations"), key);
+                self.report(ctx, &label, Some(field), message);
             }
             return;
         };
@@ -210,22 +208,25 @@ impl<'a> Walk<'a> {
                     let message = format!(
                         "unknown pullseal annotation (known: {REGISTRIES_ANNOTATION}, {CONTAINER_ANNOTATION_PREFIX}<container>)"
                     );
-                    self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                    self.report(ctx, label, Some(annotation_field(field, key)), message);
                     ok = false;
                     continue;
                 }
                 let value = match value {
                     Ok(value) => value,
                     Err(message) => {
-                        self.report(ctx, label, Some(format!("{field}[{key}]")), message.clone());
+                        self.report(ctx, label, Some(annotation_field(field, key)), message.clone());
                         ok = false;
                         continue;
                     }
                 };
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
-                        let message = format!("{value:?} conflicts with {other:?} in {other_field}[{key}]");
-                        self.report(ctx, label, Some(format!("{field}[{key}]")), message);
+                        let message = format!(
+                            "{value:?} conflicts with {other:?} in {}",
+                            annotation_field(other_field, key)
+                        );
+                        self.report(ctx, label, Some(annotation_field(field, key)), message);
                         ok = false;
                     }
                     Some(_) => {}
@@ -237,7 +238,7 @@ impl<'a> Walk<'a> {
         }
         let mut refs = Refs::default();
         for (key, (value, field)) in merged {
-            let at = Some(format!("{field}[{key}]"));
+            let at = Some(annotation_field(&field, &key));
             if key == REGISTRIES_ANNOTATION {
                 match value.parse::<RegistryList>() {
                     Ok(list) => refs.pod_wide = list.0,
@@ -263,7 +264,7 @@ impl<'a> Walk<'a> {
             .find(|(e, _)| e.iter().any(|(k, _)| k == REGISTRIES_ANNOTATION))
             .map(|(_, f)| f)
         {
-            refs.pod_wide_field = format!("{field}[{REGISTRIES_ANNOTATION}]");
+            refs.pod_wide_field = annotation_field(field, REGISTRIES_ANNOTATION);
         }
         ok.then_some(refs)
     }
@@ -326,8 +327,8 @@ impl<'a> Walk<'a> {
         let mut failed = false;
         for (container, (_, field)) in &refs.per_container {
             if !containers.iter().any(|c| &c.name == container) {
-                let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
-                let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
+                let names: Vec<String> = containers.iter().map(|c| shown(&c.name)).collect();
+                let at = Some(container_field(field, container));
                 let message = format!(
                     "no container named {container:?} (containers: {})",
                     names.join(", ")
@@ -342,7 +343,7 @@ impl<'a> Walk<'a> {
             let Some((name, field)) = refs.per_container.get(container) else {
                 continue;
             };
-            let at = Some(format!("{field}[{CONTAINER_ANNOTATION_PREFIX}{container}]"));
+            let at = Some(container_field(field, container));
             let Some(registry) = self.lookup(ctx, label, at.clone(), name) else {
                 failed = true;
                 continue;
@@ -426,10 +427,10 @@ impl<'a> Walk<'a> {
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
                     let message = format!(
-                        "image {image} of container {:?} matches registries {} equally; name one with {CONTAINER_ANNOTATION_PREFIX}{}",
+                        "image {image} of container {:?} matches registries {} equally; name one with {}",
                         c.name,
                         names.join(" and "),
-                        c.name
+                        shown(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name))
                     );
                     self.report(ctx, label, Some(format!("{}.image", c.field)), message);
                     failed = true;
@@ -438,7 +439,7 @@ impl<'a> Walk<'a> {
         }
         for r in &pod_wide {
             if !matched_pod_wide.contains(&&r.name) {
-                let images: Vec<&str> = containers.iter().filter_map(|c| c.image).collect();
+                let images: Vec<String> = containers.iter().filter_map(|c| c.image).map(shown).collect();
                 let message = format!(
                     "registry {:?} (server {}) serves none of the pod's images ({})",
                     r.name.as_str(),
@@ -540,14 +541,16 @@ impl<'a> Walk<'a> {
         Some(registry)
     }
 
+    /// Whether the catalog lets `registry` be used here. The message names the registry, the
+    /// cluster or namespace and the catalog field, never the globs: the catalog is secret
+    /// material, and who may use a registry where is part of it.
     fn policy(&self, registry: &Registry, namespace: Option<&str>) -> Option<String> {
+        let name = registry.name.as_str();
         if let Some(globs) = &registry.allow.clusters {
             if !globs.matches(&self.cluster.name) {
                 return Some(format!(
-                    "registry {:?} is not allowed on cluster {:?} (allow.clusters: {})",
-                    registry.name.as_str(),
-                    self.cluster.name,
-                    globs.patterns().join(", ")
+                    "registry {name:?} is not allowed on cluster {:?} (by registries.{name}.allow.clusters in the catalog)",
+                    self.cluster.name
                 ));
             }
         }
@@ -556,16 +559,12 @@ impl<'a> Walk<'a> {
                 Some(ns) if globs.matches(ns) => {}
                 Some(ns) => {
                     return Some(format!(
-                        "registry {:?} is not allowed in namespace {ns:?} (allow.namespaces: {})",
-                        registry.name.as_str(),
-                        globs.patterns().join(", ")
+                        "registry {name:?} is not allowed in namespace {ns:?} (by registries.{name}.allow.namespaces in the catalog)"
                     ));
                 }
                 None => {
                     return Some(format!(
-                        "registry {:?} is limited to namespaces {} but the object has no namespace",
-                        registry.name.as_str(),
-                        globs.patterns().join(", ")
+                        "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), but the object has no namespace"
                     ));
                 }
             }
@@ -620,6 +619,16 @@ struct Refs {
     pod_wide: Vec<RegistryName>,
     pod_wide_field: String,
     per_container: BTreeMap<String, (RegistryName, String)>,
+}
+
+/// `field[key]` for an annotation: the key comes from the manifest, so it is [`shown`].
+fn annotation_field(field: &str, key: &str) -> String {
+    format!("{field}[{}]", shown(key))
+}
+
+/// `field[registry.pullseal.io/<container>]`.
+fn container_field(field: &str, container: &str) -> String {
+    annotation_field(field, &format!("{CONTAINER_ANNOTATION_PREFIX}{container}"))
 }
 
 fn is_reference_key(key: &str) -> bool {

@@ -19,9 +19,10 @@ use std::str::FromStr as _;
 use secrecy::SecretBox;
 use zeroize::Zeroizing;
 
+use super::SopsError;
 use super::format::{AgeStanza, KeyGroup, Metadata};
 use super::shamir;
-use super::{SopsError, shown};
+use crate::error::shown;
 
 /// The age identities that may open a sops data key, and where they were looked for.
 pub struct Identities {

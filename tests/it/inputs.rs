@@ -6,16 +6,9 @@ use std::path::Path;
 
 use fs_err as fs;
 
-use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, render, transcript};
+use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, redact_tmp, render, transcript};
 
 const INPUT: &str = "testdata/render/namespace-wide/input.yaml";
-
-/// Replaces the temp dir (as given and as resolved) in `text`.
-fn redact_tmp(text: &str, tmp: &Path) -> String {
-    let real = fs::canonicalize(tmp).unwrap();
-    text.replace(&real.display().to_string(), "[tmp]")
-        .replace(&tmp.display().to_string(), "[tmp]")
-}
 
 /// Issue 5: a `loop -> .` link printed a Deployment 41 times.
 #[test]
@@ -73,6 +66,12 @@ fn catalog_discovery_stops_at_the_repository_root() {
     fs::create_dir_all(tmp.path().join("repo/.git")).unwrap();
     let out = discover_from(&apps);
     assert_failure(&out, 3, "no catalog found");
+    // The message and the hint say where discovery stopped, and why the catalog above was not used.
+    let stderr = redact_tmp(&String::from_utf8_lossy(&out.stderr), tmp.path());
+    insta::assert_snapshot!(stderr, @r#"
+        error: no catalog found: no pullseal.catalog.yaml in [tmp]/repo/apps or a parent up to the repository root [tmp]/repo (discovery stops there); give --catalog or PULLSEAL_CATALOG
+        hint: discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog
+        "#);
     // The same tree without `.git` is no repository: every parent is searched.
     fs::remove_dir(tmp.path().join("repo/.git")).unwrap();
     let out = discover_from(&apps);

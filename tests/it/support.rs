@@ -72,6 +72,13 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// Replaces the temp dir (as given and as resolved) in `text`.
+pub fn redact_tmp(text: &str, tmp: &Path) -> String {
+    let real = fs_err::canonicalize(tmp).unwrap();
+    text.replace(&real.display().to_string(), "[tmp]")
+        .replace(&tmp.display().to_string(), "[tmp]")
+}
+
 /// Output of a finished command as one block: exit code, stdout, stderr.
 pub fn transcript(output: &std::process::Output) -> String {
     format!(
