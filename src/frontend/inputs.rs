@@ -29,13 +29,18 @@ pub(super) struct Inputs {
 /// Reads every input in order. Directories are walked in sorted order for `*.yaml`, `*.yml`
 /// and `*.json`, skipping hidden entries; `-` (or no input at all) is stdin. The catalog
 /// itself and any file already read are skipped.
+/// At most this much input is read, in all: a stream larger than any monorepo's is refused
+/// before it can exhaust memory.
+pub(crate) const MAX_INPUT_BYTES: u64 = 256 << 20;
+
 pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Read) -> Result<Inputs, Error> {
     let mut read = Inputs {
         sources: Vec::new(),
         warnings: Vec::new(),
     };
+    let mut budget = MAX_INPUT_BYTES;
     if inputs.is_empty() {
-        read.sources.push(read_stdin(stdin)?);
+        read.sources.push(read_stdin(stdin, &mut budget)?);
         return Ok(read);
     }
     let catalog = fs_err::canonicalize(catalog).ok();
@@ -48,7 +53,7 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
                 read.warnings
                     .push("skipped `-`: standard input was already read".to_owned());
             } else {
-                read.sources.push(read_stdin(stdin)?);
+                read.sources.push(read_stdin(stdin, &mut budget)?);
                 stdin_read = true;
             }
             continue;
@@ -66,7 +71,8 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
                 ));
                 continue;
             }
-            let text = fs_err::read_to_string(&file).map_err(io("read", &file))?;
+            let opened = fs_err::File::open(&file).map_err(io("read", &file))?;
+            let text = read_bounded(opened, &mut budget).map_err(io("read", &file))?;
             read.sources.push(Source {
                 name: file.display().to_string(),
                 text,
@@ -76,15 +82,27 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
     Ok(read)
 }
 
-fn read_stdin(stdin: &mut dyn Read) -> Result<Source, Error> {
-    let mut text = String::new();
-    stdin
-        .read_to_string(&mut text)
-        .map_err(io("read", Path::new("<stdin>")))?;
+fn read_stdin(stdin: &mut dyn Read, budget: &mut u64) -> Result<Source, Error> {
+    let text = read_bounded(stdin, budget).map_err(io("read", Path::new("<stdin>")))?;
     Ok(Source {
         name: "<stdin>".to_owned(),
         text,
     })
+}
+
+/// Reads all of `from` as UTF-8 text, within what is left of the input budget.
+fn read_bounded(from: impl Read, budget: &mut u64) -> std::io::Result<String> {
+    let mut text = String::new();
+    from.take(budget.saturating_add(1)).read_to_string(&mut text)?;
+    let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+    if len > *budget {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the input is larger than {} MiB in all", MAX_INPUT_BYTES >> 20),
+        ));
+    }
+    *budget -= len;
+    Ok(text)
 }
 
 /// An [`Error::Io`] for `action` on `path`.
