@@ -319,12 +319,13 @@ fn sealing_problem(
 /// The filter must be sound: a document Kubernetes would read such a thing from is never
 /// skipped. The words are looked for literally, and so is every way YAML has to write a
 /// string without its literal text: escapes in double quotes (and JSON) need a `\`,
-/// `!!binary` needs a tag (`!!`, `!<...>`, or a `%TAG` handle), folding never joins two
-/// pieces without a blank. A property test holds it to the full reader.
+/// `!!binary` needs the standard tag, which is written `!!`, `!<...>` or with a handle that a
+/// `%TAG` directive of the same document defines (`!binary` alone is a local tag, a plain
+/// string to go-yaml); folding never joins two pieces without a blank. A property test holds
+/// it to the full reader.
 pub(crate) fn may_matter(text: &str) -> bool {
-    static WORDS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"pullseal|Secret|ServiceAccount|\\|!!|!<|%TAG|binary").ok()
-    });
+    static WORDS: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"pullseal|Secret|ServiceAccount|\\|!!|!<|%TAG").ok());
     // Without the pattern (it always compiles), parse everything: slower, never unsound.
     WORDS.as_ref().is_none_or(|w| w.is_match(text))
 }
@@ -349,7 +350,7 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
                         origin: doc.origin.clone(),
                         object: None,
                         field: None,
-                        message: format!("line {line} column {}: {}", e.col, e.message),
+                        message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
                     });
                 }
             }

@@ -79,6 +79,23 @@ pub(crate) struct SyntaxError {
     pub(crate) line: usize,
     pub(crate) col: usize,
     pub(crate) message: String,
+    /// The other place a problem involves: what it is and its 1-based line in the document.
+    pub(crate) other: Option<(&'static str, usize)>,
+}
+
+impl SyntaxError {
+    /// The message with the other place, its line counted from `first_line` (the document's
+    /// first line in its file, so that both places read as an editor shows them).
+    pub(crate) fn describe(&self, first_line: usize) -> String {
+        match self.other {
+            Some((what, line)) => format!(
+                "{} ({what} on line {})",
+                self.message,
+                first_line + line.saturating_sub(1)
+            ),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// Documents larger than this are refused before parsing.
@@ -362,6 +379,7 @@ fn error_at(span: &Span, message: &str) -> SyntaxError {
         line: span.start.line(),
         col: span.start.col() + 1,
         message: message.to_owned(),
+        other: None,
     }
 }
 
@@ -530,6 +548,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
             line: 1,
             col: 1,
             message: format!("the document is larger than {} MiB", MAX_DOCUMENT_BYTES >> 20),
+            other: None,
         }]);
     }
     if let Some((at, c)) = text.char_indices().find(|(_, c)| matches!(*c, LS | PS)) {
@@ -546,6 +565,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
                     "PARAGRAPH SEPARATOR"
                 }
             ),
+            other: None,
         }]);
     }
     // The parser gets a copy where libyaml's reading differs from its own, one character for
@@ -586,6 +606,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
                 line: e.marker().line(),
                 col: e.marker().col() + 1,
                 message: e.info().to_owned(),
+                other: None,
             }]
         })?;
         builder.event(event, &span).map_err(|e| vec![e])?;
@@ -602,11 +623,12 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
     }
 }
 
-fn problem(node: &Node, message: String) -> SyntaxError {
+fn problem(node: &Node, message: String, other: Option<(&'static str, &Node)>) -> SyntaxError {
     SyntaxError {
         line: node.pos.line,
         col: node.pos.col + 1,
         message,
+        other: other.map(|(what, n)| (what, n.pos.line)),
     }
 }
 
@@ -638,10 +660,8 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
             if let Some(first) = merge {
                 problems.push(problem(
                     k,
-                    format!(
-                        "a second merge key `<<` (the first is on line {})",
-                        first.pos.line
-                    ),
+                    "a second merge key `<<`".to_owned(),
+                    Some(("the first", first)),
                 ));
                 continue;
             }
@@ -651,6 +671,7 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
                 problems.push(problem(
                     v,
                     "a merge key `<<` must merge a mapping or a list of mappings".to_owned(),
+                    None,
                 ));
                 continue;
             }
@@ -660,22 +681,27 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
                     problems.push(problem(
                         at,
                         format!(
-                            "key {text:?} is written before the merge key on line {} and merged by it: readers disagree which one wins; write the key after `<<`",
-                            k.pos.line
+                            "key {text:?} is written before a merge key `<<` that merges it too: readers disagree which one wins; write the key after `<<`"
                         ),
+                        Some(("the merge key", k)),
                     ));
                 }
             }
             continue;
         }
         let Some(text) = key_text(k) else {
-            problems.push(problem(k, "a mapping or list cannot be a key here".to_owned()));
+            problems.push(problem(
+                k,
+                "a mapping or list cannot be a key here".to_owned(),
+                None,
+            ));
             continue;
         };
         if let Some(first) = written.get(&text) {
             problems.push(problem(
                 k,
-                format!("duplicate key {text:?} (first on line {})", first.pos.line),
+                format!("duplicate key {text:?}"),
+                Some(("first", first)),
             ));
             continue;
         }
@@ -694,7 +720,7 @@ mod tests {
         parse(text)
             .unwrap_err()
             .iter()
-            .map(|e| format!("{}:{}: {}", e.line, e.col, e.message))
+            .map(|e| format!("{}:{}: {}", e.line, e.col, e.describe(1)))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -790,9 +816,9 @@ mod tests {
     #[test]
     fn readers_that_could_disagree_are_refused() {
         insta::assert_snapshot!(errors("a: 1\nb: 2\na: 3\n"), @r#"3:1: duplicate key "a" (first on line 1)"#);
-        insta::assert_snapshot!(errors("m:\n  x: 1\n  <<: {x: 2}\n"), @r#"2:3: key "x" is written before the merge key on line 3 and merged by it: readers disagree which one wins; write the key after `<<`"#);
+        insta::assert_snapshot!(errors("m:\n  x: 1\n  <<: {x: 2}\n"), @r#"2:3: key "x" is written before a merge key `<<` that merges it too: readers disagree which one wins; write the key after `<<` (the merge key on line 3)"#);
         insta::assert_snapshot!(errors("m: {<<: [1]}\n"), @"1:9: a merge key `<<` must merge a mapping or a list of mappings");
-        insta::assert_snapshot!(errors("m: {<<: {a: 1}, <<: {b: 1}}\n"), @"1:17: a second merge key `<<` (the first is on line 1)");
+        insta::assert_snapshot!(errors("m: {<<: {a: 1}, <<: {b: 1}}\n"), @"1:17: a second merge key `<<` (the first on line 1)");
         insta::assert_snapshot!(errors("? [a]\n: 1\n"), @"1:3: a mapping or list cannot be a key here");
         // Keys compare as the API server's JSON does: `1` and `"1"` are the same key.
         insta::assert_snapshot!(errors("1: a\n\"1\": b\n"), @r#"2:1: duplicate key "1" (first on line 1)"#);
