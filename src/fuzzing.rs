@@ -96,6 +96,8 @@ mod tests {
             Just("  imagePullSecrets: [{name: x}   ]   # c\n".to_owned()),
             Just("  imagePullSecrets: [\n    {name: x}, # c\n  ]\n".to_owned()),
             Just("  imagePullSecrets: !!seq [{name: x}]\n".to_owned()),
+            Just("  imagePullSecrets: &l\n  - name: x\n".to_owned()),
+            Just("  imagePullSecrets: !!seq\n    - name: x\n".to_owned()),
             Just("  <<: {imagePullSecrets: [{name: m}], restartPolicy: Always}\n".to_owned()),
             Just("  <<: [{dnsPolicy: None}, {imagePullSecrets: [{name: m}]}]\n".to_owned()),
         ];
@@ -113,8 +115,14 @@ mod tests {
             Just("  z: \"q\" # c\n".to_owned()),
         ];
         let line_end = prop_oneof![Just("\n"), Just("\r\n"), Just("\r"), Just("\u{85}")];
-        (other, list, after, line_end, any::<bool>()).prop_map(|(a, l, b, nl, eof_newline)| {
-            let mut doc = format!("kind: Pod\nspec:\n{a}{l}{b}");
+        let head = prop_oneof![
+            Just("spec:"),
+            Just("spec: &s"),
+            Just("spec: !!map"),
+            Just("spec: &s !!map")
+        ];
+        (head, other, list, after, line_end, any::<bool>()).prop_map(|(h, a, l, b, nl, eof_newline)| {
+            let mut doc = format!("kind: Pod\n{h}\n{a}{l}{b}");
             if !eof_newline {
                 doc.pop();
             }
@@ -126,6 +134,13 @@ mod tests {
         #[test]
         fn edits_keep_documents_valid(doc in document()) {
             super::manifest(&doc);
+            // Every generated layout is one Kubernetes accepts: pullseal must be able to edit it.
+            let root = crate::manifest::tree::parse(&doc).expect("generated documents parse").expect("content");
+            let spec = root.path(&["spec"]).expect("a spec");
+            // `spec:` with only a comment under it is null, which no pod spec may be.
+            prop_assume!(spec.is_map());
+            let edit = crate::render::rewrite::add_pull_secrets(&doc, spec, &["pullseal-a".to_owned()], &[]);
+            prop_assert!(matches!(edit, Ok(Some(_))), "{edit:?} for\n{doc}");
         }
 
         #[test]

@@ -418,7 +418,7 @@ impl Builder<'_> {
             }
             Event::Alias(id) => self.alias(id, pos, span)?,
             Event::SequenceStart(anchor, _) => {
-                let flow = pos.end > pos.start;
+                let flow = self.opens_with(pos, '[');
                 self.stack.push(Frame::Seq {
                     pos,
                     flow,
@@ -428,7 +428,7 @@ impl Builder<'_> {
                 return Ok(());
             }
             Event::MappingStart(anchor, _) => {
-                let flow = pos.end > pos.start;
+                let flow = self.opens_with(pos, '{');
                 self.stack.push(Frame::Map {
                     pos,
                     flow,
@@ -483,6 +483,17 @@ impl Builder<'_> {
             None => self.root = Some(node),
         }
         Ok(())
+    }
+
+    /// Whether a collection's start event ends with its flow bracket (blanks after it aside).
+    /// The event's span covers any anchor and tag before it (`&x {`); for a block collection
+    /// it is empty or ends in the anchor, tag or `-` (`&x\n  `). Neither anchors nor tags can
+    /// hold a bracket.
+    fn opens_with(&self, pos: Pos, bracket: char) -> bool {
+        self.offsets
+            .text
+            .get(pos.start..pos.end)
+            .is_some_and(|t| t.trim_end().ends_with(bracket))
     }
 
     /// A copy of the anchored node, within the byte budget.
@@ -735,6 +746,18 @@ mod tests {
         assert_eq!(&text[b.items()[0].pos.start..b.content_end(text)], "x\n  - y");
         let c = root.get("c").unwrap().0;
         assert_eq!(&text[c.pos.start..c.content_end(text)], "{k: v}");
+    }
+
+    #[test]
+    fn anchored_and_tagged_block_collections_are_block() {
+        let text = "a: &x\n  b: 1\nc: !!seq\n  - 1\nd: &y {e: 1}\nf: !!seq [1]\n";
+        let root = parse(text).unwrap().unwrap();
+        let flow = |k: &str| match &root.get(k).unwrap().0.kind {
+            Kind::Map { flow, .. } | Kind::Seq { flow, .. } => *flow,
+            Kind::Scalar { .. } => panic!("{k} is a scalar"),
+        };
+        assert!(!flow("a") && !flow("c"));
+        assert!(flow("d") && flow("f"));
     }
 
     #[test]
