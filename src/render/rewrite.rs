@@ -12,6 +12,7 @@ use saphyr_parser::ScalarStyle;
 use crate::manifest::Edit;
 use crate::manifest::stream::{BREAKS, line_end, line_start};
 use crate::manifest::tree::{Kind, Node};
+use crate::manifest::yaml11::{self, Scalar};
 
 /// Why an edit cannot be made safely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,20 +173,9 @@ impl Style {
 /// same string by a YAML 1.1 reader, as Kubernetes is: `yes`, `off`, `null`, `123`, `1e3` or
 /// `0x1F` would not be.
 fn plain_is_string(s: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan",
-    ];
-    let lower = s.to_ascii_lowercase();
-    let numeric = lower
-        .trim_start_matches(['+', '-'])
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || c == '.');
-    !s.is_empty()
-        && !WORDS.contains(&lower.as_str())
-        && !numeric
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        && matches!(yaml11::resolve(s, true, None), Ok(Scalar::Str(t)) if t == s)
 }
 
 /// Appends entries to an existing list.
@@ -466,6 +456,16 @@ mod tests {
             run("spec:\n  imagePullSecrets:\n  - name: own\n", &["a"], &["sa"]),
             "spec:\n  imagePullSecrets:\n  - name: own\n  - name: a\n"
         );
+    }
+
+    #[test]
+    fn names_that_yaml_1_1_would_retype_are_quoted() {
+        for name in ["Y", "2024-01-01", "0o12", "1_000", ".5", "null"] {
+            assert!(!plain_is_string(name), "{name}");
+        }
+        for name in ["pullseal-company", "a.b", "yes-please", "0x"] {
+            assert!(plain_is_string(name), "{name}");
+        }
     }
 
     #[test]
