@@ -15,7 +15,7 @@
 //!
 //! This module must not edit anything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -187,7 +187,7 @@ impl Node {
     /// merged ones not written here).
     pub(crate) fn resolved_entries(&self) -> Vec<(&Node, &Node)> {
         let mut out: Vec<(&Node, &Node)> = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut merged = None;
         for (k, v) in self.entries() {
             if k.is_merge_key() {
@@ -201,8 +201,7 @@ impl Node {
             for source in merge_sources(merged) {
                 for (k, v) in source.resolved_entries() {
                     if let Some(text) = key_text(k) {
-                        if !seen.contains(&text) {
-                            seen.push(text);
+                        if seen.insert(text) {
                             out.push((k, v));
                         }
                     }
@@ -664,7 +663,7 @@ fn check(node: &Node, problems: &mut Vec<SyntaxError>) {
 
 fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
     let mut written: BTreeMap<String, &Node> = BTreeMap::new();
-    let mut before_merge: Vec<(String, &Node)> = Vec::new();
+    let mut before_merge: HashMap<String, &Node> = HashMap::new();
     let mut merge: Option<&Node> = None;
     for (k, v) in entries {
         if k.is_merge_key() {
@@ -688,7 +687,7 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
             }
             for (key, _) in sources.iter().flat_map(|m| m.resolved_entries()) {
                 let Some(text) = key_text(key) else { continue };
-                if let Some((_, at)) = before_merge.iter().find(|(t, _)| *t == text) {
+                if let Some(at) = before_merge.get(&text) {
                     problems.push(problem(
                         at,
                         format!(
@@ -717,7 +716,7 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
             continue;
         }
         if merge.is_none() {
-            before_merge.push((text.clone(), k));
+            before_merge.insert(text.clone(), k);
         }
         written.insert(text, k);
     }
