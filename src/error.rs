@@ -111,6 +111,20 @@ impl Error {
         }
     }
 
+    /// What an exit code means, as the README's table says it: a Helm 4 user sees only the
+    /// code (`helm --debug` logs it), so the `PULLSEAL_LOG` record ends with this.
+    pub fn exit_meaning(code: u8) -> &'static str {
+        match code {
+            0 => "rendered",
+            1 => "the manifests have problems",
+            2 => "usage: bad arguments or settings",
+            3 => "the catalog cannot be found, decrypted or understood",
+            4 => "sealing for the cluster failed",
+            5 => "an input cannot be read or the output cannot be written",
+            _ => "unknown",
+        }
+    }
+
     /// A line that tells the user what to try next, where there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {

@@ -6,11 +6,13 @@
 //! files is `frontend/inputs.rs`.
 
 mod inputs;
+mod report;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use inputs::{io, locate_catalog, read_inputs};
+pub use report::Report;
 
 use crate::catalog::Catalog;
 use crate::cli::RenderArgs;
