@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
-use crate::render::RenderError;
+use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
 use crate::sops::SopsError;
 
@@ -134,6 +134,17 @@ impl Error {
             })
             | Error::Identities(_) => {
                 Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
+            }
+            // Helm renders namespaced objects without a namespace and sets it at install
+            // time, but never tells a post-renderer which one it is.
+            Error::Input(RenderError::Input(diagnostics))
+                if diagnostics
+                    .iter()
+                    .any(|d| d.message == NO_NAMESPACE || d.message.ends_with(NO_NAMESPACE_FOR_POLICY)) =>
+            {
+                Some(
+                    "Helm does not tell a post-renderer the release namespace: pass it with --post-renderer-args --namespace=<release namespace>",
+                )
             }
             Error::Catalog(CatalogError::NotFound { .. }) => Some(
                 "discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog",
