@@ -121,10 +121,10 @@ fn the_helm_4_plugin_has_the_fields_helm_reads() {
     assert_eq!(command["args"], serde_json::json!(["render"]));
 }
 
-/// The `helm install` lines of `examples/helm/README.md`, as Helm would run the post-renderer:
+/// The `helm install` lines of a README, as Helm would run the post-renderer:
 /// the binary, then the `--post-renderer-args` in order (after the plugin's args on Helm 4).
-fn readme_post_renderers() -> Vec<(String, Vec<String>)> {
-    let readme = fs_err::read_to_string(path("examples/helm/README.md")).unwrap();
+fn readme_post_renderers(readme: &str) -> Vec<(String, Vec<String>)> {
+    let readme = fs_err::read_to_string(path(readme)).unwrap();
     let plugin = plugin();
     let mut runs = Vec::new();
     for line in readme
@@ -186,9 +186,12 @@ fn helm_lines(doc: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `examples/helm/README.md`, and the Helm block of the README's first section, say the same.
 #[test]
 fn examples_helm_works_as_its_readme_says() {
-    for (helm, argv) in readme_post_renderers() {
+    let runs = readme_post_renderers("examples/helm/README.md");
+    assert_eq!(readme_post_renderers("README.md"), runs);
+    for (helm, argv) in runs {
         let input = fs_err::read_to_string(path(&format!("examples/helm/{helm}-stdin.yaml"))).unwrap();
         let out = example_pullseal()
             .args(&argv)
