@@ -1,9 +1,9 @@
 //! The `pullseal` binary: parse arguments, run, map the error to an exit code.
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use pullseal::cli::{Cli, Command};
+use pullseal::cli::Cli;
 use pullseal::frontend::{self, ProcessEnv, Report};
 
 fn main() -> ExitCode {
@@ -14,10 +14,10 @@ fn main() -> ExitCode {
     let mut report = Report::open(&ProcessEnv, &mut stderr);
     let code = match parsed {
         Err(err) => {
-            let _ = io::Write::write_fmt(&mut report, format_args!("{}", err.render()));
+            let _ = write!(report, "{}", err.render());
             2
         }
-        Ok(cli) => match run(&cli, &mut report) {
+        Ok(cli) => match frontend::run(&cli.command, &ProcessEnv, &mut report) {
             Ok(()) => 0,
             // A closed pipe (`pullseal render | head`) is not an error worth a message.
             Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => 0,
@@ -29,16 +29,4 @@ fn main() -> ExitCode {
     };
     report.finish(code);
     ExitCode::from(code)
-}
-
-fn run(cli: &Cli, report: &mut Report<'_>) -> Result<(), pullseal::Error> {
-    match &cli.command {
-        Command::Render(args) => frontend::render(
-            args,
-            &ProcessEnv,
-            &mut io::stdin().lock(),
-            &mut io::stdout().lock(),
-            report,
-        ),
-    }
 }
