@@ -143,7 +143,7 @@ impl Error {
                     .any(|d| d.message == NO_NAMESPACE || d.message.ends_with(NO_NAMESPACE_FOR_POLICY)) =>
             {
                 Some(
-                    "Helm does not tell a post-renderer the release namespace: pass it with --post-renderer-args --namespace=<release namespace>",
+                    "under Helm, which does not tell a post-renderer the release namespace, pass it with --post-renderer-args --namespace=<release namespace>",
                 )
             }
             Error::Catalog(CatalogError::NotFound { .. }) => Some(
