@@ -221,6 +221,23 @@ mod tests {
         }
     }
 
+    /// The PULLSEAL_LOG record ends with these: one per row of the README's exit-code table.
+    #[test]
+    fn every_exit_code_has_its_meaning() {
+        let meanings: Vec<String> = (0..=6)
+            .map(|code| format!("{code}: {}", super::Error::exit_meaning(code)))
+            .collect();
+        insta::assert_snapshot!(meanings.join("\n"), @r"
+        0: rendered
+        1: the manifests have problems
+        2: usage: bad arguments or settings
+        3: the catalog cannot be found, decrypted or understood
+        4: sealing for the cluster failed
+        5: an input cannot be read or the output cannot be written
+        6: unknown
+        ");
+    }
+
     proptest::proptest! {
         /// Whatever the input, what is shown is one line of printable text.
         #[test]
