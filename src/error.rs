@@ -221,7 +221,7 @@ mod tests {
         }
     }
 
-    /// The PULLSEAL_LOG record ends with these: one per row of the README's exit-code table.
+    /// The `PULLSEAL_LOG` record ends with these: one per row of the README's exit-code table.
     #[test]
     fn every_exit_code_has_its_meaning() {
         let meanings: Vec<String> = (0..=6)
