@@ -21,5 +21,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read manifests, add imagePullSecrets and emit sealed pull secrets.
+    #[command(
+        after_help = "Set PULLSEAL_LOG=FILE to append each run's warnings, errors and exit code to \
+        FILE as well, for hosts that hide stderr (a Helm 4 post-renderer plugin)."
+    )]
     Render(RenderArgs),
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
-use crate::render::RenderError;
+use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
 use crate::sops::SopsError;
 
@@ -111,6 +111,20 @@ impl Error {
         }
     }
 
+    /// What an exit code means, as the README's table says it: a Helm 4 user sees only the
+    /// code (`helm --debug` logs it), so the `PULLSEAL_LOG` record ends with this.
+    pub fn exit_meaning(code: u8) -> &'static str {
+        match code {
+            0 => "rendered",
+            1 => "the manifests have problems",
+            2 => "usage: bad arguments or settings",
+            3 => "the catalog cannot be found, decrypted or understood",
+            4 => "sealing for the cluster failed",
+            5 => "an input cannot be read or the output cannot be written",
+            _ => "unknown",
+        }
+    }
+
     /// A line that tells the user what to try next, where there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
@@ -120,6 +134,17 @@ impl Error {
             })
             | Error::Identities(_) => {
                 Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
+            }
+            // Helm renders namespaced objects without a namespace and sets it at install
+            // time, but never tells a post-renderer which one it is.
+            Error::Input(RenderError::Input(diagnostics))
+                if diagnostics
+                    .iter()
+                    .any(|d| d.message == NO_NAMESPACE || d.message.ends_with(NO_NAMESPACE_FOR_POLICY)) =>
+            {
+                Some(
+                    "under Helm, which does not tell a post-renderer the release namespace, pass it with --post-renderer-args --namespace=<release namespace>",
+                )
             }
             Error::Catalog(CatalogError::NotFound { .. }) => Some(
                 "discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog",
@@ -194,6 +219,23 @@ mod tests {
             assert!(!out.contains(c), "U+{:04X} got through: {out:?}", u32::from(c));
             assert!(out.starts_with('"') && out.ends_with('"'), "{out}");
         }
+    }
+
+    /// The `PULLSEAL_LOG` record ends with these: one per row of the README's exit-code table.
+    #[test]
+    fn every_exit_code_has_its_meaning() {
+        let meanings: Vec<String> = (0..=6)
+            .map(|code| format!("{code}: {}", super::Error::exit_meaning(code)))
+            .collect();
+        insta::assert_snapshot!(meanings.join("\n"), @r"
+        0: rendered
+        1: the manifests have problems
+        2: usage: bad arguments or settings
+        3: the catalog cannot be found, decrypted or understood
+        4: sealing for the cluster failed
+        5: an input cannot be read or the output cannot be written
+        6: unknown
+        ");
     }
 
     proptest::proptest! {

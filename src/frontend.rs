@@ -1,19 +1,23 @@
 //! Front-ends: how bytes get in and out. This is the only module that writes to stdout, and it
 //! writes only after the whole render succeeded, so a failure leaves stdout empty.
 //!
-//! The plain filter (`pullseal render`) lives here; the kustomize, Helm and Argo CD
-//! envelopes will join it. Diagnostics go to stderr, never to stdout. Finding and reading
-//! files is `frontend/inputs.rs`.
+//! The plain filter (`pullseal render`) lives here; it is also the Helm post-renderer (Helm 3
+//! runs it with `--post-renderer-args`, Helm 4 through `plugin/helm/plugin.yaml`: stdin to
+//! stdout either way). The kustomize and Argo CD envelopes will join it. Diagnostics go to
+//! stderr, never to stdout, and to `PULLSEAL_LOG` when it is set (`frontend/report.rs`).
+//! Finding and reading files is `frontend/inputs.rs`.
 
 mod inputs;
+mod report;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use inputs::{io, locate_catalog, read_inputs};
+pub use report::Report;
 
 use crate::catalog::Catalog;
-use crate::cli::RenderArgs;
+use crate::cli::{Command, RenderArgs};
 use crate::error::Error;
 use crate::manifest::Stream;
 use crate::reference::is_dns_label;
@@ -38,6 +42,19 @@ impl Env for ProcessEnv {
 
     fn cwd(&self) -> io::Result<PathBuf> {
         std::env::current_dir()
+    }
+}
+
+/// Runs `command` on the process's stdin and stdout; warnings go to `report`.
+pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<(), Error> {
+    match command {
+        Command::Render(args) => render(
+            args,
+            env,
+            &mut io::stdin().lock(),
+            &mut io::stdout().lock(),
+            report,
+        ),
     }
 }
 

@@ -3,38 +3,30 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use pullseal::cli::{Cli, Command};
-use pullseal::frontend::{self, ProcessEnv};
+use pullseal::cli::Cli;
+use pullseal::frontend::{self, ProcessEnv, Report};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--help` and `--version` print to stdout and exit 0, as clap does; every other parse
+    // error is a usage error that goes through the report, so PULLSEAL_LOG has it too.
+    let parsed = Cli::try_parse().map_err(|err| if err.use_stderr() { err } else { err.exit() });
     let mut stderr = io::stderr().lock();
-    let result = match &cli.command {
-        Command::Render(args) => frontend::render(
-            args,
-            &ProcessEnv,
-            &mut io::stdin().lock(),
-            &mut io::stdout().lock(),
-            &mut stderr,
-        ),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`pullseal render | head`) is not an error worth a message.
-        Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
-        }
+    let mut report = Report::open(&ProcessEnv, &mut stderr);
+    let code = match parsed {
         Err(err) => {
-            let _ = writeln!(stderr, "error: {err}");
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                let _ = writeln!(stderr, "  caused by: {cause}");
-                source = cause.source();
-            }
-            if let Some(hint) = err.hint() {
-                let _ = writeln!(stderr, "hint: {hint}");
-            }
-            ExitCode::from(err.exit_code())
+            let _ = write!(report, "{}", err.render());
+            2
         }
-    }
+        Ok(cli) => match frontend::run(&cli.command, &ProcessEnv, &mut report) {
+            Ok(()) => 0,
+            // A closed pipe (`pullseal render | head`) is not an error worth a message.
+            Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => 0,
+            Err(err) => {
+                report.error(&err);
+                err.exit_code()
+            }
+        },
+    };
+    report.finish(code);
+    ExitCode::from(code)
 }

@@ -87,6 +87,13 @@ impl Options {
     }
 }
 
+/// What a workload with no namespace is told when its secret must be sealed for one. The
+/// error's hint adds how Helm gives the namespace ([`crate::Error::hint`]).
+pub(crate) const NO_NAMESPACE: &str = "has no namespace; give the object one, or --namespace (or ARGOCD_APP_NAMESPACE): the sealing scope binds the secret to a namespace";
+
+/// How a policy message that needs the object's namespace ends when there is none.
+pub(crate) const NO_NAMESPACE_FOR_POLICY: &str = "but the object has no namespace";
+
 /// One problem with one place of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

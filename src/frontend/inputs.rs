@@ -119,7 +119,7 @@ pub(super) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
 /// ("failed to open file `<path>`: <reason>"): [`Error::Io`] names the path already, shown
 /// escaped, while `fs-err` prints it raw, and a file found by walking a directory can have any
 /// name. A message that holds the path some other way keeps only the error's kind.
-fn without_path(error: std::io::Error, path: &Path) -> std::io::Error {
+pub(super) fn without_path(error: std::io::Error, path: &Path) -> std::io::Error {
     if error.get_ref().is_none() {
         // An OS error as it came (stdin, stdout, walkdir): it holds no path.
         return error;

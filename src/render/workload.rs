@@ -290,7 +290,7 @@ impl<'a> Walk<'a> {
             && self.cluster.seal == SealMode::SealedSecrets
             && self.cluster.scope != Scope::ClusterWide
         {
-            let message = "has no namespace; give the object one, or --namespace (or ARGOCD_APP_NAMESPACE): the sealing scope binds the secret to a namespace".to_owned();
+            let message = super::NO_NAMESPACE.to_owned();
             self.report(ctx, label, Some("metadata.namespace".to_owned()), message);
             failed = true;
         }
@@ -564,7 +564,8 @@ impl<'a> Walk<'a> {
                 }
                 None => {
                     return Some(format!(
-                        "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), but the object has no namespace"
+                        "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), {}",
+                        super::NO_NAMESPACE_FOR_POLICY
                     ));
                 }
             }

@@ -8,7 +8,7 @@ use crate::support::{
 };
 
 /// Every password of the test catalog; none may ever appear outside sealed output.
-const TEST_SECRETS: &[&str] = &[
+pub const TEST_SECRETS: &[&str] = &[
     "test-password-company",
     "test-dockerhub-token",
     "test-quay-robot-token",
@@ -17,7 +17,7 @@ const TEST_SECRETS: &[&str] = &[
     "p@ss:",
 ];
 
-fn assert_no_secrets(text: &str) {
+pub fn assert_no_secrets(text: &str) {
     for secret in TEST_SECRETS {
         assert!(!text.contains(secret), "a credential leaked: {secret}");
     }

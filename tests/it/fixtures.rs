@@ -2,14 +2,28 @@
 //! `args` (extra arguments, one per line; the default cluster is `test`) and optional `env`
 //! (`KEY=VALUE` lines). Each case runs the real binary on the test catalog and snapshots exit
 //! code, stdout and stderr together (`tests/it/snapshots/`; review with `cargo insta review`).
+//!
+//! A case with an `argv` file instead (one argument a line) runs `pullseal` with exactly those
+//! arguments and its input on stdin, as a plugin host does: the `helm-*` cases give the argv
+//! Helm builds from `--post-renderer-args`, the catalog, key and cluster in `env`.
 
 use std::path::Path;
 
-use crate::support::{render, transcript};
+use crate::support::{pullseal, render, transcript};
 
 fn run_case(input: &Path) -> std::process::Output {
     let dir = input.parent().unwrap();
     let read = |name: &str| fs_err::read_to_string(dir.join(name)).ok();
+    if let Some(argv) = read("argv") {
+        let mut cmd = pullseal();
+        cmd.args(argv.lines().filter(|l| !l.trim().is_empty()));
+        for line in read("env").unwrap_or_default().lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                cmd.env(k.trim(), v.trim());
+            }
+        }
+        return cmd.write_stdin(fs_err::read(input).unwrap()).output().unwrap();
+    }
     let args: Vec<String> = read("args")
         .map(|a| {
             a.lines()

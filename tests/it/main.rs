@@ -12,6 +12,7 @@
 mod cli;
 mod errors;
 mod fixtures;
+mod helm;
 mod inputs;
 mod interop;
 mod kubelet;
