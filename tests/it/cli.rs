@@ -329,3 +329,25 @@ fn twenty_thousand_broken_documents_are_all_reported_in_order() {
         .collect();
     assert_eq!(documents, (1..=20_000).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_readme_opens_with_the_two_commands() {
+    let readme = fs::read_to_string(path("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    // The first runs the shipped example, the second every check; other ways come after.
+    assert!(
+        blocks
+            .first()
+            .is_some_and(|b| b.starts_with("cargo run -- render")),
+        "{blocks:?}"
+    );
+    assert_eq!(
+        blocks.get(1).map(|b| b.trim()),
+        Some("scripts/test"),
+        "{blocks:?}"
+    );
+}
