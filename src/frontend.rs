@@ -9,12 +9,14 @@
 
 mod inputs;
 mod report;
+mod settings;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use inputs::{io, locate_catalog, read_inputs};
 pub use report::Report;
+pub use settings::{Settings, SettingsError};
 
 use crate::catalog::Catalog;
 use crate::cli::{Command, RenderArgs};
