@@ -153,9 +153,10 @@ fn assert_readme_commands(readme: &str) {
 /// and namespace the overlay gave.
 #[test]
 fn the_example_runs_through_real_kubectl_kustomize() {
-    // The README gives these two commands; this test runs them.
-    let readme = fs::read_to_string(path("examples/kustomize/README.md")).unwrap();
-    assert_readme_commands(&readme);
+    // Both READMEs give these two commands; this test runs them.
+    for readme in ["examples/kustomize/README.md", "README.md"] {
+        assert_readme_commands(&fs::read_to_string(path(readme)).unwrap());
+    }
     let (home, _) = plugin_home(&[]);
     let out = kubectl_kustomize(home.path(), &path("examples/kustomize/overlays/prod"));
     assert!(out.status.success(), "{}", transcript(&out));
