@@ -330,3 +330,57 @@ fn the_plugin_call_reads_its_settings_like_kustomize_gives_them() {
     let out = pullseal().arg("Cargo.toml").output().unwrap();
     assert_failure(&out, 2, "unrecognized subcommand 'Cargo.toml'");
 }
+
+/// What the settings leave out comes from the environment, as for `pullseal render`, with
+/// relative paths and catalog discovery taken from the kustomization directory; what they
+/// set wins over the environment.
+#[test]
+fn the_environment_fills_in_what_the_settings_leave_out() {
+    let dir = kustomization("", "");
+    // The plugin config lives elsewhere, as kustomize's temporary copy does.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = elsewhere.path().join("kust-plugin-config-2");
+    let head = "apiVersion: pullseal.io/v1alpha1\nkind: Render\nmetadata: {name: pullseal}\ncluster: test\n";
+    let run = |settings_text: String, env: &[(&str, PathBuf)]| {
+        fs::write(&config, settings_text).unwrap();
+        let mut cmd = pullseal();
+        cmd.arg(&config)
+            .env("KUSTOMIZE_PLUGIN_CONFIG_ROOT", dir.path())
+            .current_dir(elsewhere.path())
+            .write_stdin(POD.replace("REGISTRY", "company"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let key = ("SOPS_AGE_KEY_FILE", path(AGE_KEY));
+    // PULLSEAL_CATALOG, relative: from the kustomization directory.
+    let out = run(
+        head.to_owned(),
+        &[("PULLSEAL_CATALOG", PathBuf::from("catalog.yaml")), key.clone()],
+    );
+    assert!(out.status.success(), "{}", transcript(&out));
+    let rendered = out.stdout;
+    // The settings' catalog wins over PULLSEAL_CATALOG; their ageKeyFile is an identity as
+    // --age-key-file is (sops' sources add up, so it is tried first, not instead).
+    let out = run(
+        format!(
+            "{head}catalog: catalog.yaml\nageKeyFile: {}\n",
+            path(AGE_KEY).display()
+        ),
+        &[("PULLSEAL_CATALOG", PathBuf::from("no-such.yaml"))],
+    );
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(out.stdout, rendered);
+    // With neither, discovery finds pullseal.catalog.yaml from the kustomization directory.
+    let out = run(head.to_owned(), std::slice::from_ref(&key));
+    assert_failure(&out, 3, "no pullseal.catalog.yaml");
+    fs::rename(
+        dir.path().join("catalog.yaml"),
+        dir.path().join("pullseal.catalog.yaml"),
+    )
+    .unwrap();
+    let out = run(head.to_owned(), &[key]);
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(out.stdout, rendered);
+}
