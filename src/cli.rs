@@ -1,10 +1,12 @@
 //! The command line: clap types only, turned once into the validated options the library
 //! takes. No rendering logic lives here.
 
+mod kustomize;
 mod render;
 
 use clap::{Parser, Subcommand};
 
+pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
@@ -26,4 +28,7 @@ pub enum Command {
         FILE as well, for hosts that hide stderr (a Helm 4 post-renderer plugin)."
     )]
     Render(RenderArgs),
+    /// Put this binary where kustomize looks for the pullseal.io/v1alpha1 Render plugin
+    /// (<dir>/pullseal.io/v1alpha1/render/Render), for `kubectl kustomize --enable-alpha-plugins`.
+    InstallKustomizePlugin(InstallKustomizePluginArgs),
 }

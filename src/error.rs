@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
+use crate::frontend::SettingsError;
 use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
 use crate::sops::SopsError;
@@ -45,6 +46,9 @@ pub enum Error {
         /// The repository root (the directory holding `.git`).
         root: PathBuf,
     },
+    /// A settings object (a kustomize plugin config) cannot be used (exit 2).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -104,7 +108,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) => 1,
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::Settings(_) => 2,
             Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,

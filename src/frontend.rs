@@ -8,13 +8,16 @@
 //! Finding and reading files is `frontend/inputs.rs`.
 
 mod inputs;
+pub mod kustomize;
 mod report;
+mod settings;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use inputs::{io, locate_catalog, read_inputs};
 pub use report::Report;
+pub use settings::{Settings, SettingsError};
 
 use crate::catalog::Catalog;
 use crate::cli::{Command, RenderArgs};
@@ -55,7 +58,26 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
             &mut io::stdout().lock(),
             report,
         ),
+        Command::InstallKustomizePlugin(args) => {
+            let exe = std::env::current_exe().map_err(io("read", Path::new("<this binary>")))?;
+            kustomize::install_plugin(args, env, &exe, &mut io::stdout().lock())
+        }
     }
+}
+
+/// Runs kustomize's legacy exec plugin call on the process's stdin and stdout.
+pub fn run_kustomize_plugin(
+    call: &kustomize::PluginCall,
+    env: &dyn Env,
+    report: &mut Report<'_>,
+) -> Result<(), Error> {
+    kustomize::run_plugin(
+        call,
+        env,
+        &mut io::stdin().lock(),
+        &mut io::stdout().lock(),
+        report,
+    )
 }
 
 /// Runs `pullseal render`: stdout gets the stream, stderr the warnings.

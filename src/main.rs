@@ -1,31 +1,46 @@
 //! The `pullseal` binary: parse arguments, run, map the error to an exit code.
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use pullseal::cli::Cli;
-use pullseal::frontend::{self, ProcessEnv, Report};
+use pullseal::frontend::{self, ProcessEnv, Report, kustomize};
 
 fn main() -> ExitCode {
+    // kustomize's legacy exec plugin runs pullseal with its config file as argv[1]; anything
+    // else is the command line clap knows, with clap's own errors.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let subcommands: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
+    let plugin = kustomize::plugin_call(&argv, &subcommands);
     // `--help` and `--version` print to stdout and exit 0, as clap does; every other parse
     // error is a usage error that goes through the report, so PULLSEAL_LOG has it too.
-    let parsed = Cli::try_parse().map_err(|err| if err.use_stderr() { err } else { err.exit() });
+    let parsed = match plugin {
+        Some(call) => Ok(Err(call)),
+        None => Cli::try_parse_from(&argv)
+            .map(Ok)
+            .map_err(|err| if err.use_stderr() { err } else { err.exit() }),
+    };
     let mut stderr = io::stderr().lock();
     let mut report = Report::open(&ProcessEnv, &mut stderr);
-    let code = match parsed {
+    let result = match parsed {
         Err(err) => {
             let _ = write!(report, "{}", err.render());
-            2
+            report.finish(2);
+            return ExitCode::from(2);
         }
-        Ok(cli) => match frontend::run(&cli.command, &ProcessEnv, &mut report) {
-            Ok(()) => 0,
-            // A closed pipe (`pullseal render | head`) is not an error worth a message.
-            Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => 0,
-            Err(err) => {
-                report.error(&err);
-                err.exit_code()
-            }
-        },
+        Ok(Ok(cli)) => frontend::run(&cli.command, &ProcessEnv, &mut report),
+        Ok(Err(call)) => frontend::run_kustomize_plugin(&call, &ProcessEnv, &mut report),
+    };
+    let code = match result {
+        Ok(()) => 0,
+        // A closed pipe (`pullseal render | head`) is not an error worth a message.
+        Err(pullseal::Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(err) => {
+            report.error(&err);
+            err.exit_code()
+        }
     };
     report.finish(code);
     ExitCode::from(code)

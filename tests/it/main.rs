@@ -16,6 +16,7 @@ mod helm;
 mod inputs;
 mod interop;
 mod kubelet;
+mod kustomize;
 mod laws;
 mod peers;
 mod support;

@@ -61,6 +61,16 @@ pub(crate) fn kubesealpy_python() -> PathBuf {
     find("kubesealpy-python", false)
 }
 
+/// `kubectl` (its built-in kustomize runs the legacy exec plugin), from [`bin_dir`] or else
+/// `PATH`. It is not installed by the script, only checked for: it comes with the machine.
+///
+/// # Panics
+///
+/// If `kubectl` is in neither place.
+pub(crate) fn kubectl() -> PathBuf {
+    find("kubectl", true)
+}
+
 fn find(name: &str, or_path: bool) -> PathBuf {
     let dir = bin_dir();
     let candidate = dir.join(name);

@@ -1,0 +1,296 @@
+//! kustomize's legacy exec plugin, and `pullseal install-kustomize-plugin`, which puts the
+//! binary where kustomize looks for it.
+//!
+//! The contract (kustomize `api/internal/plugins/execplugin/execplugin.go`): kustomize finds
+//! `<plugin home>/pullseal.io/v1alpha1/render/Render` for a transformer config of that
+//! apiVersion and kind, runs it with the path of a temporary copy of the config as argv[1] and
+//! the config's `argsOneLiner`/`argsFromFile` words after it, the resources on stdin, the
+//! kustomization directory in `KUSTOMIZE_PLUGIN_CONFIG_ROOT`, and takes stdout as the new
+//! resources. Its stderr is shown only when the plugin fails.
+//!
+//! The run is `pullseal render` on stdin with the settings object applied: relative paths,
+//! catalog discovery included, start from the kustomization directory, never from the process
+//! working directory. Nothing reaches stdout unless the whole render succeeded.
+//!
+//! What this module must *not* do: decide anything a render decides; it only translates the
+//! plugin's envelope into [`RenderArgs`].
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use super::inputs::io;
+use super::settings::{API_VERSION, KIND, Settings};
+use super::{Env, render};
+use crate::cli::{InstallKustomizePluginArgs, RenderArgs, plugin_words};
+use crate::error::{Error, shown_path};
+use crate::manifest::tree;
+
+/// Where under a plugin home kustomize looks for the `Render` plugin.
+pub const PLUGIN_PATH: &str = "pullseal.io/v1alpha1/render/Render";
+
+/// A plugin config larger than this is not one (kustomize writes a few lines).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// How kustomize runs pullseal as a legacy exec plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginCall {
+    /// The plugin config file: argv[1].
+    pub config: PathBuf,
+    /// The words after it (`argsOneLiner`, `argsFromFile`).
+    pub words: Vec<OsString>,
+}
+
+/// The plugin call `args` (the whole argv) is, if it is one: argv[1] is not an option or a
+/// subcommand name but an existing file holding a `pullseal.io/v1alpha1` `Render` object.
+/// Anything else is left to clap, so its errors stay as they are.
+pub fn plugin_call(args: &[OsString], subcommands: &[&str]) -> Option<PluginCall> {
+    let first = args.get(1)?;
+    // clap's own `help` is not among the defined subcommands, but is one on the command line.
+    if first
+        .to_str()
+        .is_some_and(|s| s.starts_with('-') || s == "help" || subcommands.contains(&s))
+    {
+        return None;
+    }
+    let config = PathBuf::from(first);
+    let file = fs_err::File::open(&config).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES).read_to_string(&mut text).ok()?;
+    let root = tree::parse(&text).ok()??;
+    let field = |key: &str| root.get(key).and_then(|(n, _)| n.as_str());
+    (field("apiVersion") == Some(API_VERSION) && field("kind") == Some(KIND)).then(|| PluginCall {
+        config,
+        words: args.get(2..).unwrap_or_default().to_vec(),
+    })
+}
+
+/// The environment of a plugin run: the process's, with the kustomization directory as the
+/// place relative paths and catalog discovery start from.
+struct Rooted<'e> {
+    env: &'e dyn Env,
+    base: PathBuf,
+}
+
+impl Env for Rooted<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.env.var(name)
+    }
+
+    fn cwd(&self) -> io::Result<PathBuf> {
+        Ok(self.base.clone())
+    }
+}
+
+/// Runs the plugin: the resources on `stdin`, rendered to `stdout`, as `pullseal render` does.
+pub fn run_plugin(
+    call: &PluginCall,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Error> {
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
+    // kustomize sets the variable to the kustomization directory; run by hand, the config's own
+    // directory is the anchor.
+    let base = match env.var("KUSTOMIZE_PLUGIN_CONFIG_ROOT") {
+        Some(root) => cwd.join(root),
+        None => cwd
+            .join(&call.config)
+            .parent()
+            .map_or_else(|| cwd.clone(), Path::to_path_buf),
+    };
+    let text = fs_err::read_to_string(&call.config).map_err(io("read", &call.config))?;
+    let settings = Settings::parse(&text, &call.config.display().to_string(), &base)?;
+    let args = merge(settings, &call.words, &call.config, &base)?;
+    render(&args, &Rooted { env, base }, stdin, stdout, stderr)
+}
+
+/// The render arguments of a plugin run: the settings object, and the `argsOneLiner` words for
+/// what it leaves out (then the environment, as for `pullseal render`). An option in both is an
+/// error rather than a silent choice.
+fn merge(settings: Settings, words: &[OsString], config: &Path, base: &Path) -> Result<RenderArgs, Error> {
+    let (args, given) = plugin_words(words).map_err(|e| {
+        Error::Usage(format!(
+            "the words after the plugin config (argsOneLiner) are not render options: {}",
+            e.render().to_string().trim_end()
+        ))
+    })?;
+    let config = shown_path(config);
+    for (id, flag) in [
+        ("inputs", "an input"),
+        ("all_clusters", "--all-clusters"),
+        ("out_dir", "--out-dir"),
+    ] {
+        if given.iter().any(|g| g == id) {
+            return Err(Error::Usage(format!(
+                "argsOneLiner of {config} gives {flag}, but kustomize hands the plugin its resources on stdin"
+            )));
+        }
+    }
+    let set_in_settings = [
+        ("catalog", "catalog", settings.catalog.is_some()),
+        ("age_key_file", "ageKeyFile", settings.age_key_file.is_some()),
+        ("cluster", "cluster", settings.cluster.is_some()),
+        ("namespace", "namespace", settings.namespace.is_some()),
+        ("pod_specs", "podSpecs", !settings.pod_specs.is_empty()),
+        ("secret_name", "secretName", settings.secret_name.is_some()),
+        ("instance", "instance", settings.instance.is_some()),
+    ];
+    for (id, field, set) in set_in_settings {
+        if set && given.iter().any(|g| g == id) {
+            return Err(Error::Usage(format!(
+                "{field} is set both in {config} and by its argsOneLiner; set it in one place"
+            )));
+        }
+    }
+    let resolve = |path: Option<PathBuf>| path.map(|p| base.join(p));
+    Ok(RenderArgs {
+        inputs: Vec::new(),
+        catalog: settings.catalog.or_else(|| resolve(args.catalog)),
+        age_key_file: settings.age_key_file.or_else(|| resolve(args.age_key_file)),
+        cluster: settings.cluster.or(args.cluster),
+        all_clusters: false,
+        out_dir: None,
+        namespace: settings.namespace.or(args.namespace),
+        pod_specs: if settings.pod_specs.is_empty() {
+            args.pod_specs
+        } else {
+            settings.pod_specs
+        },
+        secret_name: settings.secret_name.or(args.secret_name),
+        instance: settings.instance.or(args.instance),
+    })
+}
+
+/// `pullseal install-kustomize-plugin`: copies (or links) `exe` to [`PLUGIN_PATH`] under the
+/// plugin home and prints the path it went to.
+pub fn install_plugin(
+    args: &InstallKustomizePluginArgs,
+    env: &dyn Env,
+    exe: &Path,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
+    let home = args
+        .dir
+        .clone()
+        .or_else(|| env.var("KUSTOMIZE_PLUGIN_HOME").map(PathBuf::from))
+        .or_else(|| {
+            env.var("XDG_CONFIG_HOME")
+                .map(|d| Path::new(&d).join("kustomize/plugin"))
+        })
+        .or_else(|| {
+            env.var("HOME")
+                .map(|d| Path::new(&d).join(".config/kustomize/plugin"))
+        })
+        .ok_or_else(|| {
+            Error::Usage(
+                "no kustomize plugin home: pass --dir, or set KUSTOMIZE_PLUGIN_HOME or HOME".to_owned(),
+            )
+        })?;
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
+    let target = cwd.join(home).join(PLUGIN_PATH);
+    let dir = target.parent().unwrap_or(&cwd).to_path_buf();
+    fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let exe = fs_err::canonicalize(exe).map_err(io("read", exe))?;
+    // Made beside the target and renamed over it: a kustomize running the old plugin meanwhile
+    // sees the old file or the new one, never half a copy.
+    let staged = dir.join(format!(".Render.{}.tmp", std::process::id()));
+    let _ = fs_err::remove_file(&staged);
+    if args.link {
+        std::os::unix::fs::symlink(&exe, &staged).map_err(io("create", &staged))?;
+    } else {
+        fs_err::copy(&exe, &staged).map_err(io("create", &staged))?;
+        fs_err::set_permissions(&staged, std::fs::Permissions::from_mode(0o755))
+            .map_err(io("create", &staged))?;
+    }
+    fs_err::rename(&staged, &target).map_err(io("create", &target))?;
+    let out = Path::new("<stdout>");
+    writeln!(stdout, "{}", target.display()).map_err(io("write", out))?;
+    stdout.flush().map_err(io("write", out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<OsString> {
+        w.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_a_render_config_file_is_a_plugin_call() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("kust-plugin-config-1");
+        fs_err::write(
+            &config,
+            "apiVersion: pullseal.io/v1alpha1\nkind: Render\nmetadata: {name: p}\n",
+        )
+        .unwrap();
+        let other = tmp.path().join("deploy.yaml");
+        fs_err::write(&other, "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+        let subcommands = ["render", "help"];
+        let call = plugin_call(
+            &words(&["pullseal", config.to_str().unwrap(), "--cluster", "x"]),
+            &subcommands,
+        );
+        assert_eq!(
+            call,
+            Some(PluginCall {
+                config: config.clone(),
+                words: words(&["--cluster", "x"])
+            })
+        );
+        for argv in [
+            vec!["pullseal"],
+            vec!["pullseal", "render"],
+            vec!["pullseal", "help"],
+            vec!["pullseal", "--help"],
+            vec!["pullseal", other.to_str().unwrap()],
+            vec!["pullseal", tmp.path().to_str().unwrap()],
+            vec!["pullseal", "no-such-file"],
+        ] {
+            assert_eq!(plugin_call(&words(&argv), &subcommands), None, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn argsoneliner_words_fill_in_and_never_silently_lose_to_the_settings() {
+        let base = Path::new("/kust/app");
+        let config = Path::new("/tmp/kust-plugin-config-1");
+        let settings = Settings {
+            cluster: Some("prod".to_owned()),
+            ..Settings::default()
+        };
+        let args = merge(
+            settings.clone(),
+            &words(&["--catalog", "c.yaml", "--instance", "i"]),
+            config,
+            base,
+        )
+        .unwrap();
+        assert_eq!(args.catalog, Some(PathBuf::from("/kust/app/c.yaml")));
+        assert_eq!(args.cluster.as_deref(), Some("prod"));
+        assert_eq!(args.instance.as_deref(), Some("i"));
+        let errors = [
+            merge(settings.clone(), &words(&["--cluster", "dev"]), config, base),
+            merge(settings.clone(), &words(&["in.yaml"]), config, base),
+            merge(
+                settings,
+                &words(&["--all-clusters", "--out-dir", "x"]),
+                config,
+                base,
+            ),
+        ];
+        let messages: Vec<String> = errors.into_iter().map(|e| e.unwrap_err().to_string()).collect();
+        insta::assert_snapshot!(messages.join("\n"), @"
+        cluster is set both in /tmp/kust-plugin-config-1 and by its argsOneLiner; set it in one place
+        argsOneLiner of /tmp/kust-plugin-config-1 gives an input, but kustomize hands the plugin its resources on stdin
+        argsOneLiner of /tmp/kust-plugin-config-1 gives --all-clusters, but kustomize hands the plugin its resources on stdin
+        ");
+    }
+}
