@@ -1,10 +1,12 @@
 //! The command line: clap types only, turned once into the validated options the library
 //! takes. No rendering logic lives here.
 
+mod argocd;
 mod render;
 
 use clap::{Parser, Subcommand};
 
+pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
 pub use render::RenderArgs;
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
@@ -26,4 +28,6 @@ pub enum Command {
         FILE as well, for hosts that hide stderr (a Helm 4 post-renderer plugin)."
     )]
     Render(RenderArgs),
+    /// Run as an Argo CD config-management plugin (plugin/argocd/plugin.yaml).
+    Argocd(ArgocdArgs),
 }

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
+use crate::frontend::ArgocdError;
 use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
 use crate::sops::SopsError;
@@ -45,6 +46,10 @@ pub enum Error {
         /// The repository root (the directory holding `.git`).
         root: PathBuf,
     },
+    /// `pullseal argocd generate` cannot read the app (exit 2 for settings and missing
+    /// tools, 1 when the app's tool fails or gives no object).
+    #[error(transparent)]
+    Argocd(#[from] ArgocdError),
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -108,6 +113,7 @@ impl Error {
             Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
+            Error::Argocd(e) => e.exit_code(),
         }
     }
 
