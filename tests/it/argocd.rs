@@ -21,6 +21,10 @@ use crate::support::{AGE_KEY, CATALOG, path, pullseal, redact_tmp, transcript};
 
 const EXAMPLE_APP: &str = "examples/argocd/shop";
 
+fn plugin() -> Value {
+    yaml_as_json(&fs_err::read_to_string(path("plugin/argocd/plugin.yaml")).unwrap())
+}
+
 /// `pullseal argocd generate` in `dir` with what the repo-server sets for an Application
 /// `shop` of project `default` with destination namespace `shop`, the sidecar's age key and
 /// catalog, and nothing of the developer's shell that pullseal reads.
@@ -96,6 +100,54 @@ fn with_system(bin: &Path) -> String {
 }
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        pullseal.io/registries: company\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com:5000/web:1\n";
+
+/// The sidecar reads `apiVersion`, `kind` (validated), `metadata.name`, and in `spec`
+/// `generate` (required), `discover`, `parameters`; `version` would rename the plugin to
+/// `<name>-<version>`. `lockRepo` and `allowConcurrency` do not exist for sidecars.
+#[test]
+fn the_plugin_yaml_has_the_fields_argo_cd_reads() {
+    let plugin = plugin();
+    assert_eq!(plugin["apiVersion"], "argoproj.io/v1alpha1");
+    assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    assert_eq!(plugin["metadata"]["name"], "pullseal");
+    let spec = plugin["spec"].as_object().unwrap();
+    for key in spec.keys() {
+        assert!(
+            ["generate", "discover", "parameters"].contains(&key.as_str()),
+            "unexpected spec.{key}"
+        );
+    }
+    assert_eq!(
+        spec["generate"]["command"],
+        serde_json::json!(["pullseal", "argocd", "generate"])
+    );
+    assert!(spec["generate"].get("args").is_none());
+    assert_eq!(
+        spec["discover"],
+        serde_json::json!({"fileName": "./.pullseal.yaml"})
+    );
+    let params = spec["parameters"]["static"].as_array().unwrap();
+    let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cluster", "namespace", "mode"]);
+    for param in params {
+        // Argo CD sends a string parameter as PARAM_<NAME>, which is what pullseal reads.
+        assert_eq!(param["collectionType"], "string", "{param}");
+        assert_eq!(param["required"], "false", "{param}");
+    }
+}
+
+/// The discovery rule is `fileName`, a `filepath.Glob` in the app directory: with no glob
+/// characters in it, it selects exactly the directories holding that file.
+#[test]
+fn the_discovery_rule_selects_the_example_app() {
+    let plugin = plugin();
+    let file = plugin["spec"]["discover"]["fileName"].as_str().unwrap();
+    assert!(!file.contains(['*', '?', '[', '\\']), "{file}");
+    assert!(path(EXAMPLE_APP).join(file).is_file());
+    for other in ["examples/argocd", "examples/helm/web", "examples/quickstart"] {
+        assert!(!path(other).join(file).exists(), "{other} would be selected");
+    }
+}
 
 /// The example app, run as the sidecar runs it: stdout is only Kubernetes objects, the
 /// Deployment gets its imagePullSecrets, the pull secrets are sealed into the destination
