@@ -458,6 +458,43 @@ fn bad_settings_and_the_project_rule() {
         "#);
 }
 
+/// The README's Argo CD block installs what `plugin/argocd/values.yaml` describes: the
+/// values file it names exists, and the Secret it creates is the one the values mount.
+#[test]
+fn the_readme_argo_cd_block_matches_the_values() {
+    let readme = fs_err::read_to_string(path("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("argo/argo-cd"))
+        .expect("an Argo CD block");
+    assert!(block.contains("-f plugin/argocd/values.yaml"), "{block}");
+    let values = yaml_as_json(&fs_err::read_to_string(path("plugin/argocd/values.yaml")).unwrap());
+    let secret = values["repoServer"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|v| v.get("secret"))
+        .unwrap();
+    let name = secret["secretName"].as_str().unwrap();
+    assert!(
+        block.contains(&format!("create secret generic {name} --from-file=keys.txt=")),
+        "{block}"
+    );
+    let sidecar = &values["repoServer"]["extraContainers"][0];
+    assert_eq!(
+        sidecar["command"],
+        serde_json::json!(["/var/run/argocd/argocd-cmp-server"])
+    );
+    assert_eq!(sidecar["securityContext"]["runAsUser"], "999");
+    assert_eq!(sidecar["securityContext"]["readOnlyRootFilesystem"], "true");
+    let env = sidecar["env"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "SOPS_AGE_KEY_FILE" && e["value"].as_str().unwrap().ends_with("/keys.txt"))
+    );
+}
+
 /// `examples/argocd/README.md`'s command, as written there (the demo catalog and key of the
 /// quickstart, the environment Argo CD would set), run in the app directory it `cd`s to.
 #[test]
