@@ -330,3 +330,98 @@ fn choose_cluster(env: &dyn Env, catalog: &Catalog) -> Result<String, Error> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// An environment of fixed variables; empty values are unset, as for the process.
+    struct Vars(BTreeMap<&'static str, &'static str>);
+
+    impl Vars {
+        fn new(vars: &[(&'static str, &'static str)]) -> Vars {
+            Vars(vars.iter().copied().collect())
+        }
+    }
+
+    impl Env for Vars {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (*v).to_owned())
+        }
+
+        fn cwd(&self) -> std::io::Result<PathBuf> {
+            Ok(PathBuf::from("/"))
+        }
+    }
+
+    /// The most specific source wins: a parameter, then `plugin.env` as Argo CD 2.4 on
+    /// passes it, then the unprefixed name (older Argo CD, or the sidecar's env).
+    #[test]
+    fn settings_are_read_from_the_most_specific_source() {
+        let all = Vars::new(&[
+            ("PARAM_CLUSTER", "a"),
+            ("ARGOCD_ENV_PULLSEAL_CLUSTER", "b"),
+            ("PULLSEAL_CLUSTER", "c"),
+            ("PARAM_CATALOG", "not-a-parameter.yaml"),
+            ("PULLSEAL_CATALOG", "catalog.yaml"),
+        ]);
+        let got =
+            |env: &Vars, name, param| setting(env, name, param).map(|(v, from)| format!("{v} from {from}"));
+        assert_eq!(got(&all, "CLUSTER", true).unwrap(), "a from PARAM_CLUSTER");
+        assert_eq!(
+            got(&all, "CATALOG", false).unwrap(),
+            "catalog.yaml from PULLSEAL_CATALOG"
+        );
+        let env = Vars::new(&[
+            ("PARAM_CLUSTER", ""),
+            ("ARGOCD_ENV_PULLSEAL_CLUSTER", "b"),
+            ("PULLSEAL_CLUSTER", "c"),
+        ]);
+        assert_eq!(
+            got(&env, "CLUSTER", true).unwrap(),
+            "b from ARGOCD_ENV_PULLSEAL_CLUSTER"
+        );
+        let env = Vars::new(&[("ARGOCD_ENV_PULLSEAL_CLUSTER", ""), ("PULLSEAL_CLUSTER", "c")]);
+        assert_eq!(got(&env, "CLUSTER", true).unwrap(), "c from PULLSEAL_CLUSTER");
+        assert_eq!(got(&Vars::new(&[]), "CLUSTER", true), None);
+    }
+
+    /// A chart needs a release name, which Argo CD always sets; one that helm would read as
+    /// a flag is refused.
+    #[test]
+    fn a_chart_needs_a_release_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs_err::write(tmp.path().join("Chart.yaml"), "{}\n").unwrap();
+        let catalog = tmp.path().join("catalog.yaml");
+        let message = |env: &Vars| {
+            read_source(Mode::Auto, tmp.path(), &catalog, env, &mut Vec::new())
+                .unwrap_err()
+                .to_string()
+        };
+        let messages = [
+            message(&Vars::new(&[("ARGOCD_APP_NAMESPACE", "shop")])),
+            message(&Vars::new(&[("ARGOCD_APP_NAME", "--post-renderer=x")])),
+        ];
+        insta::assert_snapshot!(messages.join("\n"), @r#"
+            a Helm chart needs a release name, and ARGOCD_APP_NAME (set by Argo CD) is not set
+            ARGOCD_APP_NAME --post-renderer=x is not a release name
+            "#);
+    }
+
+    /// A tool's stderr cannot move the cursor or forge a line: controls but newline and tab
+    /// are escaped.
+    #[test]
+    fn a_tools_stderr_is_shown_without_controls() {
+        let shown = ToolStderr("Error: bad\u{1b}[2J\r\nline two\tend\n\n".to_owned()).to_string();
+        insta::assert_snapshot!(shown, @r"
+            Error: bad\u{1b}[2J\u{d}
+            line two	end
+            ");
+        assert_eq!(ToolStderr(String::new()).to_string(), "(nothing on stderr)");
+    }
+}
