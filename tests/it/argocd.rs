@@ -524,3 +524,38 @@ fn examples_argocd_works_as_its_readme_says() {
     assert!(stdout.contains("imagePullSecrets:"), "{stdout}");
     assert!(!stdout.contains("demo-password-do-not-use"));
 }
+
+/// A kustomization is built with exactly `kustomize build .` in the app directory. No
+/// kustomize binary is used here: a script stands in for it and records its argv.
+#[test]
+fn a_kustomization_is_built_with_exactly_kustomize_build_dot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("overlay");
+    fs_err::create_dir(&app).unwrap();
+    fs_err::write(app.join("kustomization.yaml"), "resources: [deployment.yaml]\n").unwrap();
+    fs_err::write(app.join("deployment.yaml"), DEPLOYMENT).unwrap();
+    let argv = tmp.path().join("argv");
+    let bin = fake_tool(
+        tmp.path(),
+        "kustomize",
+        &format!(
+            "pwd > '{argv}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{argv}'; done\ncat deployment.yaml\n",
+            argv = argv.display()
+        ),
+    );
+    let out = generate(&app)
+        .env("PULLSEAL_CLUSTER", "test")
+        .env("PATH", with_system(&bin))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    let app_dir = fs_err::canonicalize(&app).unwrap();
+    assert_eq!(
+        fs_err::read_to_string(&argv).unwrap(),
+        format!("{}\nbuild\n.\n", app_dir.display())
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // One copy of the Deployment: the kustomization's resources are not read a second time.
+    assert_eq!(stdout.matches("kind: Deployment").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("kind: SealedSecret").count(), 1, "{stdout}");
+}
