@@ -239,7 +239,7 @@ fn read_source(
         }
         Mode::Kustomize => {
             let file = kustomization.unwrap_or("kustomization.yaml");
-            run_tool(dir, file, "kustomize", &["build", "."])
+            run_tool(dir, file, "kustomize", &["build", "."], stderr)
         }
         Mode::Helm => {
             let Some(app) = env.var("ARGOCD_APP_NAME") else {
@@ -259,17 +259,19 @@ fn read_source(
             if let Some(ns) = &namespace {
                 args.extend(["-n", ns.as_str()]);
             }
-            run_tool(dir, "Chart.yaml", "helm", &args)
+            run_tool(dir, "Chart.yaml", "helm", &args, stderr)
         }
     }
 }
 
-/// Runs `tool args` in `dir` and takes its stdout as the one source of the stream.
+/// Runs `tool args` in `dir` and takes its stdout as the one source of the stream. What the
+/// tool writes on stderr is passed on to `stderr` (its warnings), or is the error's cause.
 fn run_tool(
     dir: &Path,
     file: &'static str,
     tool: &'static str,
     args: &[&str],
+    stderr: &mut dyn Write,
 ) -> Result<(Stream, String), Error> {
     let command = std::iter::once(tool)
         .chain(args.iter().copied())
@@ -296,6 +298,10 @@ fn run_tool(
             source: ToolStderr(String::from_utf8_lossy(&output.stderr).into_owned()),
         }
         .into());
+    }
+    let warnings = ToolStderr(String::from_utf8_lossy(&output.stderr).into_owned());
+    if !warnings.0.trim().is_empty() {
+        let _ = writeln!(stderr, "{tool}: {warnings}");
     }
     let too_big = u64::try_from(output.stdout.len()).map_or(true, |len| len > MAX_INPUT_BYTES);
     let text = String::from_utf8(output.stdout)

@@ -350,7 +350,7 @@ fn a_chart_is_rendered_with_exactly_the_helm_template_arguments() {
         tmp.path(),
         "helm",
         &format!(
-            "pwd > '{argv}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{argv}'; done\ncat '{stream}'\n",
+            "pwd > '{argv}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{argv}'; done\necho 'walk.go:74: found symbolic link in path' >&2\ncat '{stream}'\n",
             argv = argv.display(),
             stream = stream.display()
         ),
@@ -374,6 +374,11 @@ fn a_chart_is_rendered_with_exactly_the_helm_template_arguments() {
     );
     assert!(stdout.contains("- name: pullseal-company"), "{stdout}");
     assert_eq!(stdout.matches("kind: SealedSecret").count(), 1, "{stdout}");
+    // Helm's warnings reach stderr, and only stderr.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "helm: walk.go:74: found symbolic link in path\n"
+    );
 }
 
 /// A failing chart fails the plugin: exit 1, Helm's stderr as the cause, nothing on stdout
