@@ -128,6 +128,8 @@ pub struct Allow {
     pub namespaces: Option<Globs>,
     /// Cluster globs.
     pub clusters: Option<Globs>,
+    /// Argo CD project globs, matched against `ARGOCD_APP_PROJECT_NAME`.
+    pub projects: Option<Globs>,
 }
 
 /// A list of globs. Only what they match is kept, not their text: the globs are catalog

@@ -1,11 +1,13 @@
 //! The command line: clap types only, turned once into the validated options the library
 //! takes. No rendering logic lives here.
 
+mod argocd;
 mod kustomize;
 mod render;
 
 use clap::{Parser, Subcommand};
 
+pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
 
@@ -31,4 +33,6 @@ pub enum Command {
     /// Put this binary where kustomize looks for the pullseal.io/v1alpha1 Render plugin
     /// (<dir>/pullseal.io/v1alpha1/render/Render), for `kubectl kustomize --enable-alpha-plugins`.
     InstallKustomizePlugin(InstallKustomizePluginArgs),
+    /// Run as an Argo CD config-management plugin (plugin/argocd/plugin.yaml).
+    Argocd(ArgocdArgs),
 }

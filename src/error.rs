@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
+use crate::frontend::ArgocdError;
 use crate::frontend::SettingsError;
 use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
@@ -49,6 +50,10 @@ pub enum Error {
     /// A settings object (a kustomize plugin config) cannot be used (exit 2).
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// `pullseal argocd generate` cannot read the app (exit 2 for settings and missing
+    /// tools, 1 when the app's tool fails or gives no object).
+    #[error(transparent)]
+    Argocd(#[from] ArgocdError),
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -112,6 +117,7 @@ impl Error {
             Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
+            Error::Argocd(e) => e.exit_code(),
         }
     }
 

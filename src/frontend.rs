@@ -7,6 +7,7 @@
 //! stderr, never to stdout, and to `PULLSEAL_LOG` when it is set (`frontend/report.rs`).
 //! Finding and reading files is `frontend/inputs.rs`.
 
+mod argocd;
 mod inputs;
 pub mod kustomize;
 mod report;
@@ -15,12 +16,13 @@ mod settings;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+pub use argocd::{ArgocdError, ToolStderr};
 use inputs::{io, locate_catalog, read_inputs};
 pub use report::Report;
 pub use settings::{Settings, SettingsError};
 
 use crate::catalog::Catalog;
-use crate::cli::{Command, RenderArgs};
+use crate::cli::{ArgocdCommand, Command, RenderArgs};
 use crate::error::Error;
 use crate::manifest::Stream;
 use crate::reference::is_dns_label;
@@ -62,6 +64,11 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
             let exe = std::env::current_exe().map_err(io("read", Path::new("<this binary>")))?;
             kustomize::install_plugin(args, env, &exe, &mut io::stdout().lock())
         }
+        Command::Argocd(args) => match &args.command {
+            ArgocdCommand::Generate(generate) => {
+                argocd::generate(generate, env, &mut io::stdout().lock(), report)
+            }
+        },
     }
 }
 
@@ -148,8 +155,13 @@ fn default_namespace(flag: Option<&str>, env: &dyn Env) -> Result<Option<String>
         (None, Some(var)) => (var, "ARGOCD_APP_NAMESPACE"),
         (None, None) => return Ok(None),
     };
+    checked_namespace(namespace, from).map(Some)
+}
+
+/// `namespace` if it is a DNS-1123 label, else a usage error naming where it came `from`.
+fn checked_namespace(namespace: String, from: &str) -> Result<String, Error> {
     if is_dns_label(&namespace) {
-        Ok(Some(namespace))
+        Ok(namespace)
     } else {
         Err(Error::Usage(format!(
             "{from} {namespace:?} is not a valid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)"

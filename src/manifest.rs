@@ -85,6 +85,15 @@ impl Stream {
         Stream { sources, documents }
     }
 
+    /// Whether any document is a mapping, i.e. could be a Kubernetes object. A stream without
+    /// one is empty to a consumer such as Argo CD, however many bytes of comments it holds. A
+    /// document that does not parse counts as one: the render reports it.
+    pub fn has_object(&self) -> bool {
+        self.documents
+            .iter()
+            .any(|doc| tree::parse(self.text(doc)).map_or(true, |node| node.is_some_and(|n| n.is_map())))
+    }
+
     /// The text of document `i`.
     pub(crate) fn text(&self, doc: &Document) -> &str {
         self.sources

@@ -68,6 +68,9 @@ pub struct Options {
     pub secret_name: Option<String>,
     /// Value of `{{instance}}` in the template.
     pub instance: Option<String>,
+    /// The Argo CD project being rendered for (`ARGOCD_APP_PROJECT_NAME`), matched against a
+    /// registry's `allow.projects`; `None` outside Argo CD.
+    pub project: Option<String>,
     /// The time certificates are checked against.
     pub now: time::OffsetDateTime,
 }
@@ -82,6 +85,7 @@ impl Options {
             pod_specs: Vec::new(),
             secret_name: None,
             instance: None,
+            project: None,
             now: time::OffsetDateTime::now_utc(),
         }
     }
@@ -93,6 +97,10 @@ pub(crate) const NO_NAMESPACE: &str = "has no namespace; give the object one, or
 
 /// How a policy message that needs the object's namespace ends when there is none.
 pub(crate) const NO_NAMESPACE_FOR_POLICY: &str = "but the object has no namespace";
+
+/// How a project policy message ends when no Argo CD project is known.
+pub(crate) const NO_PROJECT_FOR_POLICY: &str =
+    "but no Argo CD project is known (ARGOCD_APP_PROJECT_NAME is not set)";
 
 /// One problem with one place of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -315,16 +315,20 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
 }
 
 fn allow(path: &str, value: &Value, problems: &mut Problems) -> Option<Allow> {
-    let f = Fields::new(path, value, problems, &["namespaces", "clusters"])?;
+    let f = Fields::new(path, value, problems, &["namespaces", "clusters", "projects"])?;
     let namespaces = f
         .get("namespaces")
         .map(|v| globs(&f.field("namespaces"), v, problems));
     let clusters = f
         .get("clusters")
         .map(|v| globs(&f.field("clusters"), v, problems));
+    let projects = f
+        .get("projects")
+        .map(|v| globs(&f.field("projects"), v, problems));
     Some(Allow {
         namespaces: namespaces.flatten(),
         clusters: clusters.flatten(),
+        projects: projects.flatten(),
     })
 }
 
@@ -618,6 +622,10 @@ mod tests {
                     registry_with(&[("allow", map(&[("namespaces", Value::Seq(vec![s(""), s("a")]))]))]),
                 ),
                 ("empty-email", registry_with(&[("email", s(""))])),
+                (
+                    "empty-projects",
+                    registry_with(&[("allow", map(&[("projects", Value::Seq(Vec::new()))]))]),
+                ),
             ]),
             map(&[("blank", map(&[])), ("nulls", map(&[("seal", Value::Null)]))]),
         );
@@ -627,6 +635,7 @@ mod tests {
             registries.empty-allow.allow: is an empty mapping, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
             registries.empty-glob.allow.namespaces[0]: is an empty string, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
             registries.empty-email.email: is an empty string, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
+            registries.empty-projects.allow.projects: is an empty list, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
             clusters.blank: is an empty mapping, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
             clusters.nulls.seal: is null, which sops neither encrypts nor adds to its MAC, so it could be added or removed unnoticed; give it a value or leave it out
             ");

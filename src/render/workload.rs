@@ -570,6 +570,24 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+        // Fails closed as the namespace rule does: a registry kept to some Argo CD projects is
+        // not used where no project is known (a plain `pullseal render`).
+        if let Some(globs) = &registry.allow.projects {
+            match self.options.project.as_deref() {
+                Some(project) if globs.matches(project) => {}
+                Some(project) => {
+                    return Some(format!(
+                        "registry {name:?} is not allowed in Argo CD project {project:?} (by registries.{name}.allow.projects in the catalog)"
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "registry {name:?} is limited to some Argo CD projects (by registries.{name}.allow.projects in the catalog), {}",
+                        super::NO_PROJECT_FOR_POLICY
+                    ));
+                }
+            }
+        }
         None
     }
 }

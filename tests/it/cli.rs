@@ -14,6 +14,7 @@ pub const TEST_SECRETS: &[&str] = &[
     "test-quay-robot-token",
     "test-quay-other-token",
     "test-prod-password",
+    "test-project-password",
     "p@ss:",
 ];
 

@@ -195,3 +195,46 @@ fn policy_messages_name_the_catalog_field_not_its_globs() {
         hint: under Helm, which does not tell a post-renderer the release namespace, pass it with --post-renderer-args --namespace=<release namespace>
         "#);
 }
+
+/// Issue 6: `allow.projects` is matched against the Argo CD project, and fails closed as the
+/// namespace rule does: with no project known (a plain render) the registry is refused. The
+/// messages name the registry and the catalog field, never the globs.
+#[test]
+fn the_project_rule_fails_closed_and_shows_no_glob() {
+    use pullseal::manifest::{Source, Stream};
+    use pullseal::render::{Options, render as render_lib};
+
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations:\n    pullseal.io/registries: project-team\nspec:\n  containers:\n  - name: c\n    image: projects.example.com/app:1\n";
+    let stream = Stream::new(vec![Source {
+        name: "pod.yaml".to_owned(),
+        text: text.to_owned(),
+    }]);
+    let with_project = |project: Option<&str>| Options {
+        project: project.map(str::to_owned),
+        ..Options::new("test")
+    };
+    let rendered = render_lib(&stream, crate::laws::catalog(), &with_project(Some("team-a"))).unwrap();
+    let mut out = Vec::new();
+    rendered.write_to(&stream, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("- name: pullseal-project-team"), "{out}");
+    assert!(out.contains("kind: SealedSecret"), "{out}");
+    let mut messages = String::new();
+    for project in [Some("other"), None] {
+        let err = render_lib(&stream, crate::laws::catalog(), &with_project(project)).unwrap_err();
+        writeln!(messages, "{}", pullseal::Error::from(err)).unwrap();
+    }
+    assert!(!messages.contains("team-*"), "{messages}");
+    insta::assert_snapshot!(messages, @r#"
+        1 problem in the input:
+          pod.yaml: document 1: Pod shop/p: registry "project-team" is not allowed in Argo CD project "other" (by registries.project-team.allow.projects in the catalog)
+        1 problem in the input:
+          pod.yaml: document 1: Pod shop/p: registry "project-team" is limited to some Argo CD projects (by registries.project-team.allow.projects in the catalog), but no Argo CD project is known (ARGOCD_APP_PROJECT_NAME is not set)
+        "#);
+    // The command line knows no project: the same refusal, exit 1.
+    let tmp = tempfile::tempdir().unwrap();
+    let pod = tmp.path().join("pod.yaml");
+    fs_err::write(&pod, text).unwrap();
+    let out = render("test").arg(&pod).output().unwrap();
+    assert_failure(&out, 1, "but no Argo CD project is known");
+}

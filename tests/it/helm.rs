@@ -18,7 +18,7 @@ use crate::cli::assert_no_secrets;
 use crate::support::{AGE_KEY, CATALOG, path, pullseal, transcript};
 
 /// A YAML file as JSON, every scalar a string: enough to check which fields a file has.
-fn yaml_as_json(text: &str) -> Value {
+pub fn yaml_as_json(text: &str) -> Value {
     use saphyr_parser::{Event, Parser};
     fn node(events: &[Event<'_>], at: &mut usize) -> Value {
         let event = &events[*at];

@@ -11,7 +11,8 @@ use pullseal::sops::Identities;
 
 use crate::support::{AGE_KEY, CATALOG, path};
 
-fn catalog() -> &'static Catalog {
+/// The test catalog, decrypted once for the whole test binary.
+pub fn catalog() -> &'static Catalog {
     static CATALOG_ONCE: OnceLock<Catalog> = OnceLock::new();
     CATALOG_ONCE.get_or_init(|| {
         let ids = Identities::discover(Some(&path(AGE_KEY)), &|_| None).unwrap();

@@ -9,6 +9,7 @@
     unreachable_pub
 )]
 
+mod argocd;
 mod cli;
 mod errors;
 mod fixtures;
