@@ -367,21 +367,7 @@ fn tampered_fully_encrypted_catalogs_fail_closed() {
 
 /// Unseals every SealedSecret of `yaml` with kubesealpy: `{"ns/name": {"key": "value"}}`.
 fn unseal(yaml: &[u8]) -> BTreeMap<String, BTreeMap<String, String>> {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("sealed.yaml");
-    fs::write(&file, yaml).unwrap();
-    let out = Command::new(peers::kubesealpy_python())
-        .arg(path("tests/interop/unseal_kubesealpy.py"))
-        .arg(path(SEALING_KEY))
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubesealpy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    peers::unseal(yaml, &path(SEALING_KEY))
 }
 
 fn expected_config(key: &str, user: &str, pass: &str, email: Option<&str>) -> serde_json::Value {

@@ -5,7 +5,6 @@
 //! resources on stdin, `KUSTOMIZE_PLUGIN_CONFIG_ROOT` the kustomization directory; kustomize
 //! `api/internal/plugins/execplugin/execplugin.go`). The example is `examples/kustomize/`.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,7 +13,9 @@ use fs_err as fs;
 
 use crate::cli::assert_no_secrets;
 use crate::peers;
-use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, redact_tmp, transcript};
+use crate::support::{
+    AGE_KEY, CATALOG, PULLSEAL_VARS, assert_failure, path, pullseal, redact_tmp, transcript,
+};
 
 /// The demo catalog's passwords (`scripts/make-example-catalog`).
 const DEMO_SECRETS: &[&str] = &[
@@ -47,37 +48,10 @@ fn kubectl_kustomize(home: &Path, dir: &Path) -> Output {
         .current_dir(elsewhere.path())
         .env("KUSTOMIZE_PLUGIN_HOME", home)
         .env("XDG_CONFIG_HOME", path("testdata/no-such-config"));
-    for var in [
-        "SOPS_AGE_KEY",
-        "SOPS_AGE_KEY_FILE",
-        "PULLSEAL_CATALOG",
-        "PULLSEAL_CLUSTER",
-        "ARGOCD_ENV_PULLSEAL_CLUSTER",
-        "ARGOCD_APP_NAMESPACE",
-        "PULLSEAL_LOG",
-    ] {
+    for var in PULLSEAL_VARS {
         cmd.env_remove(var);
     }
     cmd.output().unwrap()
-}
-
-/// Unseals every SealedSecret of `yaml` with kubesealpy and `key`: `{"ns/name": {key: value}}`.
-fn unseal(yaml: &[u8], key: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("sealed.yaml");
-    fs::write(&file, yaml).unwrap();
-    let out = Command::new(peers::kubesealpy_python())
-        .arg(path("tests/interop/unseal_kubesealpy.py"))
-        .arg(key)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubesealpy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -178,7 +152,7 @@ fn the_example_runs_through_real_kubectl_kustomize() {
             assert!(!text.contains(secret), "a credential leaked: {secret}");
         }
     }
-    let opened = unseal(&out.stdout, &path("examples/quickstart/demo-cluster.key"));
+    let opened = peers::unseal(&out.stdout, &path("examples/quickstart/demo-cluster.key"));
     assert_eq!(
         opened.keys().collect::<Vec<_>>(),
         ["shop/pullseal-company", "shop/pullseal-quay-team"]

@@ -151,3 +151,26 @@ fn peers_are_installed_at_pinned_versions() {
     );
     assert_eq!(kubesealpy_version.trim(), KUBESEALPY_VERSION);
 }
+
+/// Unseals every SealedSecret of `yaml` with kubesealpy, an implementation of the scheme
+/// independent of pullseal's, and the controller key `key`: `{"ns/name": {key: value}}`.
+pub fn unseal(
+    yaml: &[u8],
+    key: &std::path::Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("sealed.yaml");
+    fs_err::write(&file, yaml).unwrap();
+    let out = std::process::Command::new(kubesealpy_python())
+        .arg(crate::support::path("tests/interop/unseal_kubesealpy.py"))
+        .arg(key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubesealpy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -19,17 +19,28 @@ pub fn path(rel: &str) -> PathBuf {
 pub const CATALOG: &str = "testdata/catalog/test.catalog.yaml";
 pub const AGE_KEY: &str = "testdata/keys/age-test.txt";
 
+/// The variables pullseal reads, which no test may inherit from the developer's shell.
+pub const PULLSEAL_VARS: &[&str] = &[
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_FILE",
+    "PULLSEAL_CATALOG",
+    "PULLSEAL_CLUSTER",
+    "ARGOCD_ENV_PULLSEAL_CLUSTER",
+    "ARGOCD_APP_NAMESPACE",
+    "ARGOCD_APP_NAME",
+    "ARGOCD_APP_PROJECT_NAME",
+    "ARGOCD_ENV_PULLSEAL_NAMESPACE",
+    "ARGOCD_ENV_PULLSEAL_CATALOG",
+    "ARGOCD_ENV_PULLSEAL_MODE",
+    "PULLSEAL_NAMESPACE",
+    "PULLSEAL_MODE",
+    "PULLSEAL_LOG",
+];
+
 /// `pullseal` with none of the variables it reads inherited from the developer's shell.
 pub fn pullseal() -> Command {
     let mut cmd = Command::cargo_bin("pullseal").unwrap();
-    for var in [
-        "SOPS_AGE_KEY",
-        "SOPS_AGE_KEY_FILE",
-        "PULLSEAL_CATALOG",
-        "PULLSEAL_CLUSTER",
-        "ARGOCD_ENV_PULLSEAL_CLUSTER",
-        "ARGOCD_APP_NAMESPACE",
-    ] {
+    for var in PULLSEAL_VARS {
         cmd.env_remove(var);
     }
     // No personal ~/.config/sops/age/keys.txt can leak in.
