@@ -31,7 +31,7 @@ pub enum Command {
     )]
     Render(RenderArgs),
     /// Put this binary where kustomize looks for the pullseal.io/v1alpha1 Render plugin
-    /// (<dir>/pullseal.io/v1alpha1/render/Render), for `kubectl kustomize --enable-alpha-plugins`.
+    /// (DIR/pullseal.io/v1alpha1/render/Render), for `kubectl kustomize --enable-alpha-plugins`.
     InstallKustomizePlugin(InstallKustomizePluginArgs),
     /// Run as an Argo CD config-management plugin (plugin/argocd/plugin.yaml).
     Argocd(ArgocdArgs),

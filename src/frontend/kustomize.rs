@@ -3,7 +3,7 @@
 //!
 //! The contract (kustomize `api/internal/plugins/execplugin/execplugin.go`): kustomize finds
 //! `<plugin home>/pullseal.io/v1alpha1/render/Render` for a transformer config of that
-//! apiVersion and kind, runs it with the path of a temporary copy of the config as argv[1] and
+//! apiVersion and kind, runs it with the path of a temporary copy of the config as `argv[1]` and
 //! the config's `argsOneLiner`/`argsFromFile` words after it, the resources on stdin, the
 //! kustomization directory in `KUSTOMIZE_PLUGIN_CONFIG_ROOT`, and takes stdout as the new
 //! resources. Its stderr is shown only when the plugin fails.
@@ -36,13 +36,13 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// How kustomize runs pullseal as a legacy exec plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginCall {
-    /// The plugin config file: argv[1].
+    /// The plugin config file: `argv[1]`.
     pub config: PathBuf,
     /// The words after it (`argsOneLiner`, `argsFromFile`).
     pub words: Vec<OsString>,
 }
 
-/// The plugin call `args` (the whole argv) is, if it is one: argv[1] is not an option or a
+/// The plugin call `args` (the whole argv) is, if it is one: `argv[1]` is not an option or a
 /// subcommand name but an existing file holding a `pullseal.io/v1alpha1` `Render` object.
 /// Anything else is left to clap, so its errors stay as they are.
 pub fn plugin_call(args: &[OsString], subcommands: &[&str]) -> Option<PluginCall> {
