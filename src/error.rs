@@ -153,7 +153,7 @@ impl Error {
                     .any(|d| d.message == NO_NAMESPACE || d.message.ends_with(NO_NAMESPACE_FOR_POLICY)) =>
             {
                 Some(
-                    "under Helm, which does not tell a post-renderer the release namespace, pass it with --post-renderer-args --namespace=<release namespace>",
+                    "set the namespace where the manifests are made: Helm, which does not tell a post-renderer the release namespace, needs --post-renderer-args --namespace=<release namespace>; kustomize, `namespace` in the kustomization or in the Render settings; Argo CD gives the Application's destination namespace (ARGOCD_APP_NAMESPACE)",
                 )
             }
             Error::Catalog(CatalogError::NotFound { .. }) => Some(

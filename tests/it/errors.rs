@@ -192,7 +192,7 @@ fn policy_messages_name_the_catalog_field_not_its_globs() {
           [tmp]/elsewhere.yaml: document 1: Deployment other/policy: registry "prod-only" is not allowed on cluster "test" (by registries.prod-only.allow.clusters in the catalog)
         error: 1 problem in the input:
           [tmp]/nowhere.yaml: document 1: Deployment policy: registry "quay-team" is limited to some namespaces (by registries.quay-team.allow.namespaces in the catalog), but the object has no namespace
-        hint: under Helm, which does not tell a post-renderer the release namespace, pass it with --post-renderer-args --namespace=<release namespace>
+        hint: set the namespace where the manifests are made: Helm, which does not tell a post-renderer the release namespace, needs --post-renderer-args --namespace=<release namespace>; kustomize, `namespace` in the kustomization or in the Render settings; Argo CD gives the Application's destination namespace (ARGOCD_APP_NAMESPACE)
         "#);
 }
 
