@@ -35,4 +35,17 @@ pub enum Command {
     InstallKustomizePlugin(InstallKustomizePluginArgs),
     /// Run as an Argo CD config-management plugin (plugin/argocd/plugin.yaml).
     Argocd(ArgocdArgs),
+    /// Print the shell completion script for SHELL, generated from these definitions.
+    #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
+    Completions(CompletionsArgs),
+    /// Print pullseal's manual page (roff), generated from these definitions.
+    #[command(after_help = "Example: pullseal man > /usr/local/share/man/man1/pullseal.1")]
+    Man,
+}
+
+/// Arguments of `pullseal completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }

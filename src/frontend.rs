@@ -22,7 +22,7 @@ pub use report::Report;
 pub use settings::{Settings, SettingsError};
 
 use crate::catalog::Catalog;
-use crate::cli::{ArgocdCommand, Command, RenderArgs};
+use crate::cli::{ArgocdCommand, Cli, Command, RenderArgs};
 use crate::error::Error;
 use crate::manifest::Stream;
 use crate::reference::is_dns_label;
@@ -69,7 +69,33 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
                 argocd::generate(generate, env, &mut io::stdout().lock(), report)
             }
         },
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                args.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "pullseal",
+                &mut out,
+            );
+            write_out(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(io("write", Path::new("<stdout>")))?;
+            write_out(&out)
+        }
     }
+}
+
+/// Writes a generated text to stdout in one piece, after it was made whole.
+fn write_out(text: &[u8]) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text)
+        .and_then(|()| stdout.flush())
+        .map_err(io("write", Path::new("<stdout>")))
 }
 
 /// Runs kustomize's legacy exec plugin call on the process's stdin and stdout.

@@ -352,3 +352,51 @@ fn the_readme_opens_with_the_two_commands() {
         "{blocks:?}"
     );
 }
+
+#[test]
+fn completions_and_the_manual_come_from_the_command_definitions() {
+    let subcommands = [
+        "render",
+        "install-kustomize-plugin",
+        "argocd",
+        "completions",
+        "man",
+    ];
+    let bash = pullseal().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success(), "{}", transcript(&bash));
+    let script = String::from_utf8(bash.stdout).unwrap();
+    for sub in subcommands {
+        assert!(script.contains(sub), "bash completion lacks {sub}");
+    }
+    // The script is valid bash.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pullseal.bash");
+    fs::write(&file, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let out = pullseal().args(["completions", shell]).output().unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("install-kustomize-plugin"),
+            "{shell}"
+        );
+    }
+    let bad = pullseal().args(["completions", "tcsh"]).output().unwrap();
+    assert_failure(&bad, 2, "invalid value 'tcsh'");
+
+    let man = pullseal().arg("man").output().unwrap();
+    assert!(man.status.success(), "{}", transcript(&man));
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.contains(".TH pullseal 1"), "{page}");
+    for sub in subcommands {
+        assert!(page.contains(&sub.replace('-', "\\-")), "the manual lacks {sub}");
+    }
+}
