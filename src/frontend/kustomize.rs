@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn argsoneliner_words_fill_in_and_never_silently_lose_to_the_settings() {
         let base = Path::new("/kust/app");
-        let config = Path::new("/tmp/kust-plugin-config-1");
+        let config = Path::new("overlays/prod/pullseal.yaml");
         let settings = Settings {
             cluster: Some("prod".to_owned()),
             ..Settings::default()
@@ -288,9 +288,9 @@ mod tests {
         ];
         let messages: Vec<String> = errors.into_iter().map(|e| e.unwrap_err().to_string()).collect();
         insta::assert_snapshot!(messages.join("\n"), @"
-        cluster is set both in /tmp/kust-plugin-config-1 and by its argsOneLiner; set it in one place
-        argsOneLiner of /tmp/kust-plugin-config-1 gives an input, but kustomize hands the plugin its resources on stdin
-        argsOneLiner of /tmp/kust-plugin-config-1 gives --all-clusters, but kustomize hands the plugin its resources on stdin
+        cluster is set both in overlays/prod/pullseal.yaml and by its argsOneLiner; set it in one place
+        argsOneLiner of overlays/prod/pullseal.yaml gives an input, but kustomize hands the plugin its resources on stdin
+        argsOneLiner of overlays/prod/pullseal.yaml gives --all-clusters, but kustomize hands the plugin its resources on stdin
         ");
     }
 }
