@@ -42,15 +42,19 @@ pub fn manifest(text: &str) {
             path: vec![verify::Step::Key("spec".to_owned())],
             added,
         }];
-        if let Err(why) = verify::verify(doc_text, &root, std::slice::from_ref(&edit), &expected) {
-            let edited = verify::apply(doc_text, std::slice::from_ref(&edit));
+        let edited = verify::apply(doc_text, std::slice::from_ref(&edit));
+        // The invariant this target exists for: an edit the editor makes passes the check.
+        if let Err(why) = verify::verify(doc_text, &root, &[edit], &expected) {
             panic!("edit failed its check ({why})\n--- before\n{doc_text}\n--- after\n{edited}");
         }
-        let edited = verify::apply(doc_text, &[edit]);
-        let reparsed = tree::parse(&edited)
-            .expect("verified documents parse")
-            .expect("the edited document has content");
-        let listed = rewrite::existing_names(reparsed.path(&["spec"]).expect("spec is still there"));
+        // And, independently of the check, reading the result again lists the new names.
+        let listed = match tree::parse(&edited) {
+            Ok(Some(reparsed)) => reparsed
+                .path(&["spec"])
+                .map(rewrite::existing_names)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         for name in &names {
             assert!(listed.contains(name), "{name} missing after the edit:\n{edited}");
         }
@@ -70,7 +74,10 @@ pub fn reference(text: &str) {
 
 /// SOPS decryption of arbitrary text never panics.
 pub fn sops(text: &str) {
-    let identities = crate::sops::Identities::discover(None, &|_| None).expect("no identities is fine");
+    // With no key file and no environment there is nothing to read, so discovery succeeds.
+    let Ok(identities) = crate::sops::Identities::discover(None, &|_| None) else {
+        return;
+    };
     let _ = crate::sops::decrypt(text, &identities);
 }
 

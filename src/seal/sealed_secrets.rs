@@ -421,6 +421,11 @@ mod tests {
     static PRIVATE_KEY: LazyLock<RsaPrivateKey> =
         LazyLock::new(|| RsaPrivateKey::from_pkcs8_pem(TEST_KEY).unwrap());
 
+    /// Why sealing `x` for `target` is refused.
+    fn refusal(target: SealTarget<'_>) -> SealError {
+        seal(&CERT, &target, b"x", &DERIVATION_KEY).unwrap_err()
+    }
+
     fn target(scope: Scope) -> SealTarget<'static> {
         SealTarget {
             cluster: "prod-eu",
@@ -537,36 +542,18 @@ mod tests {
     fn target_and_key_are_checked() {
         let errors = [
             seal(&CERT, &target(Scope::Strict), b"x", &[1; 31]).unwrap_err(),
-            seal(
-                &CERT,
-                &SealTarget {
-                    namespace: "",
-                    ..target(Scope::Strict)
-                },
-                b"x",
-                &DERIVATION_KEY,
-            )
-            .unwrap_err(),
-            seal(
-                &CERT,
-                &SealTarget {
-                    namespace: "",
-                    ..target(Scope::NamespaceWide)
-                },
-                b"x",
-                &DERIVATION_KEY,
-            )
-            .unwrap_err(),
-            seal(
-                &CERT,
-                &SealTarget {
-                    name: "",
-                    ..target(Scope::ClusterWide)
-                },
-                b"x",
-                &DERIVATION_KEY,
-            )
-            .unwrap_err(),
+            refusal(SealTarget {
+                namespace: "",
+                ..target(Scope::Strict)
+            }),
+            refusal(SealTarget {
+                namespace: "",
+                ..target(Scope::NamespaceWide)
+            }),
+            refusal(SealTarget {
+                name: "",
+                ..target(Scope::ClusterWide)
+            }),
         ];
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(messages.join("\n"), @r"
@@ -633,26 +620,14 @@ mod tests {
     #[test]
     fn seal_refuses_targets_whose_label_could_collide() {
         let errors = [
-            seal(
-                &CERT,
-                &SealTarget {
-                    namespace: "shop/pullseal-x",
-                    ..target(Scope::NamespaceWide)
-                },
-                b"x",
-                &DERIVATION_KEY,
-            )
-            .unwrap_err(),
-            seal(
-                &CERT,
-                &SealTarget {
-                    name: "team-a/regcred",
-                    ..target(Scope::ClusterWide)
-                },
-                b"x",
-                &DERIVATION_KEY,
-            )
-            .unwrap_err(),
+            refusal(SealTarget {
+                namespace: "shop/pullseal-x",
+                ..target(Scope::NamespaceWide)
+            }),
+            refusal(SealTarget {
+                name: "team-a/regcred",
+                ..target(Scope::ClusterWide)
+            }),
         ];
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(messages.join("\n"), @r"

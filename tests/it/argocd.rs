@@ -11,6 +11,7 @@
 //! it was called. The example is `examples/argocd/`, the plugin `plugin/argocd/`.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -90,6 +91,24 @@ fn fake_tool(tmp: &Path, name: &str, script: &str) -> PathBuf {
 
 /// `bin` before the system's own tools (`cat`, `sh`), and nothing else: no real helm or
 /// kustomize of the machine can be found.
+/// `pullseal argocd generate` on a chart `name` in `tmp`, with a fake `helm` running `script`.
+fn generate_chart(tmp: &Path, name: &str, script: &str) -> (PathBuf, Output) {
+    let chart = tmp.join("chart");
+    fs_err::create_dir(&chart).unwrap();
+    fs_err::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+    )
+    .unwrap();
+    let bin = fake_tool(tmp, "helm", script);
+    let out = generate(&chart)
+        .env("PULLSEAL_CLUSTER", "test")
+        .env("PATH", with_system(&bin))
+        .output()
+        .unwrap();
+    (chart, out)
+}
+
 fn with_system(bin: &Path) -> String {
     for dir in ["/usr/bin", "/bin"] {
         for tool in ["helm", "kustomize"] {
@@ -236,23 +255,11 @@ fn no_object_is_never_an_empty_success() {
     .unwrap();
     let out = generate(&app).env("PULLSEAL_CLUSTER", "test").output().unwrap();
     let mut shown = redact_tmp(&transcript(&out), tmp.path());
-    let chart = tmp.path().join("chart");
-    fs_err::create_dir(&chart).unwrap();
-    fs_err::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: x\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    let bin = fake_tool(
+    let (_, out) = generate_chart(
         tmp.path(),
-        "helm",
+        "x",
         "printf -- '---\\n# Source: x/templates/none.yaml\\n'\n",
     );
-    let out = generate(&chart)
-        .env("PULLSEAL_CLUSTER", "test")
-        .env("PATH", with_system(&bin))
-        .output()
-        .unwrap();
     shown.push_str(&redact_tmp(&transcript(&out), tmp.path()));
     insta::assert_snapshot!(shown, @r#"
         exit: 1
@@ -332,13 +339,6 @@ fn a_missing_kustomize_or_helm_is_a_clear_error() {
 #[test]
 fn a_chart_is_rendered_with_exactly_the_helm_template_arguments() {
     let tmp = tempfile::tempdir().unwrap();
-    let chart = tmp.path().join("chart");
-    fs_err::create_dir(&chart).unwrap();
-    fs_err::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    )
-    .unwrap();
     let stream = tmp.path().join("stream.yaml");
     fs_err::write(
         &stream,
@@ -346,20 +346,15 @@ fn a_chart_is_rendered_with_exactly_the_helm_template_arguments() {
     )
     .unwrap();
     let argv = tmp.path().join("argv");
-    let bin = fake_tool(
+    let (chart, out) = generate_chart(
         tmp.path(),
-        "helm",
+        "web",
         &format!(
             "pwd > '{argv}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{argv}'; done\necho 'walk.go:74: found symbolic link in path' >&2\ncat '{stream}'\n",
             argv = argv.display(),
             stream = stream.display()
         ),
     );
-    let out = generate(&chart)
-        .env("PULLSEAL_CLUSTER", "test")
-        .env("PATH", with_system(&bin))
-        .output()
-        .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
     let recorded = fs_err::read_to_string(&argv).unwrap();
     let chart_dir = fs_err::canonicalize(&chart).unwrap();
@@ -386,23 +381,11 @@ fn a_chart_is_rendered_with_exactly_the_helm_template_arguments() {
 #[test]
 fn a_failing_helm_fails_the_plugin_with_its_stderr() {
     let tmp = tempfile::tempdir().unwrap();
-    let chart = tmp.path().join("chart");
-    fs_err::create_dir(&chart).unwrap();
-    fs_err::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    let bin = fake_tool(
+    let (_, out) = generate_chart(
         tmp.path(),
-        "helm",
+        "web",
         "echo 'apiVersion: v1'\necho 'Error: template: web/templates/x.yaml:3: bad' >&2\nexit 1\n",
     );
-    let out = generate(&chart)
-        .env("PULLSEAL_CLUSTER", "test")
-        .env("PATH", with_system(&bin))
-        .output()
-        .unwrap();
     insta::assert_snapshot!(redact_tmp(&transcript(&out), tmp.path()), @r#"
         exit: 1
         ----- stdout -----
