@@ -180,7 +180,7 @@ impl<'a> Walk<'a> {
             field: &spec_field,
             path: spec_steps,
         };
-        self.pod(ctx, &label, id.namespace.as_deref(), &at, &refs);
+        self.pod(ctx, &label, prefix, id.namespace.as_deref(), &at, &refs);
     }
 
     /// Reads and checks the pullseal annotations of the workload and of its pod template.
@@ -274,6 +274,7 @@ impl<'a> Walk<'a> {
         &mut self,
         ctx: &mut DocContext<'_>,
         label: &str,
+        prefix: &str,
         namespace: Option<&str>,
         spec: &Spec<'_>,
         refs: &Refs,
@@ -291,7 +292,7 @@ impl<'a> Walk<'a> {
             && self.cluster.scope != Scope::ClusterWide
         {
             let message = super::NO_NAMESPACE.to_owned();
-            self.report(ctx, label, Some("metadata.namespace".to_owned()), message);
+            self.report(ctx, label, Some(format!("{prefix}metadata.namespace")), message);
             failed = true;
         }
         if failed || used.is_empty() {
