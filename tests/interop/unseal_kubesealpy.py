@@ -101,6 +101,12 @@ def main(argv):
     unsealer = Unsealer.from_private_key_file(args.private_key)
     with open(args.sealed, encoding="utf-8") as stream:
         docs = list(yaml.safe_load_all(stream))
+    # A List (a KRM ResourceList too) holds its objects in `items`.
+    docs = [
+        item
+        for doc in docs
+        for item in (doc.get("items") or [] if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") else [doc])
+    ]
 
     result = {}
     try:

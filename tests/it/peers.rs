@@ -71,6 +71,16 @@ pub(crate) fn kubectl() -> PathBuf {
     find("kubectl", true)
 }
 
+/// `kpt` (it runs pullseal as an exec KRM function), from [`bin_dir`] or else `PATH`.
+/// `scripts/install-test-peers` links it from the Google Cloud SDK, or installs its package.
+///
+/// # Panics
+///
+/// If `kpt` is in neither place.
+pub(crate) fn kpt() -> PathBuf {
+    find("kpt", true)
+}
+
 fn find(name: &str, or_path: bool) -> PathBuf {
     let dir = bin_dir();
     let candidate = dir.join(name);
