@@ -5,7 +5,8 @@
 //!
 //! A case with an `argv` file instead (one argument a line) runs `pullseal` with exactly those
 //! arguments and its input on stdin, as a plugin host does: the `helm-*` cases give the argv
-//! Helm builds from `--post-renderer-args`, the catalog, key and cluster in `env`.
+//! Helm builds from `--post-renderer-args`, the catalog, key and cluster in `env`; the `krm-*`
+//! cases an empty argv, as kpt and kustomize run an exec KRM function, and a `ResourceList`.
 
 use std::path::Path;
 
@@ -77,7 +78,9 @@ fn render_cases() {
             .into_owned();
         let shown = transcript(&output).replace(&crate::support::root().display().to_string(), "[root]");
         insta::assert_snapshot!(name.clone(), shown);
-        // Whatever the case, a failure leaves stdout empty.
+        // Whatever the case, no credential is printed, and a failure leaves stdout empty.
+        crate::cli::assert_no_secrets(&String::from_utf8_lossy(&output.stdout));
+        crate::cli::assert_no_secrets(&String::from_utf8_lossy(&output.stderr));
         if !output.status.success() {
             assert!(output.stdout.is_empty(), "{name}: failed but wrote to stdout");
         }

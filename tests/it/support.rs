@@ -65,22 +65,26 @@ pub fn render(cluster: &str) -> Command {
 }
 
 /// Replaces sealed blobs (they are deterministic, but change whenever the test catalog is
-/// re-encrypted) so snapshots show structure; unsealing is checked in `interop`.
+/// re-encrypted) so snapshots show structure; unsealing is checked in `interop`. Both the YAML
+/// (`.dockerconfigjson: "..."`) and the JSON (`".dockerconfigjson": "..."`) spelling are
+/// redacted.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        match line.find(".dockerconfigjson: \"") {
-            Some(i) => {
-                out.push_str(&line[..i]);
-                out.push_str(".dockerconfigjson: \"[sealed]\"");
-                if line.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
-            None => out.push_str(line),
-        }
+    let mut rest = text;
+    loop {
+        let found = [".dockerconfigjson: \"", ".dockerconfigjson\": \""]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i + p.len(), p)))
+            .min();
+        let Some((open, _)) = found else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str("[sealed]");
+        let close = rest[open..].find('"').map_or(rest.len(), |c| open + c);
+        rest = &rest[close..];
     }
-    out
 }
 
 /// Replaces the temp dir (as given and as resolved) in `text`.
