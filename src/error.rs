@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
-use crate::frontend::ArgocdError;
 use crate::frontend::SettingsError;
+use crate::frontend::{ArgocdError, KrmError};
 use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
 use crate::seal::SealError;
 use crate::sops::SopsError;
@@ -54,6 +54,10 @@ pub enum Error {
     /// tools, 1 when the app's tool fails or gives no object).
     #[error(transparent)]
     Argocd(#[from] ArgocdError),
+    /// The KRM function was not given a `ResourceList` it can work on (exit 2), or cannot add
+    /// its secrets to it safely (exit 1).
+    #[error(transparent)]
+    Function(#[from] KrmError),
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -118,6 +122,7 @@ impl Error {
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
             Error::Argocd(e) => e.exit_code(),
+            Error::Function(e) => e.exit_code(),
         }
     }
 

@@ -3,12 +3,15 @@
 //!
 //! The plain filter (`pullseal render`) lives here; it is also the Helm post-renderer (Helm 3
 //! runs it with `--post-renderer-args`, Helm 4 through `plugin/helm/plugin.yaml`: stdin to
-//! stdout either way). The kustomize and Argo CD envelopes will join it. Diagnostics go to
+//! stdout either way). The envelopes around it: kustomize's legacy exec plugin
+//! (`frontend/kustomize.rs`), the exec KRM function of kpt and kustomize (`frontend/krm.rs`),
+//! the Argo CD config-management plugin (`frontend/argocd.rs`). Diagnostics go to
 //! stderr, never to stdout, and to `PULLSEAL_LOG` when it is set (`frontend/report.rs`).
 //! Finding and reading files is `frontend/inputs.rs`.
 
 mod argocd;
 mod inputs;
+mod krm;
 pub mod kustomize;
 mod report;
 mod settings;
@@ -18,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use argocd::{ArgocdError, ToolStderr};
 use inputs::{io, locate_catalog, read_inputs};
+pub use krm::KrmError;
 pub use report::Report;
 pub use settings::{Settings, SettingsError};
 
@@ -113,6 +117,12 @@ pub fn run_kustomize_plugin(
     )
 }
 
+/// Runs pullseal as a KRM function (no subcommand): a `ResourceList` from the process's stdin
+/// to its stdout.
+pub fn run_krm_function(env: &dyn Env, report: &mut Report<'_>) -> Result<(), Error> {
+    krm::run_function(env, &mut io::stdin().lock(), &mut io::stdout().lock(), report)
+}
+
 /// Runs `pullseal render`: stdout gets the stream, stderr the warnings.
 pub fn render(
     args: &RenderArgs,
@@ -128,16 +138,8 @@ pub fn render(
     let inputs = read_inputs(&args.inputs, &catalog_path, stdin)?;
     warn(stderr, &inputs.warnings);
     let stream = Stream::new(inputs.sources);
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
-    let catalog = Catalog::load(&catalog_path, &identities)?;
-    let options = |cluster: String| Options {
-        namespace: namespace.clone(),
-        pod_specs: args.pod_specs.clone(),
-        secret_name: args.secret_name.clone(),
-        instance: args.instance.clone(),
-        ..Options::new(cluster)
-    };
+    let catalog = load_catalog(args, env, &catalog_path)?;
+    let options = |cluster: String| options(args, namespace.as_ref(), cluster);
     if args.all_clusters {
         let out_dir = args
             .out_dir
@@ -171,6 +173,24 @@ pub fn render(
         .write_to(&stream, &mut out)
         .map_err(io("write", stdout_path))?;
     out.flush().map_err(io("write", stdout_path))
+}
+
+/// Decrypts the catalog at `path` with the age identities the arguments and environment give.
+fn load_catalog(args: &RenderArgs, env: &dyn Env, path: &Path) -> Result<Catalog, Error> {
+    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
+        .map_err(Error::Identities)?;
+    Ok(Catalog::load(path, &identities)?)
+}
+
+/// The render options of `args` for `cluster`.
+fn options(args: &RenderArgs, namespace: Option<&String>, cluster: String) -> Options {
+    Options {
+        namespace: namespace.cloned(),
+        pod_specs: args.pod_specs.clone(),
+        secret_name: args.secret_name.clone(),
+        instance: args.instance.clone(),
+        ..Options::new(cluster)
+    }
 }
 
 /// The namespace for objects that name none: `--namespace`, else `ARGOCD_APP_NAMESPACE`.

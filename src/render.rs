@@ -11,6 +11,7 @@
 mod name;
 pub(crate) mod rewrite;
 mod secrets;
+pub(crate) use secrets::json_string;
 pub(crate) mod verify;
 mod workload;
 
@@ -200,6 +201,17 @@ impl Rendered {
         self.secrets.len()
     }
 
+    /// `stream` with the edits applied but without the secrets, and the secret documents
+    /// apart: for the KRM function, which puts them into its `ResourceList`'s `items`.
+    pub(crate) fn parts(&self, stream: &Stream) -> (String, Vec<&str>) {
+        let none: [&str; 0] = [];
+        let mut out = Vec::new();
+        // Writing to memory cannot fail, and every piece is UTF-8.
+        let _ = stream.write_to(&mut out, &self.edits, &none);
+        let text = String::from_utf8(out).unwrap_or_default();
+        (text, self.secrets.iter().map(AsRef::as_ref).collect())
+    }
+
     /// Streams the output: `stream` with the edits, then the secrets.
     pub fn write_to(&self, stream: &Stream, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         stream.write_to(out, &self.edits, &self.secrets)
@@ -241,11 +253,11 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         walk.document(stream, *i, root, &accounts);
     }
     for (namespace, name) in walk.planned.keys() {
-        if let Some((origin, label)) = existing.get(&(namespace.clone(), name.clone())) {
+        if let Some((origin, label, field)) = existing.get(&(namespace.clone(), name.clone())) {
             walk.diagnostics.push(Diagnostic {
                 origin: origin.clone(),
                 object: Some(label.clone()),
-                field: Some("metadata.name".to_owned()),
+                field: Some(field.clone()),
                 message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
             });
         }
@@ -511,7 +523,7 @@ fn existing_secrets(
     parsed: &[(usize, Node)],
     default_ns: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> HashMap<(Option<String>, String), (Origin, String)> {
+) -> HashMap<(Option<String>, String), (Origin, String, String)> {
     let mut found = HashMap::new();
     for (i, root) in parsed {
         let Some(doc) = stream.documents.get(*i) else {
@@ -525,7 +537,7 @@ fn existing_secrets(
             {
                 found.insert(
                     (id.namespace.clone(), id.name.to_owned()),
-                    (doc.origin.clone(), id.label()),
+                    (doc.origin.clone(), id.label(), format!("{prefix}metadata.name")),
                 );
             }
         }

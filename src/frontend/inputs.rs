@@ -82,7 +82,7 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
     Ok(read)
 }
 
-fn read_stdin(stdin: &mut dyn Read, budget: &mut u64) -> Result<Source, Error> {
+pub(super) fn read_stdin(stdin: &mut dyn Read, budget: &mut u64) -> Result<Source, Error> {
     let text = read_bounded(stdin, budget).map_err(io("read", Path::new("<stdin>")))?;
     Ok(Source {
         name: "<stdin>".to_owned(),

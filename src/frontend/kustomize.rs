@@ -112,8 +112,13 @@ pub fn run_plugin(
 
 /// The render arguments of a plugin run: the settings object, and the `argsOneLiner` words for
 /// what it leaves out (then the environment, as for `pullseal render`). An option in both is an
-/// error rather than a silent choice.
-fn merge(settings: Settings, words: &[OsString], config: &Path, base: &Path) -> Result<RenderArgs, Error> {
+/// error rather than a silent choice. With no words, this is the settings over the environment.
+pub(super) fn merge(
+    settings: Settings,
+    words: &[OsString],
+    config: &Path,
+    base: &Path,
+) -> Result<RenderArgs, Error> {
     let (args, given) = plugin_words(words).map_err(|e| {
         Error::Usage(format!(
             "the words after the plugin config (argsOneLiner) are not render options: {}",

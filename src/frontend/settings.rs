@@ -145,14 +145,27 @@ impl Settings {
                 });
             }
         };
-        let form = form_of(&root, &file)?;
+        Settings::from_node(&root, &file, base)
+    }
+
+    /// Reads the settings object `root`, already parsed (a KRM function's `functionConfig`),
+    /// that came from `file` (for messages, [`shown`] already), resolving relative paths
+    /// against `base`.
+    pub(crate) fn from_node(root: &Node, file: &str, base: &Path) -> Result<Settings, SettingsError> {
+        if !root.is_map() {
+            return Err(SettingsError::NotAnObject {
+                file: file.to_owned(),
+            });
+        }
+        let form = form_of(root, file)?;
+        let file = file.to_owned();
         let mut parser = Parser {
             file,
             base,
             settings: Settings::default(),
         };
         let (options, prefix) = match form {
-            Form::Render => (&root, ""),
+            Form::Render => (root, ""),
             Form::ConfigMap => {
                 for (key, _) in root.resolved_entries() {
                     let name = parser.key(key, "")?;

@@ -308,7 +308,7 @@ fn insert_key(
 }
 
 /// The `-` that introduces the item starting at `item`, on the same line.
-fn dash_before(text: &str, item: usize) -> Option<usize> {
+pub(crate) fn dash_before(text: &str, item: usize) -> Option<usize> {
     let before = text.get(..item)?;
     let trimmed = before.trim_end_matches(' ');
     trimmed.ends_with('-').then(|| trimmed.len() - 1)
@@ -316,7 +316,7 @@ fn dash_before(text: &str, item: usize) -> Option<usize> {
 
 /// The document's own line break: that of its first line (LF where it has none, or ends
 /// lines with NEL, LS or PS, which not every reader takes as line breaks).
-fn line_break(text: &str) -> &'static str {
+pub(crate) fn line_break(text: &str) -> &'static str {
     let end = line_end(text, 0);
     let first = text.get(..end).unwrap_or("");
     if first.ends_with("\r\n") {
@@ -329,7 +329,7 @@ fn line_break(text: &str) -> &'static str {
 }
 
 /// Column of byte `at`, in characters.
-fn column(text: &str, at: usize) -> usize {
+pub(crate) fn column(text: &str, at: usize) -> usize {
     let start = line_start(text, at);
     text.get(start..at).map_or(0, |t| t.chars().count())
 }

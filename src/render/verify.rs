@@ -14,13 +14,17 @@ use crate::manifest::yaml11::Scalar;
 
 /// A document's meaning: what the API server would decode.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(crate) enum Value {
+    /// A scalar, typed as YAML 1.1 reads it.
     Scalar(Scalar),
+    /// A list.
     Seq(Vec<Value>),
+    /// A mapping, merges resolved, keys as the API server's JSON keys.
     Map(BTreeMap<String, Value>),
 }
 
-fn value(node: &Node) -> Value {
+/// What `node` means to the API server.
+pub(crate) fn value(node: &Node) -> Value {
     if let Some(s) = node.scalar() {
         return Value::Scalar(s);
     }

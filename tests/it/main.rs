@@ -16,6 +16,7 @@ mod fixtures;
 mod helm;
 mod inputs;
 mod interop;
+mod krm;
 mod kubelet;
 mod kustomize;
 mod laws;
