@@ -254,3 +254,36 @@ fn no_command_without_a_resource_list_is_a_usage_error() {
     assert!(shown.contains("Usage: pullseal"), "{shown}");
     assert!(shown.contains("runs as a KRM function"), "{shown}");
 }
+
+/// Like every mode, the function keeps its diagnostics in `PULLSEAL_LOG` too, with no
+/// credential in it, and a working run with a warning puts it in `results` and the log.
+#[test]
+fn the_function_logs_to_pullseal_log_without_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("pullseal.log");
+    let run = |case: &str| {
+        crate::support::pullseal()
+            .env("PULLSEAL_CATALOG", CATALOG)
+            .env("SOPS_AGE_KEY_FILE", AGE_KEY)
+            .env("PULLSEAL_LOG", &log)
+            .write_stdin(fs::read(path(&format!("testdata/render/{case}/input.yaml"))).unwrap())
+            .output()
+            .unwrap()
+    };
+    let failed = run("krm-errors");
+    crate::support::assert_failure(&failed, 1, "apps/web.yaml: document 3: Deployment shop/web");
+    let warned = run("krm-seal-none-results");
+    assert!(warned.status.success(), "{}", transcript(&warned));
+    let stdout = String::from_utf8(warned.stdout.clone()).unwrap();
+    assert!(
+        stdout.ends_with("results:\n- message: \"cluster \\\"plain\\\" has seal: none: pull secrets are written as plain Secrets that anyone with the output can read\"\n  severity: warning\n"),
+        "{stdout}"
+    );
+    let logged = fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("apps/web.yaml: document 3: Deployment shop/web"), "{logged}");
+    assert!(logged.contains("has seal: none"), "{logged}");
+    for out in [&failed, &warned] {
+        assert_no_leak(out);
+    }
+    assert_no_secrets(&logged);
+}
