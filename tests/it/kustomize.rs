@@ -169,15 +169,20 @@ fn the_example_runs_through_real_kubectl_kustomize() {
 /// A kustomization of its own in a temp dir: `resources` and a `pullseal.yaml` settings object.
 fn kustomization(resources: &str, settings: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    kustomization_in(dir.path(), resources, settings);
+    dir
+}
+
+/// [`kustomization`] in the existing directory `dir`.
+fn kustomization_in(dir: &Path, resources: &str, settings: &str) {
     fs::write(
-        dir.path().join("kustomization.yaml"),
+        dir.join("kustomization.yaml"),
         "resources: [resources.yaml]\ntransformers: [pullseal.yaml]\n",
     )
     .unwrap();
-    fs::write(dir.path().join("resources.yaml"), resources).unwrap();
-    fs::write(dir.path().join("pullseal.yaml"), settings).unwrap();
-    fs::copy(path(CATALOG), dir.path().join("catalog.yaml")).unwrap();
-    dir
+    fs::write(dir.join("resources.yaml"), resources).unwrap();
+    fs::write(dir.join("pullseal.yaml"), settings).unwrap();
+    fs::copy(path(CATALOG), dir.join("catalog.yaml")).unwrap();
 }
 
 fn settings(extra: &str) -> String {
@@ -357,4 +362,60 @@ fn the_environment_fills_in_what_the_settings_leave_out() {
     let out = run(head.to_owned(), &[key]);
     assert!(out.status.success(), "{}", transcript(&out));
     assert_eq!(out.stdout, rendered);
+}
+
+/// The name-reference trap of `examples/kustomize/README.md`, shown with the real kustomize:
+/// pullseal in a base, then an overlay that adds `namePrefix` and moves the namespace. kustomize
+/// renames the SealedSecret (and leaves the pod's `imagePullSecrets` pointing at the old name,
+/// since it does not know a SealedSecret makes a Secret), so the strict-scope value no longer
+/// opens: kubesealpy, unsealing as the controller does, refuses it. The safe layout, pullseal in
+/// the last overlay, is `the_example_runs_through_real_kubectl_kustomize`.
+#[test]
+fn renaming_after_pullseal_breaks_the_sealed_secret_as_documented() {
+    let (home, _) = plugin_home(&[]);
+    let tree = tempfile::tempdir().unwrap();
+    let (base, overlay) = (tree.path().join("base"), tree.path().join("overlay"));
+    fs::create_dir(&base).unwrap();
+    fs::create_dir(&overlay).unwrap();
+    kustomization_in(
+        &base,
+        &POD.replace("REGISTRY", "company"),
+        &settings("cluster: test\n"),
+    );
+    fs::write(
+        overlay.join("kustomization.yaml"),
+        "resources: [../base]\nnamePrefix: dev-\nnamespace: shop-dev\n",
+    )
+    .unwrap();
+    let out = kubectl_kustomize(home.path(), &overlay);
+    assert!(out.status.success(), "{}", transcript(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("  name: dev-pullseal-company\n  namespace: shop-dev\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imagePullSecrets:\n  - name: pullseal-company\n"),
+        "{stdout}"
+    );
+    let sealed = tempfile::NamedTempFile::new().unwrap();
+    fs::write(sealed.path(), &out.stdout).unwrap();
+    let unseal = Command::new(peers::kubesealpy_python())
+        .arg(path("tests/interop/unseal_kubesealpy.py"))
+        .arg(path("testdata/keys/sealed-secrets-test.key"))
+        .arg(sealed.path())
+        .output()
+        .unwrap();
+    assert!(
+        !unseal.status.success(),
+        "the renamed SealedSecret still opened: {}",
+        transcript(&unseal)
+    );
+    let why = String::from_utf8_lossy(&unseal.stderr);
+    assert!(why.contains("shop-dev/dev-pullseal-company"), "{why}");
+    // Without the overlay, the same base opens: the failure is the rename's.
+    let out = kubectl_kustomize(home.path(), &base);
+    assert!(out.status.success(), "{}", transcript(&out));
+    let opened = peers::unseal(&out.stdout, &path("testdata/keys/sealed-secrets-test.key"));
+    assert_eq!(opened.keys().collect::<Vec<_>>(), ["shop/pullseal-company"]);
 }
