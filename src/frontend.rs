@@ -11,7 +11,7 @@
 
 mod argocd;
 mod inputs;
-mod krm;
+pub(crate) mod krm;
 pub mod kustomize;
 mod report;
 mod settings;

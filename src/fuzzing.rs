@@ -72,6 +72,54 @@ pub fn reference(text: &str) {
     }
 }
 
+/// The KRM function's envelope: reading any text as a `ResourceList` never panics; cutting the
+/// secrets of an earlier run and appending new secrets and warnings either refuses or gives a
+/// list that, read again, holds every item it had, the secret as the last item and the warning
+/// as the last result.
+pub fn krm(text: &str) {
+    use crate::frontend::krm;
+    let stream = Stream::new(vec![Source {
+        name: "fuzz".to_owned(),
+        text: text.to_owned(),
+    }]);
+    let Ok(list) = krm::resource_list(&stream) else {
+        return;
+    };
+    let Ok((stream, list, _)) = krm::without_own_secrets(stream, list) else {
+        return;
+    };
+    let before = list.root.get("items").map_or(0, |(items, _)| items.items().len());
+    let edited = stream.write(&[], &[]);
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"pullseal-fuzz\"\n";
+    let Ok(out) = krm::assemble(&edited, &[secret], &["a \"warning\"".to_owned()]) else {
+        return;
+    };
+    let parsed = tree::parse(&out).ok().flatten();
+    assert!(parsed.is_some(), "the assembled list does not parse:\n{out}");
+    let Some(after) = parsed else { return };
+    let items = after.get("items").map(|(i, _)| i.items()).unwrap_or_default();
+    assert_eq!(items.len(), before + 1, "items lost or gained:\n{out}");
+    let name = items
+        .last()
+        .and_then(|s| s.path(&["metadata", "name"]))
+        .and_then(tree::Node::as_str);
+    assert_eq!(
+        name,
+        Some("pullseal-fuzz"),
+        "the secret is not the last item:\n{out}"
+    );
+    let message = after
+        .get("results")
+        .and_then(|(r, _)| r.items().last())
+        .and_then(|r| r.path(&["message"]))
+        .and_then(tree::Node::as_str);
+    assert_eq!(
+        message,
+        Some("a \"warning\""),
+        "the warning is not the last result:\n{out}"
+    );
+}
+
 /// SOPS decryption of arbitrary text never panics.
 pub fn sops(text: &str) {
     // With no key file and no environment there is nothing to read, so discovery succeeds.
@@ -137,6 +185,50 @@ mod tests {
         })
     }
 
+    /// `ResourceList`s as kpt and kustomize write them, and as a person might: compact or
+    /// indented items, a comment after the dash, flow and JSON lists, an empty list, existing
+    /// results, an earlier run's pull secret among the items, CRLF.
+    fn resource_list() -> impl Strategy<Value = String> {
+        let item = prop_oneof![
+            Just("- apiVersion: v1\n  kind: ConfigMap\n  data: {mode: 0644}\n".to_owned()),
+            Just("- # head comment\n  # more\n  kind: Pod\n  metadata: {name: p}\n".to_owned()),
+            Just("- kind: Pod\n  spec:\n    x: |\n      text\n".to_owned()),
+            Just("- kind: SealedSecret\n  apiVersion: bitnami.com/v1alpha1\n  metadata:\n    name: pullseal-a\n    labels: {app.kubernetes.io/managed-by: pullseal}\n    annotations: {pullseal.io/registry: a}\n".to_owned()),
+            Just("- {kind: Service, metadata: {name: s}} # flow item\n".to_owned()),
+        ];
+        let items = prop_oneof![
+            (proptest::collection::vec(item, 1..4), any::<bool>()).prop_map(|(v, indent)| {
+                let block = v.join("");
+                // Indented (`  - x`) as well as compact, the same for every item of a list.
+                let block = if indent {
+                    block.lines().fold(String::new(), |mut out, l| {
+                        out.push_str("  ");
+                        out.push_str(l);
+                        out.push('\n');
+                        out
+                    })
+                } else {
+                    block
+                };
+                format!("items:\n{block}")
+            }),
+            Just("items: []\n".to_owned()),
+            Just("items: [{kind: A}, {kind: B}]  # flow\n".to_owned()),
+        ];
+        let tail = prop_oneof![
+            Just(String::new()),
+            Just("functionConfig:\n  kind: ConfigMap\n  data: {cluster: x}\n".to_owned()),
+            Just("results:\n- message: earlier\n".to_owned()),
+            Just("results: []\n".to_owned()),
+        ];
+        let json = Just("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": [{\"kind\": \"A\"}]}".to_owned());
+        let yaml = (items, tail, any::<bool>()).prop_map(|(items, tail, crlf)| {
+            let text = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n{items}{tail}");
+            if crlf { text.replace('\n', "\r\n") } else { text }
+        });
+        prop_oneof![4 => yaml, 1 => json]
+    }
+
     proptest! {
         #[test]
         fn edits_keep_documents_valid(doc in document()) {
@@ -154,6 +246,23 @@ mod tests {
         fn any_text_is_safe(text in "\\PC{0,200}") {
             super::manifest(&text);
             super::reference(&text);
+            super::krm(&text);
+        }
+
+        #[test]
+        fn resource_lists_take_secrets_in_any_layout(list in resource_list()) {
+            super::krm(&list);
+            // Every generated list is one kpt or kustomize could send: pullseal must add to it.
+            let stream = crate::manifest::Stream::new(vec![crate::manifest::Source {
+                name: "t".to_owned(),
+                text: list.clone(),
+            }]);
+            let read = crate::frontend::krm::resource_list(&stream).expect("a ResourceList");
+            let (stream, _, _) = crate::frontend::krm::without_own_secrets(stream, read).expect("cut");
+            let edited = stream.write(&[], &[]);
+            let secret = "kind: Secret\nmetadata: {name: s}\n";
+            let out = crate::frontend::krm::assemble(&edited, &[secret], &["w".to_owned()]);
+            prop_assert!(out.is_ok(), "{out:?} for\n{list}");
         }
     }
 }

@@ -146,17 +146,17 @@ pub(super) fn run_function(
 }
 
 /// The `ResourceList` read from stdin, with where each item came from.
-struct ResourceList {
+pub(crate) struct ResourceList {
     /// Which document of the stream it is.
     document: usize,
-    root: Node,
+    pub(crate) root: Node,
     /// `(path, index)` of each item, from its `internal.config.kubernetes.io/path` and `index`
     /// annotations (or the older `config.kubernetes.io/` ones).
     files: Vec<Option<(String, usize)>>,
 }
 
 /// Reads the one `ResourceList` of `stream`; anything else is an error that says what is there.
-fn resource_list(stream: &Stream) -> Result<ResourceList, Error> {
+pub(crate) fn resource_list(stream: &Stream) -> Result<ResourceList, Error> {
     let mut roots = Vec::new();
     let mut diagnostics = Vec::new();
     for (i, doc) in stream.documents.iter().enumerate() {
@@ -226,7 +226,7 @@ fn resource_list(stream: &Stream) -> Result<ResourceList, Error> {
 
 /// Kind, namespace and name of an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ObjectKey {
+pub(crate) struct ObjectKey {
     kind: String,
     namespace: Option<String>,
     name: String,
@@ -271,7 +271,7 @@ const DOCKERCONFIGJSON_TYPE: &str = "kubernetes.io/dockerconfigjson";
 /// a second `kpt fn eval` of a package, after a catalog change, seals the secrets anew rather
 /// than failing on names it would make again. The cut is checked like every edit: the list
 /// must mean what it meant, less those items. Returns what was removed.
-fn without_own_secrets(
+pub(crate) fn without_own_secrets(
     stream: Stream,
     list: ResourceList,
 ) -> Result<(Stream, ResourceList, Vec<ObjectKey>), Error> {
@@ -318,6 +318,25 @@ fn without_own_secrets(
             text: String::new(),
         });
         dropped.extend(object_key(item));
+    }
+    if own.len() == items.len() {
+        // Every item goes: the list becomes `[]`, not the null a bare `items:` would be.
+        let key = list
+            .root
+            .entries()
+            .iter()
+            .find(|(k, _)| tree::key_text(k).as_deref() == Some("items"))
+            .map(|(k, _)| k)
+            .ok_or_else(|| layout("cannot find the items key"))?;
+        let colon = text
+            .get(key.pos.end..)
+            .and_then(|t| t.find(':'))
+            .ok_or_else(|| layout("cannot find the items key"))?;
+        let at = key.pos.end + colon + 1;
+        cuts.push(Edit {
+            range: at..at,
+            text: " []".to_owned(),
+        });
     }
     let cut = verify::apply(text, &cuts);
     let mut want = verify::value(&list.root);
@@ -401,7 +420,7 @@ impl ResourceList {
 
 /// The output: `edited` (the input with the items' edits) with `secrets` appended to `items` and
 /// `warnings` to `results`, checked by parsing it again.
-fn assemble(edited: &str, secrets: &[&str], warnings: &[String]) -> Result<String, KrmError> {
+pub(crate) fn assemble(edited: &str, secrets: &[&str], warnings: &[String]) -> Result<String, KrmError> {
     if secrets.is_empty() && warnings.is_empty() {
         return Ok(edited.to_owned());
     }
