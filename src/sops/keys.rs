@@ -68,9 +68,10 @@ impl Identities {
             let text = read_key_file(path, "--age-key-file")?;
             ids.add(&text, &path.display().to_string())?;
         }
-        ids.searched.push("SOPS_AGE_KEY".to_owned());
-        if let Some(text) = env("SOPS_AGE_KEY").map(Zeroizing::new) {
-            ids.add(&text, "SOPS_AGE_KEY")?;
+        // `add` records the source it reads; an unset variable is recorded as looked at.
+        match env("SOPS_AGE_KEY").map(Zeroizing::new) {
+            Some(text) => ids.add(&text, "SOPS_AGE_KEY")?,
+            None => ids.searched.push("SOPS_AGE_KEY".to_owned()),
         }
         ids.searched.push("SOPS_AGE_KEY_FILE".to_owned());
         if let Some(path) = env("SOPS_AGE_KEY_FILE").filter(|p| !p.is_empty()) {
@@ -340,6 +341,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids.identities.len(), 2);
+        // Each place once, in order: a set SOPS_AGE_KEY is not listed twice.
+        assert_eq!(
+            ids.searched,
+            [
+                "testdata/sops/age-identity-2.txt",
+                "SOPS_AGE_KEY",
+                "SOPS_AGE_KEY_FILE"
+            ]
+        );
         let _ = KEY;
     }
 
