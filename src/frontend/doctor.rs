@@ -76,7 +76,7 @@ const WAYS: [&str; 5] = [
     "run as a filter: `pullseal render [PATHS...]` reads files, directories or stdin and writes the rendered stream to stdout",
     "run as Helm's post-renderer: Helm 3 `--post-renderer pullseal --post-renderer-args render`; Helm 4 `helm plugin install plugin/helm`, then `--post-renderer pullseal`",
     "run as a kustomize legacy exec plugin: kustomize runs <plugin home>/pullseal.io/v1alpha1/render/Render with its `kind: Render` config file as argv[1] (`pullseal install-kustomize-plugin`)",
-    "run as a KRM function: `pullseal` with no subcommand reads a ResourceList on stdin (`kustomize build --enable-alpha-plugins --enable-exec`)",
+    "run as an exec KRM function: `pullseal` with no subcommand reads a ResourceList on stdin (`kpt fn eval --exec pullseal`, `kustomize build --enable-alpha-plugins --enable-exec`)",
     "run as an Argo CD config-management plugin: `pullseal argocd generate` in the app directory (plugin/argocd/plugin.yaml)",
 ];
 

@@ -74,14 +74,13 @@ fn redacted(out: &Output, tmp: &Path) -> String {
     days.replace_all(&text, "[n] days").into_owned()
 }
 
-/// `name` on the test's own PATH: kpt, which the tool checks run for real, and git, without
-/// which `kpt version` fails.
-fn on_path(name: &str) -> PathBuf {
+/// git on the test's own PATH: `kpt version` fails without it.
+fn git() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
+        .map(|dir| dir.join("git"))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{name} is not on PATH; the doctor tool checks run the real kpt (/usr/bin/kpt here), which needs git"))
+        .expect("git is not on PATH; `kpt version`, which the doctor tool checks run, needs it")
 }
 
 /// The whole report of a setup that would render: the test catalog for cluster `test`, a
@@ -273,8 +272,8 @@ fn tools_on_path_are_reported_with_their_versions() {
     );
     let kubectl = peers::kubectl();
     std::os::unix::fs::symlink(&kubectl, bin.join("kubectl")).unwrap();
-    std::os::unix::fs::symlink(on_path("kpt"), bin.join("kpt")).unwrap();
-    std::os::unix::fs::symlink(on_path("git"), bin.join("git")).unwrap();
+    std::os::unix::fs::symlink(peers::kpt(), bin.join("kpt")).unwrap();
+    std::os::unix::fs::symlink(git(), bin.join("git")).unwrap();
     let out = doctor(home.path(), &bin, &on_the_test_catalog("test"));
     assert!(out.status.success(), "{}", transcript(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -301,7 +300,7 @@ fn tools_on_path_are_reported_with_their_versions() {
         tools,
         [
             format!("warning kustomize: {}: `kustomize version` failed (exit status: 1): flag provided but not defined", at("kustomize")),
-            format!("ok      kpt: {}: {}", at("kpt"), version(&on_path("kpt"), &["version"])),
+            format!("ok      kpt: {}: {}", at("kpt"), version(&peers::kpt(), &["version"])),
             format!("ok      helm: {}: v3.99.0+gfake", at("helm")),
             format!("ok      kubectl: {}: {}", at("kubectl"), version(&kubectl, &["version", "--client"])),
             "info    kubectl kustomize: runs legacy exec plugins (pullseal's `kind: Render` transformer, with --enable-alpha-plugins) but silently skips exec KRM functions; only the standalone `kustomize build --enable-alpha-plugins --enable-exec` runs those (legacy exec plugins run under both)".to_owned(),
