@@ -2,12 +2,14 @@
 //! takes. No rendering logic lives here.
 
 mod argocd;
+mod doctor;
 mod kustomize;
 mod render;
 
 use clap::{Parser, Subcommand};
 
 pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
+pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
 
@@ -35,6 +37,14 @@ pub enum Command {
     InstallKustomizePlugin(InstallKustomizePluginArgs),
     /// Run as an Argo CD config-management plugin (plugin/argocd/plugin.yaml).
     Argocd(ArgocdArgs),
+    /// Check what a render would use (mode, catalog, age identity, clusters, tools) and
+    /// whether it would fail; prints a report, never a key or credential.
+    #[command(
+        after_help = "Exits 0 when nothing found would make a render fail, else with the exit code the \
+        first such problem gives a render (see the README's table). Warnings (a certificate that \
+        expires within 30 days, seal: none, a missing tool) do not fail it."
+    )]
+    Doctor(DoctorArgs),
     /// Print the shell completion script for SHELL, generated from these definitions.
     #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
     Completions(CompletionsArgs),

@@ -58,6 +58,20 @@ pub enum Error {
     /// its secrets to it safely (exit 1).
     #[error(transparent)]
     Function(#[from] KrmError),
+    /// `pullseal doctor` found problems that would make a render fail. It exits as the first
+    /// of them would make a render exit; the report on stdout lists them all.
+    #[error(
+        "doctor found {count} {} that would make a render fail (the report on stdout lists {}); the first follows",
+        if *count == 1 { "problem" } else { "problems" },
+        if *count == 1 { "it" } else { "them" }
+    )]
+    Doctor {
+        /// How many problems were found.
+        count: usize,
+        /// The first, as a render would report it.
+        #[source]
+        first: Box<Error>,
+    },
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -123,6 +137,7 @@ impl Error {
             Error::Io { .. } => 5,
             Error::Argocd(e) => e.exit_code(),
             Error::Function(e) => e.exit_code(),
+            Error::Doctor { first, .. } => first.exit_code(),
         }
     }
 
@@ -143,6 +158,7 @@ impl Error {
     /// A line that tells the user what to try next, where there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            Error::Doctor { first, .. } => first.hint(),
             Error::Catalog(CatalogError::Decrypt {
                 source: SopsError::NoIdentity { .. },
                 ..

@@ -10,6 +10,7 @@
 //! Finding and reading files is `frontend/inputs.rs`.
 
 mod argocd;
+mod doctor;
 mod inputs;
 pub(crate) mod krm;
 pub mod kustomize;
@@ -73,6 +74,7 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
                 argocd::generate(generate, env, &mut io::stdout().lock(), report)
             }
         },
+        Command::Doctor(args) => doctor::run(args, env, &mut io::stdout().lock()),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(

@@ -322,7 +322,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
 /// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when
 /// something must be sealed: an app with no pull secret keeps rendering, with a warning, while
 /// the admin renews the certificate.
-fn sealing_problem(
+pub(crate) fn sealing_problem(
     cluster: &Cluster,
     now: time::OffsetDateTime,
     warnings: &mut Vec<String>,

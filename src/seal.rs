@@ -320,7 +320,7 @@ pub enum SealError {
 
 /// Formats a certificate time as RFC 3339 in UTC, infallibly (certificate times are whole
 /// seconds between 1970 and 9999, and `time`'s own formatter returns a `Result`).
-fn utc(at: &OffsetDateTime) -> String {
+pub(crate) fn utc(at: &OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

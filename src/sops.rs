@@ -412,6 +412,20 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     Ok(Decrypted { documents, data_key })
 }
 
+/// The age recipients (public keys) the data key of sops file `text` is encrypted to, in
+/// file order across key groups, as written there. Nothing is decrypted: this reads the
+/// metadata only, so it needs no identity and proves nothing about the file's integrity.
+pub fn age_recipients(text: &str) -> Result<Vec<String>, SopsError> {
+    let documents = yaml::parse(text)?;
+    let (_, metadata) = format::extract(documents)?;
+    let meta = format::Metadata::from_node(metadata)?;
+    Ok(meta
+        .key_groups
+        .iter()
+        .flat_map(|group| group.age.iter().map(|stanza| stanza.recipient.clone()))
+        .collect())
+}
+
 /// Refuses a file with a plain value (naming the first one) or a loosening metadata field.
 fn require_fully_encrypted(branches: &[format::Branch], meta: &format::Metadata) -> Result<(), SopsError> {
     let spot = tree::first_plain(branches);
@@ -481,6 +495,21 @@ mod tests {
 
     fn try_decrypt(name: &str, identity_file: &str) -> Result<Decrypted, SopsError> {
         decrypt(&read(name), &ids(identity_file))
+    }
+
+    /// The recipients come from the metadata alone, in order across key groups, with no
+    /// identity; a file without sops metadata is the error decryption gives.
+    #[test]
+    fn age_recipients_are_read_without_a_key() {
+        assert_eq!(
+            age_recipients(&read("secret.key_groups_shamir2.enc.yaml")).unwrap(),
+            [
+                "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                "age1e7y98amehuyggn4sfh8unjm9j5zc5vjkt7hc2pvrp9nmz7eaze6qmxvhfx",
+            ]
+        );
+        let err = age_recipients(&read("simple.plain.yaml")).unwrap_err();
+        insta::assert_snapshot!(err, @"the file is not encrypted with sops: its first document has no top-level `sops` metadata");
     }
 
     /// Reads a plain YAML file into values with the same go-yaml rules, no decryption.

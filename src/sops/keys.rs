@@ -25,10 +25,15 @@ use super::shamir;
 use crate::error::shown;
 
 /// The age identities that may open a sops data key, and where they were looked for.
+// `Identities::identities` is the plain name for what they are.
+#[allow(clippy::struct_field_names)]
 pub struct Identities {
     identities: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// Every place looked at, in order, for error messages (`SOPS_AGE_KEY`, a path, …).
     searched: Vec<String>,
+    /// Each identity's source and public recipient (`age1…`), in order: what `pullseal doctor`
+    /// shows instead of a key.
+    recipients: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Identities {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for Identities {
         f.debug_struct("Identities")
             .field("count", &self.identities.len())
             .field("searched", &self.searched)
+            .field("recipients", &self.recipients)
             .finish()
     }
 }
@@ -56,14 +62,16 @@ impl Identities {
         let mut ids = Identities {
             identities: Vec::new(),
             searched: Vec::new(),
+            recipients: Vec::new(),
         };
         if let Some(path) = explicit_file {
             let text = read_key_file(path, "--age-key-file")?;
             ids.add(&text, &path.display().to_string())?;
         }
-        ids.searched.push("SOPS_AGE_KEY".to_owned());
-        if let Some(text) = env("SOPS_AGE_KEY").map(Zeroizing::new) {
-            ids.add(&text, "SOPS_AGE_KEY")?;
+        // `add` records the source it reads; an unset variable is recorded as looked at.
+        match env("SOPS_AGE_KEY").map(Zeroizing::new) {
+            Some(text) => ids.add(&text, "SOPS_AGE_KEY")?,
+            None => ids.searched.push("SOPS_AGE_KEY".to_owned()),
         }
         ids.searched.push("SOPS_AGE_KEY_FILE".to_owned());
         if let Some(path) = env("SOPS_AGE_KEY_FILE").filter(|p| !p.is_empty()) {
@@ -102,6 +110,18 @@ impl Identities {
         self.identities.is_empty()
     }
 
+    /// Each identity's source (a path or `SOPS_AGE_KEY`) and its public recipient (`age1…`),
+    /// in the order they are tried. The recipient is derived from the identity; the identity
+    /// itself is never handed out.
+    pub fn recipients(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.recipients.iter().map(|(s, r)| (s.as_str(), r.as_str()))
+    }
+
+    /// Every place identities were looked for, in order.
+    pub fn searched(&self) -> &[String] {
+        &self.searched
+    }
+
     /// Parses identity lines (sops `parseIdentities`): blank lines and `#` comments are skipped,
     /// other lines may hold several whitespace-separated identities.
     fn add(&mut self, text: &str, source: &str) -> Result<(), SopsError> {
@@ -119,6 +139,8 @@ impl Identities {
                 } else if word.starts_with("AGE-SECRET-KEY-1") {
                     match age::x25519::Identity::from_str(word) {
                         Ok(identity) => {
+                            self.recipients
+                                .push((source.to_owned(), identity.to_public().to_string()));
                             self.identities.push(Box::new(identity));
                             continue;
                         }
@@ -140,6 +162,10 @@ impl Identities {
     #[cfg(test)]
     pub(crate) fn from_identities(identities: Vec<age::x25519::Identity>) -> Self {
         Identities {
+            recipients: identities
+                .iter()
+                .map(|i| ("test".to_owned(), i.to_public().to_string()))
+                .collect(),
             identities: identities
                 .into_iter()
                 .map(|i| Box::new(i) as Box<dyn age::Identity + Send + Sync>)
@@ -315,7 +341,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids.identities.len(), 2);
+        // Each place once, in order: a set SOPS_AGE_KEY is not listed twice.
+        assert_eq!(
+            ids.searched,
+            [
+                "testdata/sops/age-identity-2.txt",
+                "SOPS_AGE_KEY",
+                "SOPS_AGE_KEY_FILE"
+            ]
+        );
         let _ = KEY;
+    }
+
+    /// What `pullseal doctor` shows of an identity: its source and public recipient, the one
+    /// the key file's own comment names, never the key.
+    #[test]
+    fn recipients_are_the_public_keys_of_the_identities() {
+        let path = Path::new("testdata/keys/age-test.txt");
+        let ids = Identities::discover(Some(path), &env_of(&[])).unwrap();
+        let recipients: Vec<(&str, &str)> = ids.recipients().collect();
+        insta::assert_debug_snapshot!(recipients, @r#"
+        [
+            (
+                "testdata/keys/age-test.txt",
+                "age1fmscnwl456dfq4d3lyg3cyqj40wh6m9l8w4rk56yac7sfawf8u8sythj48",
+            ),
+        ]
+        "#);
+        let text = fs_err::read_to_string(path).unwrap();
+        assert!(
+            text.contains("# public key: age1fmscnwl456dfq4d3lyg3cyqj40wh6m9l8w4rk56yac7sfawf8u8sythj48")
+        );
+        assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
     }
 
     #[test]

@@ -359,6 +359,7 @@ fn completions_and_the_manual_come_from_the_command_definitions() {
         "render",
         "install-kustomize-plugin",
         "argocd",
+        "doctor",
         "completions",
         "man",
     ];

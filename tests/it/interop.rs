@@ -33,7 +33,7 @@ fn sops(args: &[&str], dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn recipient() -> String {
+pub(crate) fn recipient() -> String {
     let key = fs::read_to_string(path(AGE_KEY)).unwrap();
     key.split_whitespace()
         .find(|w| w.starts_with("age1"))
@@ -49,7 +49,7 @@ fn plain_catalog() -> String {
 }
 
 /// Encrypts `plain` with the real sops into `dir/pullseal.catalog.yaml`.
-fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
+pub(crate) fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
     fs::write(dir.join("plain.yaml"), plain).unwrap();
     let r = recipient();
     let mut args = vec!["encrypt", "--input-type", "yaml", "--output-type", "yaml"];

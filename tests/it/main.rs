@@ -11,6 +11,7 @@
 
 mod argocd;
 mod cli;
+mod doctor;
 mod errors;
 mod fixtures;
 mod helm;

@@ -35,6 +35,8 @@ pub const PULLSEAL_VARS: &[&str] = &[
     "PULLSEAL_NAMESPACE",
     "PULLSEAL_MODE",
     "PULLSEAL_LOG",
+    "HELM_PLUGIN_NAME",
+    "KUSTOMIZE_PLUGIN_CONFIG_ROOT",
 ];
 
 /// `pullseal` with none of the variables it reads inherited from the developer's shell.
