@@ -11,8 +11,9 @@ use clap::Args;
 /// Arguments of `pullseal install-kustomize-plugin`.
 #[derive(Debug, Args)]
 pub struct InstallKustomizePluginArgs {
-    /// The kustomize plugin home [default: KUSTOMIZE_PLUGIN_HOME, else
-    /// $XDG_CONFIG_HOME/kustomize/plugin, else ~/.config/kustomize/plugin].
+    /// The kustomize plugin home [default: the one kustomize uses, the first that exists of
+    /// $KUSTOMIZE_PLUGIN_HOME, $XDG_CONFIG_HOME/kustomize/plugin, ~/.config/kustomize/plugin
+    /// and ~/kustomize/plugin; else the first of them is made].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::inputs::{io, locate_catalog};
-use super::kustomize::PLUGIN_PATH;
+use super::kustomize::{PLUGIN_PATH, plugin_homes};
 use super::{Env, default_namespace};
 use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::cli::DoctorArgs;
@@ -536,23 +536,6 @@ fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
     path.metadata()
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-/// The kustomize plugin homes, in the order kustomize v5 tries them (`api/konfig`
-/// `DefaultAbsPluginHome`): it uses the first that exists, whether or not the plugin is in it.
-fn plugin_homes(env: &dyn Env) -> Vec<PathBuf> {
-    let mut homes = Vec::new();
-    if let Some(home) = env.var("KUSTOMIZE_PLUGIN_HOME") {
-        homes.push(PathBuf::from(home));
-    }
-    if let Some(config) = env.var("XDG_CONFIG_HOME") {
-        homes.push(Path::new(&config).join("kustomize/plugin"));
-    }
-    if let Some(home) = env.var("HOME") {
-        homes.push(Path::new(&home).join(".config/kustomize/plugin"));
-        homes.push(Path::new(&home).join("kustomize/plugin"));
-    }
-    homes
 }
 
 /// Where the kustomize plugin is installed, whether kustomize would run it, and its version.

@@ -172,6 +172,23 @@ pub(super) fn merge(
     })
 }
 
+/// The kustomize plugin homes, in the order kustomize v5 tries them (`api/konfig`
+/// `DefaultAbsPluginHome`): it uses the first that exists, whether or not the plugin is in it.
+pub(super) fn plugin_homes(env: &dyn Env) -> Vec<PathBuf> {
+    let mut homes = Vec::new();
+    if let Some(home) = env.var("KUSTOMIZE_PLUGIN_HOME") {
+        homes.push(PathBuf::from(home));
+    }
+    if let Some(config) = env.var("XDG_CONFIG_HOME") {
+        homes.push(Path::new(&config).join("kustomize/plugin"));
+    }
+    if let Some(home) = env.var("HOME") {
+        homes.push(Path::new(&home).join(".config/kustomize/plugin"));
+        homes.push(Path::new(&home).join("kustomize/plugin"));
+    }
+    homes
+}
+
 /// `pullseal install-kustomize-plugin`: copies (or links) `exe` to [`PLUGIN_PATH`] under the
 /// plugin home and prints the path it went to.
 pub fn install_plugin(
@@ -180,25 +197,22 @@ pub fn install_plugin(
     exe: &Path,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
+    // kustomize uses the first plugin home that exists: install there, and make the first one
+    // only when none exists, so that no other plugin is hidden behind a new directory.
+    let homes: Vec<PathBuf> = plugin_homes(env).iter().map(|h| cwd.join(h)).collect();
     let home = args
         .dir
-        .clone()
-        .or_else(|| env.var("KUSTOMIZE_PLUGIN_HOME").map(PathBuf::from))
-        .or_else(|| {
-            env.var("XDG_CONFIG_HOME")
-                .map(|d| Path::new(&d).join("kustomize/plugin"))
-        })
-        .or_else(|| {
-            env.var("HOME")
-                .map(|d| Path::new(&d).join(".config/kustomize/plugin"))
-        })
+        .as_ref()
+        .map(|d| cwd.join(d))
+        .or_else(|| homes.iter().find(|h| h.is_dir()).cloned())
+        .or_else(|| homes.first().cloned())
         .ok_or_else(|| {
             Error::Usage(
                 "no kustomize plugin home: pass --dir, or set KUSTOMIZE_PLUGIN_HOME or HOME".to_owned(),
             )
         })?;
-    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
-    let target = cwd.join(home).join(PLUGIN_PATH);
+    let target = home.join(PLUGIN_PATH);
     let dir = target.parent().unwrap_or(&cwd).to_path_buf();
     fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
     let exe = fs_err::canonicalize(exe).map_err(io("read", exe))?;

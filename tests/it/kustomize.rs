@@ -73,10 +73,14 @@ fn install_goes_where_kustomize_looks() {
         .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
     assert_eq!(fs::read_link(&target).unwrap(), bin);
-    // Without --dir: KUSTOMIZE_PLUGIN_HOME, else XDG_CONFIG_HOME, else HOME (DefaultAbsPluginHome).
+    // Without --dir: the first that exists of KUSTOMIZE_PLUGIN_HOME, XDG_CONFIG_HOME's and
+    // HOME's (DefaultAbsPluginHome), else the first of them.
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let cases: [(&[(&str, PathBuf)], PathBuf); 3] = [
+    // kustomize uses the first home that exists: an existing ~/kustomize/plugin is used, not
+    // hidden behind a new ~/.config/kustomize/plugin.
+    fs::create_dir_all(t.join("old/kustomize/plugin")).unwrap();
+    let cases: [(&[(&str, PathBuf)], PathBuf); 4] = [
         (
             &[
                 ("KUSTOMIZE_PLUGIN_HOME", t.join("k")),
@@ -90,6 +94,7 @@ fn install_goes_where_kustomize_looks() {
             t.join("x/kustomize/plugin"),
         ),
         (&[("HOME", t.join("h"))], t.join("h/.config/kustomize/plugin")),
+        (&[("HOME", t.join("old"))], t.join("old/kustomize/plugin")),
     ];
     for (env, home) in cases {
         let mut cmd = pullseal();
