@@ -14,6 +14,7 @@
 //! sops, with the live ports in its servers. No output of any run may hold a password, a token
 //! or an `Authorization` header.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -80,77 +81,21 @@ enum Auth {
 /// A running `docker-registry` on 127.0.0.1, with its token server in token mode.
 struct Registry {
     port: u16,
-    _dir: tempfile::TempDir,
+    // Dropped in this order: the processes, then their directory.
+    _server: Guard,
     _token: Option<Guard>,
-    _registry: Guard,
+    _dir: tempfile::TempDir,
 }
 
 impl Registry {
     fn start(auth: Auth) -> Registry {
         let dir = tempfile::tempdir().unwrap();
+        let (token, auth_block) = auth_config(auth, dir.path());
+        Self::serve(dir, token, &auth_block)
+    }
+
+    fn serve(dir: tempfile::TempDir, token: Option<Guard>, auth_block: &str) -> Registry {
         let d = dir.path();
-        let (token, auth_block) = match auth {
-            Auth::Htpasswd => {
-                let out = Command::new(peers::htpasswd())
-                    .args(["-Bbn", USER, PASSWORD])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "htpasswd: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                fs::write(d.join("htpasswd"), out.stdout).unwrap();
-                (
-                    None,
-                    format!(
-                        "  htpasswd:\n    realm: pullseal-test\n    path: {}\n",
-                        d.join("htpasswd").display()
-                    ),
-                )
-            }
-            Auth::Token => {
-                let out = Command::new("openssl")
-                    .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
-                    .args(["-subj", "/CN=pullseal-test-token-issuer", "-keyout"])
-                    .arg(d.join("token.key"))
-                    .arg("-out")
-                    .arg(d.join("token.crt"))
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "openssl: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let key = d.join("token.key").display().to_string();
-                let crt = d.join("token.crt").display().to_string();
-                let (guard, port) = start_script(
-                    "tests/interop/registry_token_server.py",
-                    &[
-                        "--key",
-                        &key,
-                        "--cert",
-                        &crt,
-                        "--issuer",
-                        "pullseal-test",
-                        "--service",
-                        "pullseal-test-registry",
-                        "--user",
-                        USER,
-                        "--deny-prefix",
-                        "private/",
-                    ],
-                    &[("TOKEN_SERVER_PASSWORD", PASSWORD)],
-                );
-                (
-                    Some(guard),
-                    format!(
-                        "  token:\n    realm: http://127.0.0.1:{port}/token\n    service: pullseal-test-registry\n    issuer: pullseal-test\n    rootcertbundle: {crt}\n"
-                    ),
-                )
-            }
-        };
         // A free port can be taken between the probe and the registry's bind: try a few.
         for _ in 0..5 {
             let port = free_port();
@@ -185,7 +130,7 @@ impl Registry {
                         port,
                         _dir: dir,
                         _token: token,
-                        _registry: child,
+                        _server: child,
                     };
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -197,6 +142,73 @@ impl Registry {
 
     fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// The registry's `auth:` section for `auth`, with its token server (started here) in token
+/// mode; key material goes into `d`.
+fn auth_config(auth: Auth, d: &Path) -> (Option<Guard>, String) {
+    match auth {
+        Auth::Htpasswd => {
+            let out = Command::new(peers::htpasswd())
+                .args(["-Bbn", USER, PASSWORD])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "htpasswd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            fs::write(d.join("htpasswd"), out.stdout).unwrap();
+            (
+                None,
+                format!(
+                    "  htpasswd:\n    realm: pullseal-test\n    path: {}\n",
+                    d.join("htpasswd").display()
+                ),
+            )
+        }
+        Auth::Token => {
+            let out = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+                .args(["-subj", "/CN=pullseal-test-token-issuer", "-keyout"])
+                .arg(d.join("token.key"))
+                .arg("-out")
+                .arg(d.join("token.crt"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let key = d.join("token.key").display().to_string();
+            let crt = d.join("token.crt").display().to_string();
+            let (guard, port) = start_script(
+                "tests/interop/registry_token_server.py",
+                &[
+                    "--key",
+                    &key,
+                    "--cert",
+                    &crt,
+                    "--issuer",
+                    "pullseal-test",
+                    "--service",
+                    "pullseal-test-registry",
+                    "--user",
+                    USER,
+                    "--deny-prefix",
+                    "private/",
+                ],
+                &[("TOKEN_SERVER_PASSWORD", PASSWORD)],
+            );
+            (
+                Some(guard),
+                format!(
+                    "  token:\n    realm: http://127.0.0.1:{port}/token\n    service: pullseal-test-registry\n    issuer: pullseal-test\n    rootcertbundle: {crt}\n"
+                ),
+            )
+        }
     }
 }
 
@@ -227,14 +239,15 @@ type Entry<'a> = (&'a str, &'a str, String, &'a str, &'a str);
 fn catalog(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
     let mut plain = String::from("apiVersion: pullseal.io/v1alpha1\nkind: RegistryCatalog\nregistries:\n");
     for (name, kind, server, user, pass) in entries {
-        plain.push_str(&format!(
+        let _ = write!(
+            plain,
             "  {name}:\n    type: {kind}\n    server: \"{server}\"\n    username: {user}\n    password: {pass}\n"
-        ));
+        );
     }
     let cert = fs::read_to_string(path("testdata/keys/sealed-secrets-test.crt")).unwrap();
     plain.push_str("clusters:\n  test:\n    seal: sealed-secrets\n    scope: strict\n    certificate: |\n");
     for line in cert.lines() {
-        plain.push_str(&format!("      {line}\n"));
+        let _ = writeln!(plain, "      {line}");
     }
     fs::write(dir.join("plain.yaml"), &plain).unwrap();
     let key = fs::read_to_string(path(AGE_KEY)).unwrap();
