@@ -5,6 +5,7 @@ mod argocd;
 mod doctor;
 mod kustomize;
 mod render;
+mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -12,6 +13,7 @@ pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
 pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
+pub use validate::{OutputFormat, ValidateArgs};
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
 /// secrets sealed for one cluster.
@@ -32,6 +34,14 @@ pub enum Command {
         FILE as well, for hosts that hide stderr (a Helm 4 post-renderer plugin)."
     )]
     Render(RenderArgs),
+    /// Check each registry's credentials against the live registry (the Docker Registry v2
+    /// handshake), and optionally pull access to one repository.
+    #[command(
+        after_help = "Exit 0 when every registry checked is valid, 6 when any is not; --output json \
+        gives {\"registries\": [{\"name\", \"server\", \"status\", \"reason\", \"latency_ms\", ...}]}.\n\
+        Example: pullseal validate --timeout 5 company quay-team"
+    )]
+    Validate(ValidateArgs),
     /// Put this binary where kustomize looks for the pullseal.io/v1alpha1 Render plugin
     /// (DIR/pullseal.io/v1alpha1/render/Render), for `kubectl kustomize --enable-alpha-plugins`.
     InstallKustomizePlugin(InstallKustomizePluginArgs),

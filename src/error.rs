@@ -72,6 +72,20 @@ pub enum Error {
         #[source]
         first: Box<Error>,
     },
+    /// `pullseal validate` found registries that are not valid (exit 6); the report on stdout
+    /// says why for each.
+    #[error(
+        "{} of {total} {} not valid: {}",
+        failed.len(),
+        if *total == 1 { "registry is" } else { "registries are" },
+        failed.join(", ")
+    )]
+    Validate {
+        /// The names of the registries that are not valid, as messages show them.
+        failed: Vec<String>,
+        /// How many were checked.
+        total: usize,
+    },
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -135,6 +149,7 @@ impl Error {
             Error::Catalog(_) | Error::Identities(_) | Error::CatalogOutsideRepository { .. } => 3,
             Error::Seal(_) => 4,
             Error::Io { .. } => 5,
+            Error::Validate { .. } => 6,
             Error::Argocd(e) => e.exit_code(),
             Error::Function(e) => e.exit_code(),
             Error::Doctor { first, .. } => first.exit_code(),
@@ -151,6 +166,7 @@ impl Error {
             3 => "the catalog cannot be found, decrypted or understood",
             4 => "sealing for the cluster failed",
             5 => "an input cannot be read or the output cannot be written",
+            6 => "a registry is not valid (pullseal validate)",
             _ => "unknown",
         }
     }
@@ -255,7 +271,7 @@ mod tests {
     /// The `PULLSEAL_LOG` record ends with these: one per row of the README's exit-code table.
     #[test]
     fn every_exit_code_has_its_meaning() {
-        let meanings: Vec<String> = (0..=6)
+        let meanings: Vec<String> = (0..=7)
             .map(|code| format!("{code}: {}", super::Error::exit_meaning(code)))
             .collect();
         insta::assert_snapshot!(meanings.join("\n"), @r"
@@ -265,7 +281,8 @@ mod tests {
         3: the catalog cannot be found, decrypted or understood
         4: sealing for the cluster failed
         5: an input cannot be read or the output cannot be written
-        6: unknown
+        6: a registry is not valid (pullseal validate)
+        7: unknown
         ");
     }
 

@@ -7,7 +7,8 @@
 //! (`frontend/kustomize.rs`), the exec KRM function of kpt and kustomize (`frontend/krm.rs`),
 //! the Argo CD config-management plugin (`frontend/argocd.rs`). Diagnostics go to
 //! stderr, never to stdout, and to `PULLSEAL_LOG` when it is set (`frontend/report.rs`).
-//! Finding and reading files is `frontend/inputs.rs`.
+//! Finding and reading files is `frontend/inputs.rs`. `pullseal validate`, which reports on
+//! the live registries rather than rendering, is `frontend/validate.rs`.
 
 mod argocd;
 mod doctor;
@@ -16,6 +17,7 @@ pub(crate) mod krm;
 pub mod kustomize;
 mod report;
 mod settings;
+mod validate;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -65,6 +67,7 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
             &mut io::stdout().lock(),
             report,
         ),
+        Command::Validate(args) => validate::validate(args, env, &mut io::stdout().lock(), report),
         Command::InstallKustomizePlugin(args) => {
             let exe = std::env::current_exe().map_err(io("read", Path::new("<this binary>")))?;
             kustomize::install_plugin(args, env, &exe, &mut io::stdout().lock())

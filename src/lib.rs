@@ -32,6 +32,7 @@ pub mod frontend;
 pub mod fuzzing;
 pub mod manifest;
 pub mod reference;
+pub mod registry;
 pub mod render;
 pub mod seal;
 pub mod sops;

@@ -23,6 +23,7 @@ mod kustomize;
 mod laws;
 mod peers;
 mod support;
+mod validate;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
 #[test]

@@ -81,6 +81,34 @@ pub(crate) fn kpt() -> PathBuf {
     find("kpt", true)
 }
 
+/// The Docker Registry v2 server (Debian `docker-registry`, distribution 2.8), from
+/// [`bin_dir`] or else `PATH`.
+///
+/// # Panics
+///
+/// If it is in neither place.
+pub(crate) fn docker_registry() -> PathBuf {
+    find("docker-registry", true)
+}
+
+/// `skopeo` (Debian), the independent registry client of the end-to-end tests.
+///
+/// # Panics
+///
+/// If it is in neither place.
+pub(crate) fn skopeo() -> PathBuf {
+    find("skopeo", true)
+}
+
+/// `htpasswd` (Debian `apache2-utils`), which writes the bcrypt entries the registry reads.
+///
+/// # Panics
+///
+/// If it is in neither place.
+pub(crate) fn htpasswd() -> PathBuf {
+    find("htpasswd", true)
+}
+
 fn find(name: &str, or_path: bool) -> PathBuf {
     let dir = bin_dir();
     let candidate = dir.join(name);
