@@ -280,7 +280,10 @@ fn the_function_logs_to_pullseal_log_without_credentials() {
         "{stdout}"
     );
     let logged = fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("apps/web.yaml: document 3: Deployment shop/web"), "{logged}");
+    assert!(
+        logged.contains("apps/web.yaml: document 3: Deployment shop/web"),
+        "{logged}"
+    );
     assert!(logged.contains("has seal: none"), "{logged}");
     for out in [&failed, &warned] {
         assert_no_leak(out);
