@@ -49,7 +49,7 @@ fn plain_catalog() -> String {
 }
 
 /// Encrypts `plain` with the real sops into `dir/pullseal.catalog.yaml`.
-fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
+pub(crate) fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
     fs::write(dir.join("plain.yaml"), plain).unwrap();
     let r = recipient();
     let mut args = vec!["encrypt", "--input-type", "yaml", "--output-type", "yaml"];
@@ -67,7 +67,7 @@ fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
 }
 
 /// `pullseal render` on `catalog` for `cluster`; `args` end with the input.
-fn render_with(catalog: &Path, cluster: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn render_with(catalog: &Path, cluster: &str, args: &[&str]) -> std::process::Output {
     pullseal()
         .args([
             "render",

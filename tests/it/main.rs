@@ -21,6 +21,7 @@ mod kubelet;
 mod kustomize;
 mod laws;
 mod peers;
+mod providers;
 mod support;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
