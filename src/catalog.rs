@@ -16,10 +16,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use secrecy::{SecretBox, SecretString};
+use secrecy::SecretBox;
 
 use crate::error::shown;
 use crate::reference::{RegistryName, Server};
+pub use crate::registry::RegistryType;
+use crate::registry::{Credentials, Ecr, Login};
 use crate::seal::{Certificate, Scope};
 use crate::sops::{self, Identities, SopsError};
 
@@ -46,63 +48,6 @@ impl fmt::Debug for Catalog {
     }
 }
 
-/// The kinds of registry the catalog knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegistryType {
-    /// Docker Hub; server defaults to `docker.io`, key `https://index.docker.io/v1/`.
-    DockerHub,
-    /// Amazon ECR: 12-hour tokens, refreshed in the cluster, never rendered.
-    Ecr,
-    /// Google Container Registry / Artifact Registry.
-    Gcr,
-    /// Azure Container Registry.
-    Acr,
-    /// Quay.io or Red Hat Quay.
-    Quay,
-    /// Sonatype Nexus.
-    Nexus,
-    /// `JFrog` Artifactory.
-    Artifactory,
-    /// Microsoft Container Registry; server defaults to `mcr.microsoft.com`.
-    Mcr,
-    /// The organisation's own Docker Registry v2.
-    System,
-    /// Any v2-compatible registry.
-    Generic,
-}
-
-impl RegistryType {
-    const ALL: [(&'static str, RegistryType); 10] = [
-        ("dockerhub", RegistryType::DockerHub),
-        ("ecr", RegistryType::Ecr),
-        ("gcr", RegistryType::Gcr),
-        ("acr", RegistryType::Acr),
-        ("quay", RegistryType::Quay),
-        ("nexus", RegistryType::Nexus),
-        ("artifactory", RegistryType::Artifactory),
-        ("mcr", RegistryType::Mcr),
-        ("system", RegistryType::System),
-        ("generic", RegistryType::Generic),
-    ];
-
-    fn parse(s: &str) -> Option<RegistryType> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
-    }
-
-    fn names() -> String {
-        Self::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" | ")
-    }
-
-    /// The server used when the catalog names none.
-    fn default_server(self) -> Option<&'static str> {
-        match self {
-            RegistryType::DockerHub => Some("docker.io"),
-            RegistryType::Mcr => Some("mcr.microsoft.com"),
-            _ => None,
-        }
-    }
-}
-
 /// One registry of the catalog.
 pub struct Registry {
     /// Its name.
@@ -111,14 +56,34 @@ pub struct Registry {
     pub kind: RegistryType,
     /// Where its images live.
     pub server: Server,
-    /// The account.
-    pub username: SecretString,
-    /// The password or token.
-    pub password: SecretString,
-    /// Optional e-mail for the `auths` entry.
-    pub email: Option<String>,
+    /// What its pulls authenticate with, as its provider read it.
+    pub credentials: Credentials,
     /// Where it may be used.
     pub allow: Allow,
+}
+
+impl Registry {
+    /// What a live check of this registry authenticates with: anonymous, Basic (also the
+    /// credentials a Bearer challenge's token realm takes), or ECR's AWS settings, to be
+    /// exchanged for a token first. See [`Login`].
+    pub fn check_credentials(&self) -> Login<'_> {
+        match &self.credentials {
+            Credentials::Anonymous => Login::Anonymous,
+            Credentials::Basic(basic) => Login::Basic {
+                username: basic.username(),
+                password: basic.password(),
+            },
+            Credentials::Ecr(ecr) => Login::Ecr(ecr),
+        }
+    }
+
+    /// The ECR settings, for `type: ecr`.
+    pub fn ecr(&self) -> Option<&Ecr> {
+        match &self.credentials {
+            Credentials::Ecr(ecr) => Some(ecr),
+            Credentials::Anonymous | Credentials::Basic(_) => None,
+        }
+    }
 }
 
 /// Glob rules limiting where a registry may be used. `None` allows everything.
@@ -172,6 +137,20 @@ pub struct Cluster {
     pub scope: Scope,
     /// The controller certificate, for `seal: sealed-secrets`.
     pub certificate: Option<Certificate>,
+    /// Registry-name globs whose images this cluster's nodes pull with their own credentials
+    /// (the kubelet's credential provider: EKS node roles, GKE, AKS); `None` for none.
+    pub kubelet_credentials: Option<Globs>,
+}
+
+impl Cluster {
+    /// Whether this cluster's kubelet pulls from `registry` with its own credentials, so that
+    /// pullseal emits no secret and no `imagePullSecrets` entry for it here (references to it
+    /// still resolve and are policy-checked).
+    pub fn pulls_with_kubelet(&self, registry: &RegistryName) -> bool {
+        self.kubelet_credentials
+            .as_ref()
+            .is_some_and(|globs| globs.matches(registry.as_str()))
+    }
 }
 
 /// Why a catalog cannot be used.

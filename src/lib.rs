@@ -6,7 +6,8 @@
 //! ```text
 //! frontend (bytes in) ─► manifest (split stream, parse only annotated documents)
 //!    ─► reference (annotations → registry names, images → hosts)
-//!    ─► catalog (SOPS-decrypted registries and clusters, via `sops`)
+//!    ─► catalog (SOPS-decrypted registries and clusters, via `sops`;
+//!                each registry read by its `registry` provider)
 //!    ─► render (imagePullSecrets edits + one Secret per namespace/registry)
 //!    ─► seal (SealedSecret for the cluster) ─► frontend (bytes out)
 //! ```

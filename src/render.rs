@@ -298,11 +298,11 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     }
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
     let mut extra = Vec::with_capacity(walk.planned.len());
-    for ((namespace, name), registry) in &walk.planned {
+    for ((namespace, name), entry) in &walk.planned {
         let planned = secrets::Planned {
             namespace: namespace.clone(),
             name: name.clone(),
-            registry,
+            entry,
         };
         let doc =
             secrets::document(&planned, cluster, key, options.now).map_err(|source| RenderError::Seal {

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use super::{Allow, Cluster, Globs, Registry, RegistryType, SealMode};
 use crate::reference::{ReferenceError, RegistryName, Server, is_dns_label};
+use crate::registry::{Field, FieldKind, Given, Input, Provider};
 use crate::seal::{Certificate, Scope};
 use crate::sops::Value;
 
@@ -111,6 +112,13 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn new(path: &str, value: &'a Value, problems: &mut Problems, known: &[&str]) -> Option<Fields<'a>> {
+        let fields = Self::mapping(path, value, problems)?;
+        fields.only(known, problems);
+        Some(fields)
+    }
+
+    /// The mapping at `path`, its keys not checked yet (see [`Fields::only`]).
+    fn mapping(path: &str, value: &'a Value, problems: &mut Problems) -> Option<Fields<'a>> {
         let Some(entries) = entries(value) else {
             problems.add(
                 path,
@@ -118,18 +126,22 @@ impl<'a> Fields<'a> {
             );
             return None;
         };
-        for (key, _) in entries {
-            if !known.contains(&key.as_str()) {
-                problems.add(
-                    &key_path(path, key),
-                    format_args!("unknown field (known: {})", known.join(", ")),
-                );
-            }
-        }
         Some(Fields {
             path: path.to_owned(),
             entries,
         })
+    }
+
+    /// Reports every key that is not `known`.
+    fn only(&self, known: &[&str], problems: &mut Problems) {
+        for (key, _) in self.entries {
+            if !known.contains(&key.as_str()) {
+                problems.add(
+                    &key_path(&self.path, key),
+                    format_args!("unknown field (known: {})", known.join(", ")),
+                );
+            }
+        }
     }
 
     fn field(&self, key: &str) -> String {
@@ -208,11 +220,18 @@ pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
         ),
         None => problems.add("registries", "is required"),
     }
+    // Every name the catalog writes, valid or not, so a kubeletCredentials entry naming a
+    // broken registry is not reported a second time.
+    let registry_names: Vec<&str> = top
+        .get("registries")
+        .and_then(entries)
+        .map(|list| list.iter().map(|(name, _)| name.as_str()).collect())
+        .unwrap_or_default();
     let mut clusters = BTreeMap::new();
     match top.get("clusters").map(|v| (v, entries(v))) {
         Some((_, Some(list))) => {
             for (name, value) in list {
-                if let Some(c) = cluster(name, value, &mut problems) {
+                if let Some(c) = cluster(name, value, &registry_names, &mut problems) {
                     clusters.insert(c.name.clone(), c);
                 }
             }
@@ -239,17 +258,14 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
             None
         }
     };
-    let f = Fields::new(
-        &path,
-        value,
-        problems,
-        &["type", "server", "username", "password", "email", "allow"],
-    )?;
-    let kind = match f.string("type", problems, true) {
+    // The type decides which fields are known, so it is read before the keys are checked.
+    let f = Fields::mapping(&path, value, problems)?;
+    let mut type_problems = Problems(Vec::new());
+    let kind = match f.string("type", &mut type_problems, true) {
         Some(t) => {
             let parsed = RegistryType::parse(&t);
             if parsed.is_none() {
-                problems.add(
+                type_problems.add(
                     &f.field("type"),
                     format_args!("is not one of {}", RegistryType::names()),
                 );
@@ -258,47 +274,35 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
         }
         None => None,
     };
-    let server_text = f
-        .string("server", problems, false)
-        .or_else(|| Some(Zeroizing::new(kind?.default_server()?.to_owned())));
-    let server = match (server_text, kind) {
-        // `user:password@host` would put a credential where logs and messages show servers.
-        (Some(text), _) if text.contains('@') => {
-            problems.add(
-                &f.field("server"),
-                "must not contain user info (`user:password@`): put the account in username and password",
-            );
-            None
-        }
-        (Some(text), _) => match text.parse::<Server>() {
-            Ok(s) => Some(s),
-            Err(ReferenceError::InvalidServer { why, .. }) => {
-                problems.add(&f.field("server"), format_args!("is not a valid server: {why}"));
-                None
-            }
-            Err(_) => {
-                problems.add(&f.field("server"), "is not a valid server");
-                None
-            }
-        },
-        (None, Some(_)) => {
-            problems.add(&f.field("server"), "is required for this type");
-            None
-        }
-        (None, None) => None,
+    let provider = kind.map(RegistryType::provider);
+    // The type's fields; without a known type, those of any type (a typo is still caught).
+    let mut known: Vec<&str> = vec!["type", "server"];
+    let providers: Vec<&dyn Provider> = match provider {
+        Some(p) => vec![p],
+        None => RegistryType::ALL.iter().map(|(_, t)| t.provider()).collect(),
     };
-    let needs_password = !matches!(kind, Some(RegistryType::Ecr));
-    let username = f.secret("username", problems, needs_password);
-    let password = f.secret("password", problems, needs_password);
-    if let Some(u) = &username {
-        if u.expose_secret().contains(':') {
-            problems.add(
-                &f.field("username"),
-                "must not contain ':' (the kubelet splits `auth` at the first ':')",
-            );
+    for field in providers.iter().flat_map(|p| p.fields()) {
+        if !known.contains(&field.name) {
+            known.push(field.name);
         }
     }
-    let email = f.string("email", problems, false).map(|e| String::clone(&e));
+    known.push("allow");
+    f.only(&known, problems);
+    problems.0.append(&mut type_problems.0);
+    let server = server(&f, provider, problems);
+    let credentials = provider.and_then(|provider| {
+        let mut input = Input::new();
+        for field in provider.fields() {
+            if let Some(value) = given(&f, field, problems) {
+                input.give(field.name, value);
+            }
+        }
+        let credentials = provider.credentials(server.as_ref(), &mut input);
+        for (field, message) in input.into_problems() {
+            problems.add(&f.field(field), message);
+        }
+        credentials
+    });
     let allow = f.get("allow").map_or_else(
         || Some(Allow::default()),
         |v| allow(&f.field("allow"), v, problems),
@@ -307,11 +311,71 @@ fn registry(name: &str, value: &Value, problems: &mut Problems) -> Option<Regist
         name: parsed_name?,
         kind: kind?,
         server: server?,
-        username: username.unwrap_or_else(|| SecretString::from(String::new())),
-        password: password.unwrap_or_else(|| SecretString::from(String::new())),
-        email,
+        credentials: credentials?,
         allow: allow?,
     })
+}
+
+/// The value of a provider's field as the provider reads it, or `None` when the field is
+/// absent; a value of the wrong type is reported here and given as [`Given::Invalid`].
+fn given(f: &Fields<'_>, field: &Field, problems: &mut Problems) -> Option<Given> {
+    let value = f.get(field.name)?;
+    let given = match (field.kind, value) {
+        (FieldKind::Text, Value::Str(s)) => Given::Text(s.clone()),
+        (FieldKind::Flag, Value::Bool(b)) => Given::Flag(*b),
+        (FieldKind::Text, other) => {
+            problems.add(
+                &f.field(field.name),
+                format_args!("must be a string, found {}", type_name(other)),
+            );
+            Given::Invalid
+        }
+        (FieldKind::Flag, other) => {
+            problems.add(
+                &f.field(field.name),
+                format_args!("must be true or false, found {}", type_name(other)),
+            );
+            Given::Invalid
+        }
+    };
+    Some(given)
+}
+
+/// The registry's server, or its type's default, checked against what the type serves.
+fn server(f: &Fields<'_>, provider: Option<&dyn Provider>, problems: &mut Problems) -> Option<Server> {
+    let text = f
+        .string("server", problems, false)
+        .or_else(|| Some(Zeroizing::new(provider?.default_server()?.to_owned())));
+    let Some(text) = text else {
+        if provider.is_some() {
+            problems.add(&f.field("server"), "is required for this type");
+        }
+        return None;
+    };
+    // `user:password@host` would put a credential where logs and messages show servers.
+    if text.contains('@') {
+        problems.add(
+            &f.field("server"),
+            "must not contain user info (`user:password@`): put the account in username and password",
+        );
+        return None;
+    }
+    let server = match text.parse::<Server>() {
+        Ok(s) => s,
+        Err(ReferenceError::InvalidServer { why, .. }) => {
+            problems.add(&f.field("server"), format_args!("is not a valid server: {why}"));
+            return None;
+        }
+        Err(_) => {
+            problems.add(&f.field("server"), "is not a valid server");
+            return None;
+        }
+    };
+    if let Err(why) = provider.map_or(Ok(()), |p| p.check_server(&server)) {
+        problems.add(&f.field("server"), why);
+        return None;
+    }
+    Some(server)
 }
 
 fn allow(path: &str, value: &Value, problems: &mut Problems) -> Option<Allow> {
@@ -366,12 +430,36 @@ fn globs(path: &str, value: &Value, problems: &mut Problems) -> Option<Globs> {
     }
 }
 
-fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster> {
+fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Problems) -> Option<Cluster> {
     let path = key_path("clusters", name);
     if !is_dns_label(name) {
         problems.add(&path, "cluster names must be DNS-1123 labels");
     }
-    let f = Fields::new(&path, value, problems, &["seal", "scope", "certificate"])?;
+    let f = Fields::new(
+        &path,
+        value,
+        problems,
+        &["seal", "scope", "certificate", "kubeletCredentials"],
+    )?;
+    let kubelet_credentials = f.get("kubeletCredentials").map(|v| {
+        let field = f.field("kubeletCredentials");
+        // A name without glob characters must be a registry: a typo would otherwise make the
+        // cluster's pods pull without the secret they need, silently.
+        if let Value::Seq(items) = v {
+            for (i, item) in items.iter().enumerate() {
+                if let Value::Str(s) = item {
+                    let text = s.expose_secret();
+                    if !text.contains(['*', '?', '[', '{']) && !registries.contains(&text) {
+                        problems.add(
+                            &format!("{field}[{i}]"),
+                            "names no registry of the catalog (a glob would need *, ?, [ or {)",
+                        );
+                    }
+                }
+            }
+        }
+        globs(&field, v, problems)
+    });
     let seal = match f.string("seal", problems, false).as_deref().map(String::as_str) {
         None | Some("sealed-secrets") => Some(SealMode::SealedSecrets),
         Some("none") => Some(SealMode::None),
@@ -412,12 +500,14 @@ fn cluster(name: &str, value: &Value, problems: &mut Problems) -> Option<Cluster
         seal: seal?,
         scope: scope?,
         certificate,
+        kubelet_credentials: kubelet_credentials.flatten(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Credentials;
 
     fn s(v: &str) -> Value {
         Value::Str(SecretString::from(v.to_owned()))
@@ -560,9 +650,8 @@ mod tests {
         apiVersion: must be pullseal.io/v1alpha1
         kind: must be a string, found an integer
         registries.Bad_Name: registry name "Bad_Name" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)
-        registries.typo.pasword: unknown field (known: type, server, username, password, email, allow)
+        registries.typo.pasword: unknown field (known: type, server, username, password, email, public, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
         registries.typo.type: is not one of dockerhub | ecr | gcr | acr | quay | nexus | artifactory | mcr | system | generic
-        registries.typo.password: is required
         registries.colon.server: is not a valid server: the port is not a number
         registries.colon.username: must not contain ':' (the kubelet splits `auth` at the first ':')
         registries.noserver.server: is required for this type
@@ -688,5 +777,457 @@ mod tests {
         let shown = format!("{:?}", r.allow);
         assert!(!shown.contains("secret-team"), "{shown}");
         assert!(shown.contains("len: 1"), "{shown}");
+    }
+
+    /// One registry `r` of the given fields, and every problem the catalog has.
+    fn registry_problems(fields: &[(&str, Value)]) -> String {
+        problems(&catalog(
+            map(&[("r", map(fields))]),
+            map(&[("plain", map(&[("seal", s("none"))]))]),
+        ))
+    }
+
+    const SA_KEY: &str = "{\n  \"type\": \"service_account\",\n  \"project_id\": \"demo\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nhunter2\\n-----END PRIVATE KEY-----\\n\"\n}\n";
+
+    fn ecr<'a>(extra: &[(&'a str, Value)]) -> Vec<(&'a str, Value)> {
+        let mut fields = vec![
+            ("type", s("ecr")),
+            ("server", s("123456789012.dkr.ecr.eu-west-1.amazonaws.com")),
+            ("region", s("eu-west-1")),
+            ("accessKeyId", s("AKIAIOSFODNN7EXAMPLE")),
+            ("secretAccessKey", s("hunter2")),
+        ];
+        for (k, v) in extra {
+            fields.retain(|(name, _)| name != k);
+            if !matches!(v, Value::Null) {
+                fields.push((k, v.clone()));
+            }
+        }
+        fields
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines)] // one row per case: a table reads best whole
+    fn every_provider_accepts_its_own_fields() {
+        let registries = [
+            (
+                "hub",
+                vec![
+                    ("type", s("dockerhub")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "hub-public",
+                vec![("type", s("dockerhub")), ("public", Value::Bool(true))],
+            ),
+            (
+                "hub-org",
+                vec![
+                    ("type", s("dockerhub")),
+                    ("server", s("docker.io/acme")),
+                    ("public", Value::Bool(false)),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            ("ms", vec![("type", s("mcr"))]),
+            (
+                "ms-mirror",
+                vec![("type", s("mcr")), ("username", s("u")), ("password", s("p"))],
+            ),
+            (
+                "quay",
+                vec![
+                    ("type", s("quay")),
+                    ("server", s("quay.io/acme")),
+                    ("username", s("acme+ci")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "nexus",
+                vec![
+                    ("type", s("nexus")),
+                    ("server", s("nexus.example.com:8443")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "jfrog",
+                vec![
+                    ("type", s("artifactory")),
+                    ("server", s("jfrog.example.com/docker-local")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "acr",
+                vec![
+                    ("type", s("acr")),
+                    ("server", s("contoso.azurecr.io")),
+                    ("username", s("app-id")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "acr-cn",
+                vec![
+                    ("type", s("acr")),
+                    ("server", s("contoso.azurecr.cn")),
+                    ("username", s("token")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "gcr",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("eu.gcr.io/my-project")),
+                    ("username", s("_json_key")),
+                    ("password", s(SA_KEY)),
+                ],
+            ),
+            (
+                "gar",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("europe-west1-docker.pkg.dev")),
+                    ("password", s(SA_KEY)),
+                ],
+            ),
+            (
+                "sys",
+                vec![
+                    ("type", s("system")),
+                    ("server", s("*.registry.example.com")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "ecr",
+                ecr(&[
+                    ("sessionToken", s("t")),
+                    ("roleArn", s("arn:aws:iam::123456789012:role/pull")),
+                    ("refresh", s("token")),
+                ]),
+            ),
+            (
+                "ecr-cn",
+                ecr(&[
+                    ("server", s("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn")),
+                    ("region", s("cn-north-1")),
+                ]),
+            ),
+        ];
+        let entries: Vec<(&str, Value)> = registries.iter().map(|(n, f)| (*n, map(f))).collect();
+        let root = catalog(map(&entries), map(&[("plain", map(&[("seal", s("none"))]))]));
+        let (checked, _) = check(&root).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+        let shown: Vec<String> = checked
+            .values()
+            .map(|r| {
+                let what = match &r.credentials {
+                    Credentials::Anonymous => "anonymous".to_owned(),
+                    Credentials::Basic(_) => {
+                        let entry = crate::registry::AuthsEntry::of(r).unwrap();
+                        format!("auths key {}", entry.key())
+                    }
+                    Credentials::Ecr(e) => format!(
+                        "ecr {} {} {}",
+                        e.region(),
+                        e.refresh().as_str(),
+                        e.role_arn().is_some()
+                    ),
+                };
+                format!("{} ({}, {}): {what}", r.name, r.kind, r.server)
+            })
+            .collect();
+        insta::assert_snapshot!(shown.join("\n"), @r"
+        acr (acr, contoso.azurecr.io): auths key contoso.azurecr.io
+        acr-cn (acr, contoso.azurecr.cn): auths key contoso.azurecr.cn
+        ecr (ecr, 123456789012.dkr.ecr.eu-west-1.amazonaws.com): ecr eu-west-1 token true
+        ecr-cn (ecr, 123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn): ecr cn-north-1 external-secrets false
+        gar (gcr, europe-west1-docker.pkg.dev): auths key europe-west1-docker.pkg.dev
+        gcr (gcr, eu.gcr.io/my-project): auths key eu.gcr.io/my-project
+        hub (dockerhub, docker.io): auths key https://index.docker.io/v1/
+        hub-org (dockerhub, docker.io/acme): auths key https://index.docker.io/v1/
+        hub-public (dockerhub, docker.io): anonymous
+        jfrog (artifactory, jfrog.example.com/docker-local): auths key jfrog.example.com/docker-local
+        ms (mcr, mcr.microsoft.com): anonymous
+        ms-mirror (mcr, mcr.microsoft.com): auths key mcr.microsoft.com
+        nexus (nexus, nexus.example.com:8443): auths key nexus.example.com:8443
+        quay (quay, quay.io/acme): auths key quay.io/acme
+        sys (system, *.registry.example.com): auths key *.registry.example.com
+        ");
+        // What a live check sends, and that no Debug shows a credential.
+        let login = |name: &str| checked[&name.parse::<RegistryName>().unwrap()].check_credentials();
+        assert!(matches!(login("hub-public"), crate::registry::Login::Anonymous));
+        assert!(
+            login("gcr")
+                .basic()
+                .is_some_and(|(u, p)| u.expose_secret() == "_json_key" && p.expose_secret() == SA_KEY)
+        );
+        assert!(login("ecr").basic().is_none());
+        let debug = format!(
+            "{:?}",
+            checked.values().map(|r| &r.credentials).collect::<Vec<_>>()
+        );
+        assert!(!debug.contains("hunter2") && !debug.contains("AKIA"), "{debug}");
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines)] // one row per case: a table reads best whole
+    fn provider_field_problems_name_the_registry_and_field() {
+        let cases: Vec<(&str, Vec<(&str, Value)>)> = vec![
+            (
+                "missing field",
+                vec![
+                    ("type", s("quay")),
+                    ("server", s("quay.io")),
+                    ("username", s("acme+ci")),
+                ],
+            ),
+            (
+                "unknown field",
+                vec![
+                    ("type", s("generic")),
+                    ("server", s("r.example.com")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                    ("region", s("eu-west-1")),
+                ],
+            ),
+            (
+                "public with a password",
+                vec![
+                    ("type", s("dockerhub")),
+                    ("public", Value::Bool(true)),
+                    ("password", s("hunter2")),
+                ],
+            ),
+            (
+                "public not a flag",
+                vec![("type", s("dockerhub")), ("public", s("yes"))],
+            ),
+            (
+                "dockerhub elsewhere",
+                vec![
+                    ("type", s("dockerhub")),
+                    ("server", s("quay.io")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            ("mcr half", vec![("type", s("mcr")), ("username", s("u"))]),
+            ("mcr email alone", vec![("type", s("mcr")), ("email", s("a@b"))]),
+            (
+                "bad quay robot",
+                vec![
+                    ("type", s("quay")),
+                    ("server", s("quay.io")),
+                    ("username", s("hunter2")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "gcr username",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("gcr.io")),
+                    ("username", s("hunter2")),
+                    ("password", s(SA_KEY)),
+                ],
+            ),
+            (
+                "gcr access token",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("gcr.io")),
+                    ("username", s("oauth2accesstoken")),
+                    ("password", s("ya29.hunter2")),
+                ],
+            ),
+            (
+                "gcr key not json",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("us-docker.pkg.dev")),
+                    ("password", s("hunter2")),
+                ],
+            ),
+            (
+                "gcr key not a service account",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("gcr.io")),
+                    (
+                        "password",
+                        s("{\"type\": \"authorized_user\", \"refresh_token\": \"hunter2\"}"),
+                    ),
+                ],
+            ),
+            (
+                "gcr server",
+                vec![
+                    ("type", s("gcr")),
+                    ("server", s("pkg.dev")),
+                    ("password", s(SA_KEY)),
+                ],
+            ),
+            (
+                "acr server",
+                vec![
+                    ("type", s("acr")),
+                    ("server", s("contoso.azurecr.com")),
+                    ("username", s("u")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "acr exchange user",
+                vec![
+                    ("type", s("acr")),
+                    ("server", s("contoso.azurecr.io")),
+                    ("username", s("00000000-0000-0000-0000-000000000000")),
+                    ("password", s("p")),
+                ],
+            ),
+            (
+                "ecr server",
+                ecr(&[("server", s("123456789012.ecr.eu-west-1.amazonaws.com"))]),
+            ),
+            (
+                "ecr glob server",
+                ecr(&[("server", s("*.dkr.ecr.*.amazonaws.com"))]),
+            ),
+            ("ecr region mismatch", ecr(&[("region", s("us-east-1"))])),
+            (
+                "ecr missing keys",
+                ecr(&[
+                    ("accessKeyId", Value::Null),
+                    ("secretAccessKey", Value::Null),
+                    ("region", Value::Null),
+                ]),
+            ),
+            (
+                "ecr bad settings",
+                ecr(&[
+                    ("accessKeyId", s("hunter2")),
+                    ("roleArn", s("arn:aws-cn:iam::123456789012:role/r")),
+                    ("refresh", s("hourly")),
+                ]),
+            ),
+            (
+                "ecr basic fields",
+                ecr(&[("username", s("AWS")), ("password", s("hunter2"))]),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, fields) in cases {
+            let shown = registry_problems(&fields);
+            assert!(!shown.contains("hunter2"), "{name}: {shown}");
+            let _ = writeln!(out, "# {name}\n{shown}");
+        }
+        insta::assert_snapshot!(out, @r#"
+        # missing field
+        registries.r.password: is required
+        # unknown field
+        registries.r.region: unknown field (known: type, server, username, password, email, allow)
+        # public with a password
+        registries.r.password: is not used with public: true (anonymous pulls, no secret); leave it out
+        # public not a flag
+        registries.r.public: must be true or false, found a string
+        # dockerhub elsewhere
+        registries.r.server: must be Docker Hub: docker.io (the default), or docker.io/<org> for one organisation's images; another registry takes its own type
+        # mcr half
+        registries.r.password: is required
+        # mcr email alone
+        registries.r.email: is only used with username and password (MCR pulls are anonymous without them)
+        # bad quay robot
+        registries.r.username: must be a Quay robot account, <org>+<name>: the organisation or user (lower-case letters, digits, '.', '_', '-'), '+', and the robot's name (lower-case letters, digits and '_', starting with a letter)
+        # gcr username
+        registries.r.username: must be _json_key (Google's username for a service-account JSON key, which is the password), or left out
+        # gcr access token
+        registries.r.username: must be _json_key: oauth2accesstoken takes an access token that expires within an hour, which a rendered secret outlives; store a service-account key
+        registries.r.password: is not a service-account JSON key: it does not parse as JSON (line 1, column 1); store the key file's content as a block scalar (`password: |`) or as a JSON string
+        # gcr key not json
+        registries.r.password: is not a service-account JSON key: it does not parse as JSON (line 1, column 1); store the key file's content as a block scalar (`password: |`) or as a JSON string
+        # gcr key not a service account
+        registries.r.password: is not a service-account JSON key: its "type" is not "service_account"
+        # gcr server
+        registries.r.server: must be a Container Registry host (gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io) or an Artifact Registry host (<location>-docker.pkg.dev, such as europe-west1-docker.pkg.dev), with an optional path such as /<project>
+        # acr server
+        registries.r.server: must be an Azure Container Registry login server, <name>.azurecr.io (.azurecr.cn in Azure China, .azurecr.us in Azure Government), the name 5 to 50 lower-case letters and digits, with an optional path
+        # acr exchange user
+        registries.r.username: is ACR's token-exchange user (the all-zero GUID), whose refresh tokens expire within hours; use a service principal (application id and secret) or a repository-scoped token
+        # ecr server
+        registries.r.server: must be one ECR registry, <account>.dkr.ecr.<region>.amazonaws.com (.amazonaws.com.cn in the China regions, dkr.ecr-fips for a FIPS endpoint), the account 12 digits, no port, with an optional path
+        # ecr glob server
+        registries.r.server: must be one ECR registry, <account>.dkr.ecr.<region>.amazonaws.com (.amazonaws.com.cn in the China regions, dkr.ecr-fips for a FIPS endpoint), the account 12 digits, no port, with an optional path
+        # ecr region mismatch
+        registries.r.region: does not agree with the server's region (<account>.dkr.ecr.<region>.amazonaws.com): they must be the same
+        # ecr missing keys
+        registries.r.region: is required
+        registries.r.accessKeyId: is required
+        registries.r.secretAccessKey: is required
+        # ecr bad settings
+        registries.r.accessKeyId: is not an AWS access key id (16 to 128 upper-case letters and digits, such as AKIA… or ASIA…)
+        registries.r.roleArn: is not an IAM role ARN in the region's partition: arn:aws:iam::<account>:role/<name> (arn:aws-cn:… in China, arn:aws-us-gov:… in GovCloud)
+        registries.r.refresh: is not one of external-secrets | token
+        # ecr basic fields
+        registries.r.username: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
+        registries.r.password: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
+        "#);
+    }
+
+    #[test]
+    fn kubelet_credentials_are_registry_globs() {
+        let root = catalog(
+            map(&[("ecr-main", map(&ecr(&[]))), ("company", registry_with(&[]))]),
+            map(&[
+                (
+                    "eks",
+                    map(&[
+                        ("seal", s("none")),
+                        ("kubeletCredentials", Value::Seq(vec![s("ecr-*")])),
+                    ]),
+                ),
+                (
+                    "typo",
+                    map(&[
+                        ("seal", s("none")),
+                        (
+                            "kubeletCredentials",
+                            Value::Seq(vec![s("ecr-mian"), s("company")]),
+                        ),
+                    ]),
+                ),
+                (
+                    "not-a-list",
+                    map(&[("seal", s("none")), ("kubeletCredentials", s("ecr-*"))]),
+                ),
+            ]),
+        );
+        insta::assert_snapshot!(problems(&root), @r"
+        clusters.typo.kubeletCredentials[0]: names no registry of the catalog (a glob would need *, ?, [ or {)
+        clusters.not-a-list.kubeletCredentials: must be a list of globs, found a string
+        ");
+        let root = catalog(
+            map(&[("ecr-main", map(&ecr(&[]))), ("company", registry_with(&[]))]),
+            map(&[(
+                "eks",
+                map(&[
+                    ("seal", s("none")),
+                    ("kubeletCredentials", Value::Seq(vec![s("ecr-*")])),
+                ]),
+            )]),
+        );
+        let (_, clusters) = check(&root).unwrap();
+        assert!(clusters["eks"].pulls_with_kubelet(&"ecr-main".parse().unwrap()));
+        assert!(!clusters["eks"].pulls_with_kubelet(&"company".parse().unwrap()));
     }
 }

@@ -766,6 +766,7 @@ mod tests {
             seal,
             scope: Scope::Strict,
             certificate: pem.map(|pem| Certificate::from_pem(pem).unwrap()),
+            kubelet_credentials: None,
         }
     }
 

@@ -22,13 +22,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use secrecy::ExposeSecret as _;
-
 use super::inputs::{io, locate_catalog};
 use super::{Env, Report};
 use crate::catalog::{Catalog, Registry, RegistryType};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::error::{Error, shown};
+use crate::registry::Login;
 use crate::registry::v2::{Check, Credentials, Endpoint, Outcome, Status};
 use crate::sops::Identities;
 
@@ -142,15 +141,14 @@ fn job(registry: &Registry, insecure: bool) -> Job {
     }
 }
 
-/// The credential a check uses: the catalog's username and password, or none (anonymous)
-/// when both are empty and for MCR, which serves anonymously.
-///
-/// The one place that knows this: when the per-type providers land, it asks the registry's
-/// provider instead.
+/// The credential a check uses, as the registry's provider says
+/// ([`Registry::check_credentials`]): Basic (or a token fetched with it), else none. ECR needs
+/// its token exchange first, which is not built yet; its jobs are marked unchecked elsewhere.
 fn credentials(registry: &Registry) -> Option<Credentials> {
-    let anonymous = registry.kind == RegistryType::Mcr
-        || (registry.username.expose_secret().is_empty() && registry.password.expose_secret().is_empty());
-    (!anonymous).then(|| Credentials::new(registry.username.clone(), registry.password.clone()))
+    match registry.check_credentials() {
+        Login::Basic { username, password } => Some(Credentials::new(username.clone(), password.clone())),
+        Login::Anonymous | Login::Ecr(_) => None,
+    }
 }
 
 /// Runs every job on at most `--jobs` threads; lines come back in the jobs' order. Progress

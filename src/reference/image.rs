@@ -247,6 +247,27 @@ impl fmt::Display for Server {
 }
 
 impl Server {
+    /// The host, as written (its case kept); `*` may stand for any part of one label.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port, when one is given.
+    pub fn port(&self) -> Option<&str> {
+        self.port.as_deref()
+    }
+
+    /// The path prefix without a leading `/` (`""` for none).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether the host holds a `*` glob: such a server stands for many hosts, and cannot be
+    /// contacted as one (a live check has no single host to ask).
+    pub fn has_glob(&self) -> bool {
+        self.host.contains('*')
+    }
+
     /// Whether this is Docker Hub.
     pub fn is_docker_hub(&self) -> bool {
         self.host == DOCKER_HUB && self.port.is_none()

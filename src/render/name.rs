@@ -88,19 +88,16 @@ impl Namer {
 
 #[cfg(test)]
 mod tests {
-    use secrecy::SecretString;
-
     use super::*;
     use crate::catalog::{Allow, RegistryType};
+    use crate::registry::Credentials;
 
     fn registry() -> Registry {
         Registry {
             name: "company".parse().unwrap(),
             kind: RegistryType::Generic,
             server: "registry.example.com".parse().unwrap(),
-            username: SecretString::from("u"),
-            password: SecretString::from("p"),
-            email: None,
+            credentials: Credentials::Anonymous,
             allow: Allow::default(),
         }
     }

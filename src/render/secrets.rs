@@ -10,60 +10,21 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::catalog::{Cluster, Registry, RegistryType, SealMode};
-use crate::seal::{self, Plaintext, SealError, SealTarget};
+use crate::catalog::{Cluster, SealMode};
+use crate::registry::AuthsEntry;
+use crate::seal::{self, SealError, SealTarget};
 
 /// The key the kubelet reads in a `kubernetes.io/dockerconfigjson` Secret.
 pub(crate) const DOCKERCONFIGJSON: &str = ".dockerconfigjson";
-const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 /// One Secret to emit.
 pub(crate) struct Planned<'a> {
     pub(crate) namespace: Option<String>,
     pub(crate) name: String,
-    pub(crate) registry: &'a Registry,
-}
-
-/// The `auths` key for a registry: Docker Hub's legacy URL, else the server as written.
-pub(crate) fn auths_key(registry: &Registry) -> String {
-    if registry.kind == RegistryType::DockerHub || registry.server.is_docker_hub() {
-        DOCKER_HUB_KEY.to_owned()
-    } else {
-        registry.server.to_string()
-    }
-}
-
-/// `{"auths":{KEY:{"auth","email"?,"password","username"}}}`, keys sorted, in a buffer sized
-/// once (see [`Plaintext`]). `user:pass` and its base64 are built at their exact sizes too.
-pub(crate) fn dockerconfigjson(registry: &Registry) -> Plaintext {
-    let user = registry.username.expose_secret();
-    let pass = registry.password.expose_secret();
-    let mut pair = Zeroizing::new(String::with_capacity(user.len() + 1 + pass.len()));
-    pair.push_str(user);
-    pair.push(':');
-    pair.push_str(pass);
-    // `encode` allocates the exact encoded length once.
-    let auth = Zeroizing::new(STANDARD.encode(pair.as_bytes()));
-    let key = auths_key(registry);
-    Plaintext::build(|out| {
-        out("{\"auths\":{");
-        json_string(out, &key);
-        out(":{\"auth\":");
-        json_string(out, &auth);
-        if let Some(email) = &registry.email {
-            out(",\"email\":");
-            json_string(out, email);
-        }
-        out(",\"password\":");
-        json_string(out, pass);
-        out(",\"username\":");
-        json_string(out, user);
-        out("}}}");
-    })
+    pub(crate) entry: &'a AuthsEntry<'a>,
 }
 
 /// Hands `s` to `out` as a JSON string (also a valid YAML double-quoted scalar), piece by
@@ -117,7 +78,7 @@ fn metadata(out: &mut String, indent: &str, planned: &Planned<'_>, extra_annotat
     let _ = writeln!(
         out,
         "{indent}annotations:\n{indent}  pullseal.io/registry: {}",
-        quoted(planned.registry.name.as_str())
+        quoted(planned.entry.registry.name.as_str())
     );
     for (k, v) in extra_annotations {
         let _ = writeln!(out, "{indent}  {k}: {}", quoted(v));
@@ -134,7 +95,7 @@ pub(crate) fn document(
     derivation_key: &[u8],
     now: OffsetDateTime,
 ) -> Result<String, SealError> {
-    let config = dockerconfigjson(planned.registry);
+    let config = planned.entry.dockerconfigjson();
     let mut out = String::new();
     match cluster.seal {
         SealMode::SealedSecrets => {
@@ -178,7 +139,8 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::catalog::Allow;
+    use crate::catalog::{Allow, Registry, RegistryType};
+    use crate::registry::{Basic, Credentials};
     use crate::seal::{Certificate, Scope};
 
     const TEST_CERT: &str = include_str!("../../testdata/keys/sealed-secrets-test.crt");
@@ -189,9 +151,11 @@ mod tests {
             name: "company".parse().unwrap(),
             kind: RegistryType::Generic,
             server: "registry.example.com:5000".parse().unwrap(),
-            username: SecretString::from("robot"),
-            password: SecretString::from("p\"a\\s\u{1}s"),
-            email: email.map(str::to_owned),
+            credentials: Credentials::Basic(Basic::new(
+                SecretString::from("robot"),
+                SecretString::from("p\"a\\s\u{1}s"),
+                email.map(str::to_owned),
+            )),
             allow: Allow::default(),
         }
     }
@@ -202,6 +166,7 @@ mod tests {
             seal,
             scope: Scope::Strict,
             certificate: certificate.map(|pem| Certificate::from_pem(pem).unwrap()),
+            kubelet_credentials: None,
         }
     }
 
@@ -210,32 +175,16 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_893_456_000).unwrap()
     }
 
-    #[test]
-    fn dockerconfigjson_is_escaped_and_sized_once() {
-        let long_email = format!("{}@example.com", "o".repeat(300));
-        for email in [None, Some("ops@example.com"), Some(long_email.as_str())] {
-            let config = dockerconfigjson(&registry(email));
-            assert_eq!(config.capacity(), config.len());
-            let parsed: serde_json::Value = serde_json::from_slice(config.as_bytes()).unwrap();
-            let entry = &parsed["auths"]["registry.example.com:5000"];
-            assert_eq!(entry["password"], "p\"a\\s\u{1}s");
-            assert_eq!(entry["username"], "robot");
-            assert_eq!(entry["auth"], STANDARD.encode("robot:p\"a\\s\u{1}s"));
-            assert_eq!(entry.get("email").and_then(|e| e.as_str()), email);
-        }
-        let config = dockerconfigjson(&registry(None));
-        insta::assert_snapshot!(format!("{config:?}"), @"Plaintext { len: 118, .. }");
-    }
-
     /// Issue 5: a sealed-secrets cluster without a usable certificate never falls back to a
     /// plain Secret, even when the caller did not check the certificate first.
     #[test]
     fn sealed_secrets_cluster_without_usable_certificate_is_an_error() {
         let registry = registry(None);
+        let entry = AuthsEntry::of(&registry).unwrap();
         let planned = Planned {
             namespace: Some("shop".to_owned()),
             name: "pullseal-company".to_owned(),
-            registry: &registry,
+            entry: &entry,
         };
         let key = [7u8; 32];
         let errors = [

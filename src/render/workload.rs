@@ -17,6 +17,7 @@ use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
     CONTAINER_ANNOTATION_PREFIX, Image, REGISTRIES_ANNOTATION, RegistryList, RegistryName,
 };
+use crate::registry::AuthsEntry;
 use crate::seal::Scope;
 
 /// The pod spec and pod-template metadata paths of the built-in workload kinds.
@@ -47,7 +48,7 @@ pub(super) struct Walk<'a> {
     pub(super) options: &'a Options,
     pub(super) namer: &'a Namer,
     pub(super) diagnostics: Vec<Diagnostic>,
-    pub(super) planned: BTreeMap<(Option<String>, String), &'a Registry>,
+    pub(super) planned: BTreeMap<(Option<String>, String), AuthsEntry<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
 }
 
@@ -287,6 +288,17 @@ impl<'a> Walk<'a> {
                 failed = true;
             }
         }
+        // What needs a secret here: not a registry pulled anonymously, nor one this cluster's
+        // kubelet pulls with its own credentials. The others were resolved and policy-checked
+        // above all the same.
+        let entries: Vec<AuthsEntry<'a>> = used
+            .iter()
+            .filter(|r| !self.cluster.pulls_with_kubelet(&r.name))
+            .filter_map(|r| AuthsEntry::of(r))
+            .collect();
+        if entries.is_empty() {
+            return;
+        }
         if namespace.is_none()
             && self.cluster.seal == SealMode::SealedSecrets
             && self.cluster.scope != Scope::ClusterWide
@@ -295,10 +307,10 @@ impl<'a> Walk<'a> {
             self.report(ctx, label, Some(format!("{prefix}metadata.namespace")), message);
             failed = true;
         }
-        if failed || used.is_empty() {
+        if failed {
             return;
         }
-        self.plan(ctx, label, namespace, spec, &used);
+        self.plan(ctx, label, namespace, spec, entries);
     }
 
     /// The registries a pod's containers pull from, and whether any reference was wrong.
@@ -461,10 +473,11 @@ impl<'a> Walk<'a> {
         label: &str,
         namespace: Option<&str>,
         spec: &Spec<'_>,
-        used: &[&'a Registry],
+        entries: Vec<AuthsEntry<'a>>,
     ) {
         let mut names = Vec::new();
-        for r in used {
+        for entry in entries {
+            let r = entry.registry;
             let name = match self.namer.name(r, namespace, &self.cluster.name) {
                 Ok(n) => n,
                 Err(m) => {
@@ -474,17 +487,18 @@ impl<'a> Walk<'a> {
             };
             let key = (namespace.map(str::to_owned), name.clone());
             match self.planned.get(&key) {
-                Some(other) if other.name != r.name => {
+                Some(other) if other.registry.name != r.name => {
                     let message = format!(
                         "secret name {name:?} is made for both registry {:?} and {:?}; put {{{{registry}}}} in --secret-name",
-                        other.name.as_str(),
+                        other.registry.name.as_str(),
                         r.name.as_str()
                     );
                     self.report(ctx, label, None, message);
                     return;
                 }
-                _ => {
-                    self.planned.insert(key, *r);
+                Some(_) => {}
+                None => {
+                    self.planned.insert(key, entry);
                 }
             }
             names.push(name);
@@ -531,7 +545,8 @@ impl<'a> Walk<'a> {
             self.report(ctx, label, field, message);
             return None;
         };
-        if registry.kind == RegistryType::Ecr {
+        // A cluster whose kubelet pulls from ECR itself needs nothing rendered for it.
+        if registry.kind == RegistryType::Ecr && !self.cluster.pulls_with_kubelet(&registry.name) {
             let message = format!(
                 "registry {:?} is Amazon ECR: its 12-hour tokens must be refreshed in the cluster, which this version of pullseal does not render yet",
                 name.as_str()

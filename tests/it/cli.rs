@@ -15,6 +15,9 @@ pub const TEST_SECRETS: &[&str] = &[
     "test-quay-other-token",
     "test-prod-password",
     "test-project-password",
+    "test-ecr-secret-key",
+    "TEST-ONLY-NOT-A-KEY",
+    "test-jfrog-identity-token",
     "p@ss:",
 ];
 

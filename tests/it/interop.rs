@@ -67,7 +67,7 @@ pub(crate) fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::Pat
 }
 
 /// `pullseal render` on `catalog` for `cluster`; `args` end with the input.
-fn render_with(catalog: &Path, cluster: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn render_with(catalog: &Path, cluster: &str, args: &[&str]) -> std::process::Output {
     pullseal()
         .args([
             "render",
@@ -214,7 +214,7 @@ fn catalogs_that_are_not_fully_encrypted_are_refused() {
     let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
     let stderr = String::from_utf8_lossy(&out.stderr).replace(&*catalog.to_string_lossy(), "CATALOG");
     insta::assert_snapshot!(stderr, @r#"
-    error: the catalog CATALOG is not fully encrypted: the value at `apiVersion` (line 4) is not encrypted (plain text); the file sets `sops.encrypted_regex` (line 240), which lets sops leave values plain
+    error: the catalog CATALOG is not fully encrypted: the value at `apiVersion` (line 4) is not encrypted (plain text); the file sets `sops.encrypted_regex` (line 296), which lets sops leave values plain
       why: sops ties a value to its registry, cluster and field only by encrypting it with its key path; its MAC covers values, not key names, and not where one plain value ends and the next begins, so a plain value can be renamed, moved, split or replaced and sops still accepts the file
       fix: decrypt it (`sops decrypt`), rename keys ending in `_unencrypted`, drop encrypted_regex, unencrypted_regex, encrypted_suffix, unencrypted_suffix, encrypted_comment_regex, unencrypted_comment_regex and mac_only_encrypted from the command line and .sops.yaml, and encrypt it again (`sops encrypt`)
     "#);
@@ -541,5 +541,50 @@ fn a_weak_certificate_in_the_catalog_is_refused() {
         &out,
         3,
         "clusters.weak.certificate: sealing certificate's RSA key is 1024 bits, at least 2048 are required",
+    );
+}
+
+/// Issue 7: the secrets of the new provider types unseal, with the real scheme, to exactly the
+/// `.dockerconfigjson` the kubelet needs: Artifact Registry's `_json_key` with a multi-line key
+/// whose `auth` holds every byte of it, and Artifactory's path-prefixed key.
+#[test]
+fn provider_secrets_unseal_with_kubesealpy() {
+    let input = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: shop}
+spec:
+  template:
+    metadata:
+      annotations: {pullseal.io/registries: 'gcr-team, jfrog, hub-public'}
+    spec:
+      containers:
+      - {name: app, image: europe-west1-docker.pkg.dev/test-project/repo/app:1}
+      - {name: tools, image: jfrog.example.com/docker-local/tools:2}
+      - {name: web, image: 'nginx:1.27'}
+";
+    let out = render("test").write_stdin(input).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    let unsealed = unseal(&out.stdout);
+    assert_eq!(
+        unsealed.keys().collect::<Vec<_>>(),
+        ["shop/pullseal-gcr-team", "shop/pullseal-jfrog"],
+        "public Docker Hub gets no secret"
+    );
+    let key = "{\n  \"type\": \"service_account\",\n  \"project_id\": \"test-project\",\n  \"private_key_id\": \"test-only\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nTEST-ONLY-NOT-A-KEY\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"puller@test-project.iam.gserviceaccount.com\"\n}\n";
+    let parse =
+        |id: &str| -> serde_json::Value { serde_json::from_str(&unsealed[id][".dockerconfigjson"]).unwrap() };
+    assert_eq!(
+        parse("shop/pullseal-gcr-team"),
+        expected_config("europe-west1-docker.pkg.dev/test-project", "_json_key", key, None)
+    );
+    assert_eq!(
+        parse("shop/pullseal-jfrog"),
+        expected_config(
+            "jfrog.example.com/docker-local",
+            "deployer",
+            "test-jfrog-identity-token",
+            None
+        )
     );
 }

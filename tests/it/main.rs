@@ -22,6 +22,7 @@ mod kubelet;
 mod kustomize;
 mod laws;
 mod peers;
+mod providers;
 mod support;
 mod validate;
 
