@@ -21,6 +21,7 @@ mod kubelet;
 mod kustomize;
 mod laws;
 mod peers;
+mod sops_write;
 mod support;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
