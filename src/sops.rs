@@ -1,5 +1,5 @@
-//! Native decryption of SOPS-encrypted YAML files, as the Go sops 3.11 binary decrypts them,
-//! without running sops.
+//! Native decryption and encryption of SOPS-encrypted YAML files, as the Go sops 3.11 binary
+//! does them, without running sops.
 //!
 //! The pipeline is sops' own `decrypt/decrypt.go` in five steps, plus one check of its own:
 //!
@@ -25,13 +25,22 @@
 //! This module must never hand out values when anything fails, in particular the MAC, and its
 //! errors must never contain a decrypted value, the data key, identity lines or ciphertext:
 //! they say what is wrong and where (key path, line). Decrypted strings are
-//! [`secrecy::SecretString`]s, intermediate plaintext buffers are zeroized. It does not encrypt,
-//! and it decrypts data keys only with age identities (not KMS, PGP, Vault or plugins).
+//! [`secrecy::SecretString`]s, intermediate plaintext buffers are zeroized. It decrypts data
+//! keys only with age identities (not KMS, PGP, Vault or plugins).
+//!
+//! [`encrypt`] is the way back (`encrypt` → `emit`, with `stanza` for the age recipients): a
+//! [`Value`] tree becomes a file the real sops decrypts, verifies and edits, with the MAC,
+//! additional data and metadata exactly as sops writes them. Its randomness is the caller's
+//! choice ([`Randomness`]): the OS, a secret seed (byte-identical output for identical input),
+//! or the previous file (unchanged values keep their ciphertext). It writes no files.
 
 mod cipher;
+mod emit;
+mod encrypt;
 mod format;
 mod keys;
 mod shamir;
+mod stanza;
 mod timestamp;
 mod tree;
 mod yaml;
@@ -40,6 +49,7 @@ use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 use crate::error::shown;
 
+pub use encrypt::{EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt};
 pub use keys::Identities;
 
 /// The largest file [`decrypt`] reads (8 MiB): a catalog is a few kilobytes per cluster.
@@ -98,10 +108,17 @@ impl Value {
 }
 
 /// A decrypted sops file: its documents and the data key that protected it.
+///
+/// It also keeps what an edit needs to leave unchanged values byte-identical (see
+/// [`Randomness::Edit`]): the IV of every value (keyed by an HMAC, no plaintext) and the
+/// `age` stanzas (public recipients and their encrypted data keys).
 #[derive(Debug)]
 pub struct Decrypted {
     documents: Vec<Value>,
     data_key: SecretBox<[u8; 32]>,
+    stash: cipher::IvStash,
+    /// `(recipient, enc)` of every age stanza when the file has one key group.
+    age_stanzas: Vec<(String, String)>,
 }
 
 impl Decrypted {
@@ -336,6 +353,73 @@ pub enum SopsError {
     /// The recomputed MAC differs from the stored one.
     #[error("mac mismatch: the file was modified after it was encrypted")]
     MacMismatch,
+    /// [`encrypt`] was given no age recipient.
+    #[error("cannot encrypt: no age recipients were given")]
+    NoRecipients,
+    /// [`encrypt`] was given a document that is not a mapping.
+    #[error("cannot encrypt document {document}: it is {kind}, but sops files hold mappings")]
+    EncryptNotMapping {
+        /// 1-based document number.
+        document: usize,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// A document to encrypt has a top-level `sops` key.
+    #[error("cannot encrypt document {document}: its top-level key `sops` is reserved for the sops metadata")]
+    ReservedSopsKey {
+        /// 1-based document number.
+        document: usize,
+    },
+    /// Under the default rule sops would leave this value plain, and pullseal writes no plain
+    /// values in that mode.
+    #[error(
+        "cannot encrypt `{path}`: its key ends in `_unencrypted`, so sops' default rule would \
+         leave every value under it plain"
+    )]
+    PlainUnderDefaultRule {
+        /// Key path.
+        path: String,
+    },
+    /// The `encrypted_regex` to write does not compile.
+    #[error("cannot encrypt: the encrypted_regex {regex:?} is not a valid regular expression")]
+    InvalidEncryptedRegex {
+        /// The pattern (an option, not a secret).
+        regex: String,
+    },
+    /// A [`Value::Time`] to encrypt is not an RFC 3339 timestamp.
+    #[error("cannot encrypt `{path}`: the timestamp is not in RFC 3339 form")]
+    InvalidTimeValue {
+        /// Key path.
+        path: String,
+    },
+    /// A value cannot be encrypted.
+    #[error("cannot encrypt `{path}`: {reason}")]
+    EncryptValue {
+        /// Key path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A `lastmodified` outside what RFC 3339 can print.
+    #[error("invalid lastmodified: {seconds} seconds since the epoch is not a year between 0 and 9999")]
+    InvalidLastModified {
+        /// The seconds given.
+        seconds: i64,
+    },
+    /// The data key cannot be encrypted to an age recipient.
+    #[error("cannot encrypt the data key to age recipient {recipient}: {reason}")]
+    BadRecipient {
+        /// The recipient (public).
+        recipient: String,
+        /// Why.
+        reason: String,
+    },
+    /// The operating system's random source failed.
+    #[error("the operating system's random source failed: {reason}")]
+    Randomness {
+        /// The error.
+        reason: String,
+    },
     /// An age key file named by the caller cannot be read.
     #[error("cannot read the age key file from {source_name}: {error}")]
     ReadKeyFile {
@@ -407,9 +491,24 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     let meta = format::Metadata::from_node(metadata)?;
     require_fully_encrypted(&branches, &meta)?;
     let data_key = keys::data_key(&meta, identities)?;
-    let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key)?;
-    verify_mac(&meta, &data_key, &computed_mac)?;
-    Ok(Decrypted { documents, data_key })
+    let mut stash = cipher::IvStash::new(&data_key);
+    let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key, &mut stash)?;
+    verify_mac(&meta, &data_key, &computed_mac, &mut stash)?;
+    // With one key group every age stanza holds the whole data key, so an edit may keep it.
+    let age_stanzas = match meta.key_groups.as_slice() {
+        [group] => group
+            .age
+            .iter()
+            .map(|s| (s.recipient.clone(), s.enc.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Decrypted {
+        documents,
+        data_key,
+        stash,
+        age_stanzas,
+    })
 }
 
 /// The age recipients (public keys) the data key of sops file `text` is encrypted to, in
@@ -448,12 +547,19 @@ fn require_fully_encrypted(branches: &[format::Branch], meta: &format::Metadata)
 
 /// sops `DecryptTree`: the stored MAC is an encrypted `str` whose additional data is
 /// `lastmodified` in RFC 3339.
-fn verify_mac(meta: &format::Metadata, key: &SecretBox<[u8; 32]>, computed: &str) -> Result<(), SopsError> {
+fn verify_mac(
+    meta: &format::Metadata,
+    key: &SecretBox<[u8; 32]>,
+    computed: &str,
+    stash: &mut cipher::IvStash,
+) -> Result<(), SopsError> {
     if meta.mac.is_empty() {
         return Err(SopsError::MacMissing);
     }
-    let stored = cipher::decrypt(&meta.mac, key, &meta.mac_aad).map_err(|e| SopsError::MacUndecryptable {
-        reason: e.to_string(),
+    let stored = cipher::decrypt_stashing(&meta.mac, key, &meta.mac_aad, Some(stash)).map_err(|e| {
+        SopsError::MacUndecryptable {
+            reason: e.to_string(),
+        }
     })?;
     let Value::Str(stored) = stored.value else {
         return Err(SopsError::MacMismatch);

@@ -5,10 +5,14 @@
 //! the IV length taken from the value (sops writes 32 bytes), a 16-byte tag, standard padded
 //! base64, and typed plaintexts (`str`, `int`, `float`, `bool`, `time`, `bytes`, `comment`).
 //!
-//! It must not decide *which* values are encrypted (that is the tree walk's job) and must not
-//! let plaintext or ciphertext reach an error: errors are fixed reasons. Plaintext buffers are
-//! zeroized when dropped. Spec: `shared/reference/formats-and-peers.md` §1.1 and §1.3.
+//! [`encrypt`] is sops `Cipher.Encrypt` with the IV chosen by the caller (the encrypt path draws
+//! it from the OS, derives it, or reuses the one a value had before).
+//!
+//! It must not decide *which* values are encrypted (that is the tree walk's job), must not pick
+//! IVs, and must not let plaintext or ciphertext reach an error: errors are fixed reasons.
+//! Plaintext buffers are zeroized when dropped. Spec: `shared/reference/formats-and-peers.md` §1.1 and §1.3.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aes_gcm::AesGcm;
@@ -18,6 +22,7 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
 use base64::Engine as _;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+use hmac::{Hmac, Mac as _};
 use regex::Regex;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
@@ -77,10 +82,90 @@ pub(crate) struct Decrypted {
     pub(crate) comment: bool,
 }
 
+/// sops' IV stash (`aes/cipher.go`): the IV each value was decrypted with, looked up by its
+/// additional data, `type:` and exact plaintext bytes, so that re-encrypting an unchanged
+/// value with the same data key gives the same ciphertext (and `git diff` shows only edits).
+///
+/// Entries are keyed by an HMAC under a key derived from the data key, so the stash holds no
+/// plaintext. Reusing an IV is safe exactly because the lookup demands the same key, the same
+/// additional data and the same plaintext: the output is then the old ciphertext itself.
+pub(crate) struct IvStash {
+    id_key: Zeroizing<[u8; 32]>,
+    ivs: HashMap<[u8; 32], [u8; 32]>,
+}
+
+#[allow(clippy::missing_fields_in_debug)] // the key and IVs are deliberately not shown
+impl std::fmt::Debug for IvStash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IvStash")
+            .field("entries", &self.ivs.len())
+            .finish()
+    }
+}
+
+type HmacSha256 = Hmac<sha2::Sha256>;
+
+impl IvStash {
+    /// An empty stash for values encrypted with `data_key`.
+    pub(crate) fn new(data_key: &SecretBox<[u8; 32]>) -> Self {
+        let mut id_key = Zeroizing::new([0u8; 32]);
+        if let Ok(mac) = <HmacSha256 as hmac::Mac>::new_from_slice(data_key.expose_secret()) {
+            id_key.copy_from_slice(
+                &mac.chain_update(b"pullseal sops iv stash v1")
+                    .finalize()
+                    .into_bytes(),
+            );
+        }
+        IvStash {
+            id_key,
+            ivs: HashMap::new(),
+        }
+    }
+
+    fn id(&self, aad: &str, ty: &str, plaintext: &[u8]) -> [u8; 32] {
+        let Ok(mut mac) = <HmacSha256 as hmac::Mac>::new_from_slice(self.id_key.as_slice()) else {
+            return [0; 32];
+        };
+        for part in [aad.as_bytes(), ty.as_bytes()] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.update(plaintext);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn remember(&mut self, aad: &str, ty: &str, plaintext: &[u8], iv: [u8; 32]) {
+        let id = self.id(aad, ty, plaintext);
+        self.ivs.insert(id, iv);
+    }
+
+    /// The IV `plaintext` had at `aad` with this `type:`, if it was decrypted before.
+    pub(crate) fn get(&self, aad: &str, ty: &str, plaintext: &[u8]) -> Option<[u8; 32]> {
+        self.ivs.get(&self.id(aad, ty, plaintext)).copied()
+    }
+
+    /// How many values it remembers.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.ivs.len()
+    }
+}
+
 /// Decrypts one sops value with `key` and `aad` (the `:`-joined key path plus `:`).
 ///
 /// The empty string stays the empty string, as in sops.
+#[cfg(test)]
 pub(crate) fn decrypt(text: &str, key: &SecretBox<[u8; 32]>, aad: &str) -> Result<Decrypted, CipherError> {
+    decrypt_stashing(text, key, aad, None)
+}
+
+/// [`decrypt`], remembering the value's 32-byte IV in `stash`.
+pub(crate) fn decrypt_stashing(
+    text: &str,
+    key: &SecretBox<[u8; 32]>,
+    aad: &str,
+    stash: Option<&mut IvStash>,
+) -> Result<Decrypted, CipherError> {
     if text.is_empty() {
         return Ok(Decrypted {
             value: Value::Str(SecretString::from(String::new())),
@@ -111,7 +196,36 @@ pub(crate) fn decrypt(text: &str, key: &SecretBox<[u8; 32]>, aad: &str) -> Resul
         12 => open::<U12>(key, &iv, aad, &mut plaintext, &tag)?,
         _ => return Err(CipherError::Malformed("`iv` must be 32 bytes (or 12 or 16)")),
     }
+    if let (Some(stash), Ok(iv)) = (stash, <[u8; 32]>::try_from(iv.as_slice())) {
+        stash.remember(aad, ty, &plaintext, iv);
+    }
     typed(ty, &plaintext)
+}
+
+/// sops `Cipher.Encrypt`: AES-256-GCM with a 32-byte IV, written as
+/// `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` in padded standard base64.
+///
+/// `plaintext` must not be empty: sops writes `""` as it is, and `data:` may not be empty.
+pub(crate) fn encrypt(
+    plaintext: &[u8],
+    ty: &str,
+    key: &SecretBox<[u8; 32]>,
+    aad: &str,
+    iv: &[u8; 32],
+) -> Result<String, CipherError> {
+    let cipher = AesGcm::<Aes256, U32>::new(GenericArray::from_slice(key.expose_secret()));
+    let mut buffer = Zeroizing::new(plaintext.to_vec());
+    // GCM refuses only plaintexts beyond its 64 GiB limit.
+    let tag = cipher
+        .encrypt_in_place_detached(GenericArray::from_slice(iv), aad.as_bytes(), &mut buffer)
+        .map_err(|_| CipherError::Malformed("the value is too large for AES-GCM"))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(format!(
+        "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{ty}]",
+        b64.encode(buffer.as_slice()),
+        b64.encode(iv),
+        b64.encode(tag)
+    ))
 }
 
 /// AES-256-GCM open with an `N`-byte nonce and a detached 16-byte tag, in place.
@@ -216,22 +330,10 @@ pub(crate) fn go_format_float(f: f64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use aes_gcm::aead::AeadInPlace;
 
-    /// Test-only twin of sops `Cipher.Encrypt`, for round trips.
+    /// [`super::encrypt`] with a plain key array, for the decrypt tests' hand-made files.
     pub(crate) fn encrypt(plaintext: &[u8], ty: &str, key: &[u8; 32], aad: &str, iv: [u8; 32]) -> String {
-        let cipher = AesGcm::<Aes256, U32>::new_from_slice(key).unwrap();
-        let mut buf = plaintext.to_vec();
-        let tag = cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad.as_bytes(), &mut buf)
-            .unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD;
-        format!(
-            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{ty}]",
-            b64.encode(&buf),
-            b64.encode(iv),
-            b64.encode(tag)
-        )
+        super::encrypt(plaintext, ty, &SecretBox::new(Box::new(*key)), aad, &iv).unwrap()
     }
 
     fn key() -> SecretBox<[u8; 32]> {

@@ -23,13 +23,13 @@ use secrecy::SecretBox;
 use sha2::{Digest as _, Sha512};
 use zeroize::Zeroizing;
 
-use super::cipher::{self, CipherError};
+use super::cipher::{self, CipherError, IvStash};
 use super::format::{Branch, DEFAULT_UNENCRYPTED_SUFFIX};
 use super::yaml::{Node, Plain};
 use super::{SopsError, Value};
 
 /// One step of a key path, for messages: `registries[0].password`.
-enum Segment {
+pub(crate) enum Segment {
     Key(String),
     Index(usize),
 }
@@ -113,6 +113,7 @@ fn plain_in_node(node: &Node, display: &mut Vec<Segment>) -> Option<PlainSpot> {
 
 struct Walk<'a> {
     key: &'a SecretBox<[u8; 32]>,
+    stash: &'a mut IvStash,
     hasher: Sha512,
     /// Map keys from the root: the additional data.
     keys: Vec<String>,
@@ -120,13 +121,15 @@ struct Walk<'a> {
 }
 
 /// Decrypts every document of a file that [`first_plain`] found fully encrypted; returns the
-/// values and the recomputed MAC (uppercase hex).
+/// values and the recomputed MAC (uppercase hex). Every value's IV goes into `stash`.
 pub(crate) fn decrypt_documents(
     branches: Vec<Branch>,
     key: &SecretBox<[u8; 32]>,
+    stash: &mut IvStash,
 ) -> Result<(Vec<Value>, Zeroizing<String>), SopsError> {
     let mut walk = Walk {
         key,
+        stash,
         hasher: Sha512::new(),
         keys: Vec::new(),
         display: Vec::new(),
@@ -180,7 +183,8 @@ impl Walk<'_> {
             Plain::Null => Ok(Some(Value::Null)),
             Plain::Str(s) => {
                 let aad = format!("{}:", self.keys.join(":"));
-                let d = cipher::decrypt(&s, self.key, &aad).map_err(|e| self.value_error(&s, line, &e))?;
+                let d = cipher::decrypt_stashing(&s, self.key, &aad, Some(self.stash))
+                    .map_err(|e| self.value_error(&s, line, &e))?;
                 if d.comment {
                     // sops moves YAML comments into lists only; anywhere else a comment would
                     // stand where a value belongs.
@@ -235,7 +239,7 @@ impl Walk<'_> {
 
 /// `registries[0].password`; keys that are not plain words are quoted and escaped, so no
 /// byte of a key can reach a terminal unescaped.
-fn render_path(display: &[Segment]) -> String {
+pub(crate) fn render_path(display: &[Segment]) -> String {
     let mut out = String::new();
     for segment in display {
         match segment {

@@ -459,6 +459,12 @@ fn resolve_plain(text: &str, tag: Option<&str>, pos: Pos) -> Result<Plain, YamlE
     Ok(Plain::Str(text.to_owned()))
 }
 
+/// Whether go-yaml v3 (and [`parse`]) reads `text`, written as a plain scalar, as a string
+/// equal to `text`; the emitter quotes every other string.
+pub(crate) fn plain_reads_as_string(text: &str) -> bool {
+    matches!(resolve_plain(text, None, Pos::default()), Ok(Plain::Str(s)) if s == text)
+}
+
 /// go-yaml's `resolveMap`.
 fn resolve_map(text: &str) -> Option<Plain> {
     Some(match text {
