@@ -5,6 +5,7 @@ mod argocd;
 mod doctor;
 mod kustomize;
 mod render;
+mod scaffold;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -13,6 +14,7 @@ pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
 pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
+pub use scaffold::{AnnotationArgs, CatalogArgs, ScaffoldArgs, ScaffoldKind, SnippetFormat};
 pub use validate::{OutputFormat, ValidateArgs};
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
@@ -55,6 +57,15 @@ pub enum Command {
         expires within 30 days, seal: none, a missing tool) do not fail it."
     )]
     Doctor(DoctorArgs),
+    /// Print the annotation that makes a workload's images pull from a catalog registry, to
+    /// paste into a pod template or a chart's values.
+    #[command(after_help = "Example: pullseal annotation company --container web --format helm-values")]
+    Annotation(AnnotationArgs),
+    /// Print a ready workload whose image comes from a catalog registry, annotation set.
+    #[command(
+        after_help = "Example: pullseal scaffold deployment --name web --registry company --repository team/web --tag 1.4.2 --namespace shop --port 8080 > web.yaml"
+    )]
+    Scaffold(ScaffoldArgs),
     /// Print the shell completion script for SHELL, generated from these definitions.
     #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
     Completions(CompletionsArgs),

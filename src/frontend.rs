@@ -16,6 +16,7 @@ mod inputs;
 pub(crate) mod krm;
 pub mod kustomize;
 mod report;
+mod scaffold;
 mod settings;
 mod validate;
 
@@ -78,6 +79,8 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
             }
         },
         Command::Doctor(args) => doctor::run(args, env, &mut io::stdout().lock()),
+        Command::Annotation(args) => write_out(scaffold::annotation(args, env)?.as_bytes()),
+        Command::Scaffold(args) => write_out(scaffold::scaffold(args, env)?.as_bytes()),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(

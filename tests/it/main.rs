@@ -23,6 +23,7 @@ mod kustomize;
 mod laws;
 mod peers;
 mod providers;
+mod scaffold;
 mod sops_write;
 mod support;
 mod validate;
