@@ -125,6 +125,9 @@ pub enum SealMode {
     SealedSecrets,
     /// A plain Secret (warned about on every render).
     None,
+    /// A `Secret` whose `data` is SOPS-encrypted to the cluster's age recipients, for Flux's
+    /// kustomize-controller (`spec.decryption.provider: sops`).
+    Sops,
 }
 
 /// One cluster of the catalog.
@@ -133,13 +136,16 @@ pub struct Cluster {
     pub name: String,
     /// How secrets are sealed.
     pub seal: SealMode,
-    /// The sealed-secrets scope.
+    /// The sealed-secrets scope (`strict`, and unused, for `seal: sops`).
     pub scope: Scope,
     /// The controller certificate, for `seal: sealed-secrets`.
     pub certificate: Option<Certificate>,
     /// Registry-name globs whose images this cluster's nodes pull with their own credentials
     /// (the kubelet's credential provider: EKS node roles, GKE, AKS); `None` for none.
     pub kubelet_credentials: Option<Globs>,
+    /// The age recipients a `seal: sops` cluster's Secrets are encrypted to (the public keys
+    /// of the identities its Flux decrypts with); empty for the other modes.
+    pub age_recipients: Vec<age::x25519::Recipient>,
 }
 
 impl Cluster {

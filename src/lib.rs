@@ -9,7 +9,8 @@
 //!    ─► catalog (SOPS-decrypted registries and clusters, via `sops`;
 //!                each registry read by its `registry` provider)
 //!    ─► render (imagePullSecrets edits + one Secret per namespace/registry)
-//!    ─► seal (SealedSecret for the cluster) ─► frontend (bytes out)
+//!    ─► seal (SealedSecret for the cluster; for `seal: sops`, render/flux.rs
+//!             SOPS-encrypts a Secret for Flux) ─► frontend (bytes out)
 //! ```
 //!
 //! Nothing in the library writes to stdout: the front-ends own the output stream, so that a

@@ -8,6 +8,7 @@
 //! collected over the whole stream and returned together. This module reads no files and
 //! writes no output.
 
+mod flux;
 mod name;
 pub(crate) mod rewrite;
 mod secrets;
@@ -330,6 +331,10 @@ pub(crate) fn sealing_problem(
     match (cluster.seal, &cluster.certificate) {
         (SealMode::SealedSecrets, Some(cert)) => cert.check_valid_at(now).err().map(|e| e.to_string()),
         (SealMode::SealedSecrets, None) => Some("has no certificate".to_owned()),
+        (SealMode::Sops, _) if cluster.age_recipients.is_empty() => {
+            Some("has seal: sops but no ageRecipients".to_owned())
+        }
+        (SealMode::Sops, _) => None,
         (SealMode::None, _) => {
             warnings.push(format!(
                 "cluster {:?} has seal: none: pull secrets are written as plain Secrets that anyone with the output can read",

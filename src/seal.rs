@@ -249,6 +249,12 @@ pub enum SealError {
     /// writing a plain Secret instead would publish the credential.
     #[error("the cluster seals with sealed-secrets but has no certificate")]
     MissingCertificate,
+    /// A cluster set to `seal: sops` has no age recipient to encrypt to.
+    #[error("the cluster seals with sops but has no ageRecipients")]
+    NoAgeRecipients,
+    /// SOPS encryption of a `seal: sops` Secret failed (its messages name key paths only).
+    #[error("cannot SOPS-encrypt the secret")]
+    Sops(#[source] Box<crate::sops::SopsError>),
     /// `now` is after the certificate's notAfter; kubeseal refuses to seal with it too.
     #[error("sealing certificate expired at {} (notAfter)", utc(.not_after))]
     Expired {

@@ -439,7 +439,14 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
         &path,
         value,
         problems,
-        &["seal", "scope", "certificate", "kubeletCredentials"],
+        &[
+            "seal",
+            "scope",
+            "certificate",
+            "kubeletCredentials",
+            "ageRecipients",
+            "kms",
+        ],
     )?;
     let kubelet_credentials = f.get("kubeletCredentials").map(|v| {
         let field = f.field("kubeletCredentials");
@@ -463,11 +470,14 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
     let seal = match f.string("seal", problems, false).as_deref().map(String::as_str) {
         None | Some("sealed-secrets") => Some(SealMode::SealedSecrets),
         Some("none") => Some(SealMode::None),
+        Some("sops") => Some(SealMode::Sops),
         Some(_) => {
-            problems.add(&f.field("seal"), "is not one of sealed-secrets | none");
+            problems.add(&f.field("seal"), "is not one of sealed-secrets | none | sops");
             None
         }
     };
+    let age_recipients = age_recipients(&f, seal, problems);
+    sops_settings(&f, seal, problems);
     let scope = match f.string("scope", problems, false) {
         None => Some(Scope::Strict),
         Some(s) => {
@@ -482,6 +492,7 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
         }
     };
     let certificate = match (f.string("certificate", problems, false), seal) {
+        (Some(_), Some(SealMode::Sops)) => None,
         (Some(pem), _) => match Certificate::from_pem(&pem) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -501,7 +512,100 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
         scope: scope?,
         certificate,
         kubelet_credentials: kubelet_credentials.flatten(),
+        age_recipients: age_recipients?,
     })
+}
+
+/// What a `seal: sops` cluster refuses: `kms` (not implemented, whatever the seal), and the
+/// sealed-secrets fields, which mean nothing there.
+fn sops_settings(f: &Fields<'_>, seal: Option<SealMode>, problems: &mut Problems) {
+    if f.get("kms").is_some() {
+        problems.add(
+            &f.field("kms"),
+            "is not supported: pullseal encrypts a seal: sops cluster's Secrets to age recipients \
+             only (ageRecipients); AWS KMS is not implemented",
+        );
+    }
+    if seal == Some(SealMode::Sops) {
+        // A sops value is bound to its key path only (its additional data), not to a name or
+        // namespace, and it needs no certificate: say so rather than ignore what was meant.
+        if f.get("scope").is_some() {
+            problems.add(
+                &f.field("scope"),
+                "is not used with seal: sops (a SOPS-encrypted Secret is bound to no name or \
+                 namespace: sops authenticates values by their key path); leave it out",
+            );
+        }
+        if f.get("certificate").is_some() {
+            problems.add(
+                &f.field("certificate"),
+                "is not used with seal: sops (Flux decrypts with the age identity whose \
+                 recipient is in ageRecipients); leave it out",
+            );
+        }
+    }
+}
+
+/// `ageRecipients`: required for `seal: sops` and refused elsewhere; each entry an age X25519
+/// recipient (`age1…`), none repeated. Recipients are public keys, but like every catalog
+/// value they are not quoted: the problem names the entry's index.
+fn age_recipients(
+    f: &Fields<'_>,
+    seal: Option<SealMode>,
+    problems: &mut Problems,
+) -> Option<Vec<age::x25519::Recipient>> {
+    let field = f.field("ageRecipients");
+    let Some(value) = f.get("ageRecipients") else {
+        if seal == Some(SealMode::Sops) {
+            problems.add(
+                &field,
+                "is required for seal: sops (the age recipients of the identities Flux decrypts with)",
+            );
+            return None;
+        }
+        return Some(Vec::new());
+    };
+    if seal.is_some_and(|s| s != SealMode::Sops) {
+        problems.add(&field, "is only used with seal: sops; leave it out");
+        return None;
+    }
+    let Value::Seq(items) = value else {
+        problems.add(
+            &field,
+            format_args!("must be a list of age recipients, found {}", type_name(value)),
+        );
+        return None;
+    };
+    // With the index each was given at, so a repeat names the right entry.
+    let mut recipients: Vec<(usize, age::x25519::Recipient)> = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let entry = format!("{field}[{i}]");
+        let Value::Str(s) = item else {
+            problems.add(
+                &entry,
+                format_args!("must be a string, found {}", type_name(item)),
+            );
+            ok = false;
+            continue;
+        };
+        if let Ok(r) = s.expose_secret().parse::<age::x25519::Recipient>() {
+            let text = r.to_string();
+            if let Some((first, _)) = recipients.iter().find(|(_, seen)| seen.to_string() == text) {
+                problems.add(&entry, format_args!("repeats {field}[{first}]"));
+                ok = false;
+            }
+            recipients.push((i, r));
+        } else {
+            problems.add(
+                &entry,
+                "is not an age X25519 recipient (age1 followed by 58 Bech32 characters, as \
+                 `age-keygen -y` prints it); plugin and SSH recipients are not supported",
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| recipients.into_iter().map(|(_, r)| r).collect())
 }
 
 #[cfg(test)]
@@ -657,7 +761,7 @@ mod tests {
         registries.noserver.server: is required for this type
         registries.globs.allow.namespaces: must be a list of globs, found a string
         clusters.no-cert.certificate: is required for seal: sealed-secrets
-        clusters.bad.seal: is not one of sealed-secrets | none
+        clusters.bad.seal: is not one of sealed-secrets | none | sops
         clusters.bad.scope: is not one of strict | namespace-wide | cluster-wide
         clusters.garbage.certificate: no PEM CERTIFICATE block found in the sealing certificate
         "#);
@@ -1229,5 +1333,74 @@ mod tests {
         let (_, clusters) = check(&root).unwrap();
         assert!(clusters["eks"].pulls_with_kubelet(&"ecr-main".parse().unwrap()));
         assert!(!clusters["eks"].pulls_with_kubelet(&"company".parse().unwrap()));
+    }
+
+    #[test]
+    fn sops_clusters_take_age_recipients_only() {
+        const R1: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        let seq = |items: &[&str]| Value::Seq(items.iter().map(|i| s(i)).collect());
+        let root = catalog(
+            map(&[("company", registry_with(&[]))]),
+            map(&[
+                ("flux", map(&[("seal", s("sops")), ("ageRecipients", seq(&[R1]))])),
+                ("no-recipients", map(&[("seal", s("sops"))])),
+                (
+                    "bad-recipients",
+                    map(&[
+                        ("seal", s("sops")),
+                        (
+                            "ageRecipients",
+                            Value::Seq(vec![
+                                s("hunter2"),
+                                s(R1),
+                                Value::Int(3),
+                                s(R1),
+                                s("age1yubikey1qwerty"),
+                            ]),
+                        ),
+                    ]),
+                ),
+                (
+                    "one-string",
+                    map(&[("seal", s("sops")), ("ageRecipients", s(R1))]),
+                ),
+                (
+                    "sealed-settings",
+                    map(&[
+                        ("seal", s("sops")),
+                        ("ageRecipients", seq(&[R1])),
+                        ("scope", s("strict")),
+                        ("certificate", s("not a pem")),
+                        ("kms", seq(&["arn:aws:kms:eu-west-1:123456789012:key/hunter2"])),
+                    ]),
+                ),
+                ("none", map(&[("seal", s("none")), ("ageRecipients", seq(&[R1]))])),
+            ]),
+        );
+        let out = problems(&root);
+        assert!(
+            !out.contains("hunter2") && !out.contains(R1) && !out.contains("not a pem"),
+            "{out}"
+        );
+        insta::assert_snapshot!(out, @r#"
+        clusters.no-recipients.ageRecipients: is required for seal: sops (the age recipients of the identities Flux decrypts with)
+        clusters.bad-recipients.ageRecipients[0]: is not an age X25519 recipient (age1 followed by 58 Bech32 characters, as `age-keygen -y` prints it); plugin and SSH recipients are not supported
+        clusters.bad-recipients.ageRecipients[2]: must be a string, found an integer
+        clusters.bad-recipients.ageRecipients[3]: repeats clusters.bad-recipients.ageRecipients[1]
+        clusters.bad-recipients.ageRecipients[4]: is not an age X25519 recipient (age1 followed by 58 Bech32 characters, as `age-keygen -y` prints it); plugin and SSH recipients are not supported
+        clusters.one-string.ageRecipients: must be a list of age recipients, found a string
+        clusters.sealed-settings.kms: is not supported: pullseal encrypts a seal: sops cluster's Secrets to age recipients only (ageRecipients); AWS KMS is not implemented
+        clusters.sealed-settings.scope: is not used with seal: sops (a SOPS-encrypted Secret is bound to no name or namespace: sops authenticates values by their key path); leave it out
+        clusters.sealed-settings.certificate: is not used with seal: sops (Flux decrypts with the age identity whose recipient is in ageRecipients); leave it out
+        clusters.none.ageRecipients: is only used with seal: sops; leave it out
+        "#);
+        let root = catalog(
+            map(&[("company", registry_with(&[]))]),
+            map(&[("flux", map(&[("seal", s("sops")), ("ageRecipients", seq(&[R1]))]))]),
+        );
+        let (_, clusters) = check(&root).unwrap();
+        assert_eq!(clusters["flux"].seal, SealMode::Sops);
+        assert_eq!(clusters["flux"].age_recipients.len(), 1);
+        assert_eq!(clusters["flux"].age_recipients[0].to_string(), R1);
     }
 }

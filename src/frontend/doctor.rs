@@ -482,6 +482,16 @@ fn cluster_line(c: &mut Checkup, cluster: &Cluster, counts: bool, now: OffsetDat
                 ),
             );
         }
+    } else if cluster.seal == SealMode::Sops {
+        let n = cluster.age_recipients.len();
+        c.line(
+            Level::Ok,
+            format!(
+                "cluster {:?}: seal sops, {n} age recipient{} (Flux decrypts with spec.decryption.provider: sops)",
+                cluster.name,
+                if n == 1 { "" } else { "s" }
+            ),
+        );
     }
     for warning in warnings {
         c.line(Level::Warning, warning);
@@ -767,6 +777,7 @@ mod tests {
             scope: Scope::Strict,
             certificate: pem.map(|pem| Certificate::from_pem(pem).unwrap()),
             kubelet_credentials: None,
+            age_recipients: Vec::new(),
         }
     }
 

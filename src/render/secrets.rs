@@ -122,6 +122,7 @@ pub(crate) fn document(
             metadata(&mut out, "      ", planned, &scope);
             out.push_str("    type: kubernetes.io/dockerconfigjson\n");
         }
+        SealMode::Sops => return super::flux::document(planned, &config, cluster, derivation_key),
         SealMode::None => {
             out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
             metadata(&mut out, "  ", planned, &[]);
@@ -167,6 +168,7 @@ mod tests {
             scope: Scope::Strict,
             certificate: certificate.map(|pem| Certificate::from_pem(pem).unwrap()),
             kubelet_credentials: None,
+            age_recipients: Vec::new(),
         }
     }
 

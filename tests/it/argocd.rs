@@ -236,7 +236,7 @@ fn several_clusters_and_no_setting_is_an_error_naming_the_applicationset_way() {
         exit: 2
         ----- stdout -----
         ----- stderr -----
-        error: the catalog defines several clusters (eks, expired, plain, prod-eu, test, test-cw, test-ns) and Argo CD does not tell a plugin the destination cluster: set the plugin parameter cluster, or PULLSEAL_CLUSTER in the Application's spec.source.plugin.env; from an ApplicationSet, template it from the generator, e.g. `plugin: {env: [{name: PULLSEAL_CLUSTER, value: '{{name}}'}]}` with the cluster generator
+        error: the catalog defines several clusters (eks, expired, flux, plain, prod-eu, test, test-cw, test-ns) and Argo CD does not tell a plugin the destination cluster: set the plugin parameter cluster, or PULLSEAL_CLUSTER in the Application's spec.source.plugin.env; from an ApplicationSet, template it from the generator, e.g. `plugin: {env: [{name: PULLSEAL_CLUSTER, value: '{{name}}'}]}` with the cluster generator
         ");
 }
 

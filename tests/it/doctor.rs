@@ -128,7 +128,7 @@ fn an_expired_certificate_fails_as_a_render_would() {
     // An unknown cluster is render's exit 4 too.
     let out = doctor(home.path(), &bin, &on_the_test_catalog("nope"));
     assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("error   cluster \"nope\": not in the catalog (clusters: eks, expired, plain, prod-eu, test, test-cw, test-ns)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("error   cluster \"nope\": not in the catalog (clusters: eks, expired, flux, plain, prod-eu, test, test-cw, test-ns)"));
 }
 
 /// A certificate 10 days from its notAfter (made here with openssl, in a catalog encrypted

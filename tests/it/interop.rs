@@ -214,7 +214,7 @@ fn catalogs_that_are_not_fully_encrypted_are_refused() {
     let out = render_with(&catalog, "test", &[NAMESPACE_WIDE]);
     let stderr = String::from_utf8_lossy(&out.stderr).replace(&*catalog.to_string_lossy(), "CATALOG");
     insta::assert_snapshot!(stderr, @r#"
-    error: the catalog CATALOG is not fully encrypted: the value at `apiVersion` (line 4) is not encrypted (plain text); the file sets `sops.encrypted_regex` (line 296), which lets sops leave values plain
+    error: the catalog CATALOG is not fully encrypted: the value at `apiVersion` (line 4) is not encrypted (plain text); the file sets `sops.encrypted_regex` (line 300), which lets sops leave values plain
       why: sops ties a value to its registry, cluster and field only by encrypting it with its key path; its MAC covers values, not key names, and not where one plain value ends and the next begins, so a plain value can be renamed, moved, split or replaced and sops still accepts the file
       fix: decrypt it (`sops decrypt`), rename keys ending in `_unencrypted`, drop encrypted_regex, unencrypted_regex, encrypted_suffix, unencrypted_suffix, encrypted_comment_regex, unencrypted_comment_regex and mac_only_encrypted from the command line and .sops.yaml, and encrypt it again (`sops encrypt`)
     "#);

@@ -14,6 +14,7 @@ mod cli;
 mod doctor;
 mod errors;
 mod fixtures;
+mod flux;
 mod helm;
 mod inputs;
 mod interop;
