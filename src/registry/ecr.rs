@@ -113,6 +113,29 @@ impl Ecr {
     }
 }
 
+#[cfg(test)]
+impl Ecr {
+    /// `123456789012.dkr.ecr.eu-west-1.amazonaws.com`'s settings with test keys, for tests of
+    /// what is built from them.
+    pub(crate) fn for_tests(
+        session_token: Option<&str>,
+        role_arn: Option<&str>,
+        refresh_interval: &str,
+    ) -> Ecr {
+        Ecr {
+            account: "123456789012".to_owned(),
+            region: "eu-west-1".to_owned(),
+            fips: false,
+            access_key_id: SecretString::from("AKIATESTONLY00000000"),
+            secret_access_key: SecretString::from("test-secret"),
+            session_token: session_token.map(SecretString::from),
+            role_arn: role_arn.map(str::to_owned),
+            refresh: EcrRefresh::ExternalSecrets,
+            refresh_interval: refresh_interval.to_owned(),
+        }
+    }
+}
+
 /// The `refreshInterval` used when the catalog gives none, as ESO's own default.
 pub(crate) const DEFAULT_REFRESH_INTERVAL: &str = "1h";
 

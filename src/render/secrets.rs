@@ -480,4 +480,68 @@ mod tests {
         .unwrap();
         assert!(plain.contains("kind: Secret\n"), "{plain}");
     }
+
+    /// The optional ECR settings reach the ESO objects: the session token as a third key and
+    /// its `sessionTokenSecretRef`, the role as the generator's `role`, the interval as given.
+    #[test]
+    fn ecr_session_token_role_and_interval_reach_the_eso_objects() {
+        let ecr = crate::registry::Ecr::for_tests(
+            Some("test-session"),
+            Some("arn:aws:iam::123456789012:role/ecr-pull"),
+            "30m",
+        );
+        let registry = Registry {
+            name: "ecr".parse().unwrap(),
+            kind: RegistryType::Ecr,
+            server: "123456789012.dkr.ecr.eu-west-1.amazonaws.com".parse().unwrap(),
+            credentials: Credentials::Anonymous,
+            allow: Allow::default(),
+        };
+        let planned = Planned {
+            namespace: Some("shop".to_owned()),
+            name: "pullseal-ecr".to_owned(),
+            registry: &registry,
+        };
+        let docs = ecr_documents(&planned, &ecr, &cluster(SealMode::None, None), &[7u8; 32], now()).unwrap();
+        let [keys, generator, external] = docs.as_slice() else {
+            panic!("{docs:?}");
+        };
+        assert!(keys.contains("  session-token: \"dGVzdC1zZXNzaW9u\"\n"), "{keys}");
+        assert!(
+            !keys.contains("test-secret") && !keys.contains("test-session"),
+            "{keys}"
+        );
+        insta::assert_snapshot!(generator.split_once("spec:\n").unwrap().1, @r#"
+        region: "eu-west-1"
+        role: "arn:aws:iam::123456789012:role/ecr-pull"
+        auth:
+          secretRef:
+            accessKeyIDSecretRef:
+              name: "pullseal-ecr-aws"
+              key: "access-key-id"
+            secretAccessKeySecretRef:
+              name: "pullseal-ecr-aws"
+              key: "secret-access-key"
+            sessionTokenSecretRef:
+              name: "pullseal-ecr-aws"
+              key: "session-token"
+        "#);
+        assert!(
+            external.contains("spec:\n  refreshInterval: \"30m\"\n"),
+            "{external}"
+        );
+        // Sealed, the three keys are sealed each under its own data key.
+        let sealed = ecr_documents(
+            &planned,
+            &ecr,
+            &cluster(SealMode::SealedSecrets, Some(TEST_CERT)),
+            &[7u8; 32],
+            now(),
+        )
+        .unwrap();
+        let keys = sealed.first().unwrap();
+        for key in [ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN] {
+            assert!(keys.contains(&format!("    {key}: \"Ag")), "{keys}");
+        }
+    }
 }
