@@ -12,7 +12,9 @@ mod flux;
 mod name;
 pub(crate) mod rewrite;
 mod secrets;
-pub(crate) use secrets::json_string;
+pub(crate) use secrets::{
+    ESO_EXTERNAL_SECRET_API_VERSION, ESO_GENERATOR_API_VERSION, KEYS_FOR_ANNOTATION, json_string,
+};
 pub(crate) mod verify;
 mod workload;
 
@@ -253,8 +255,16 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     for (i, root) in &parsed {
         walk.document(stream, *i, root, &accounts);
     }
-    for (namespace, name) in walk.planned.keys() {
-        if let Some((origin, label, field)) = existing.get(&(namespace.clone(), name.clone())) {
+    let emitted: Vec<(Option<String>, String)> = walk
+        .planned
+        .iter()
+        .flat_map(|((namespace, name), source)| {
+            std::iter::once((namespace.clone(), name.clone()))
+                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
+        })
+        .collect();
+    for key in &emitted {
+        if let Some((origin, label, field)) = existing.get(key) {
             walk.diagnostics.push(Diagnostic {
                 origin: origin.clone(),
                 object: Some(label.clone()),
@@ -298,26 +308,46 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         ));
     }
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
-    let mut extra = Vec::with_capacity(walk.planned.len());
-    for ((namespace, name), entry) in &walk.planned {
-        let planned = secrets::Planned {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            entry,
-        };
-        let doc =
-            secrets::document(&planned, cluster, key, options.now).map_err(|source| RenderError::Seal {
-                cluster: cluster.name.clone(),
-                secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-                source,
-            })?;
-        extra.push(Secret(zeroize::Zeroizing::new(doc)));
-    }
+    let extra = emit(&walk.planned, cluster, key, options)?;
     Ok(Rendered {
         edits: walk.edits,
         secrets: extra,
         warnings,
     })
+}
+
+/// The documents of every planned secret, in the plan's (namespace, name) order.
+fn emit(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    cluster: &Cluster,
+    key: &[u8],
+    options: &Options,
+) -> Result<Vec<Secret>, RenderError> {
+    let mut extra = Vec::with_capacity(planned.len());
+    for ((namespace, name), source) in planned {
+        let planned = secrets::Planned {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            registry: source.registry(),
+        };
+        let failed = |source| RenderError::Seal {
+            cluster: cluster.name.clone(),
+            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
+            source,
+        };
+        match source {
+            secrets::Source::Auths(entry) => {
+                let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
+                extra.push(Secret(zeroize::Zeroizing::new(doc)));
+            }
+            secrets::Source::Ecr { ecr, .. } => {
+                let docs =
+                    secrets::ecr_documents(&planned, ecr, cluster, key, options.now).map_err(failed)?;
+                extra.extend(docs.into_iter().map(|d| Secret(zeroize::Zeroizing::new(d))));
+            }
+        }
+    }
+    Ok(extra)
 }
 
 /// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when

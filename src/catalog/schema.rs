@@ -754,7 +754,7 @@ mod tests {
         apiVersion: must be pullseal.io/v1alpha1
         kind: must be a string, found an integer
         registries.Bad_Name: registry name "Bad_Name" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)
-        registries.typo.pasword: unknown field (known: type, server, username, password, email, public, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
+        registries.typo.pasword: unknown field (known: type, server, username, password, email, public, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, refreshInterval, allow)
         registries.typo.type: is not one of dockerhub | ecr | gcr | acr | quay | nexus | artifactory | mcr | system | generic
         registries.colon.server: is not a valid server: the port is not a number
         registries.colon.username: must not contain ':' (the kubelet splits `auth` at the first ':')
@@ -1229,6 +1229,13 @@ mod tests {
                 "ecr basic fields",
                 ecr(&[("username", s("AWS")), ("password", s("hunter2"))]),
             ),
+            ("ecr refresh interval 12h", ecr(&[("refreshInterval", s("12h"))])),
+            ("ecr refresh interval 0s", ecr(&[("refreshInterval", s("0s"))])),
+            ("ecr refresh interval 1d", ecr(&[("refreshInterval", s("1d"))])),
+            (
+                "ecr refresh interval with token",
+                ecr(&[("refresh", s("token")), ("refreshInterval", s("1h"))]),
+            ),
         ];
         let mut out = String::new();
         for (name, fields) in cases {
@@ -1283,8 +1290,16 @@ mod tests {
         registries.r.roleArn: is not an IAM role ARN in the region's partition: arn:aws:iam::<account>:role/<name> (arn:aws-cn:… in China, arn:aws-us-gov:… in GovCloud)
         registries.r.refresh: is not one of external-secrets | token
         # ecr basic fields
-        registries.r.username: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
-        registries.r.password: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, allow)
+        registries.r.username: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, refreshInterval, allow)
+        registries.r.password: unknown field (known: type, server, region, accessKeyId, secretAccessKey, sessionToken, roleArn, refresh, refreshInterval, allow)
+        # ecr refresh interval 12h
+        registries.r.refreshInterval: must be well under 12h, the lifetime of an ECR token (the default is 1h)
+        # ecr refresh interval 0s
+        registries.r.refreshInterval: must be more than zero (0s would fetch one token, which expires after 12 hours)
+        # ecr refresh interval 1d
+        registries.r.refreshInterval: is not a duration of whole hours, minutes and seconds (such as 1h, 30m or 1h30m)
+        # ecr refresh interval with token
+        registries.r.refreshInterval: applies only to refresh: external-secrets (with refresh: token, pullseal render makes the token)
         "#);
     }
 

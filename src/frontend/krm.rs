@@ -243,7 +243,12 @@ fn object_key(node: &Node) -> Option<ObjectKey> {
 
 /// Whether `item` is a pull secret an earlier pullseal run made: a `SealedSecret` or a
 /// `kubernetes.io/dockerconfigjson` `Secret` with pullseal's `managed-by` label and
-/// `pullseal.io/registry` annotation. Anything else, however named, is the user's.
+/// `pullseal.io/registry` annotation, or one of the objects of an ECR registry refreshed by
+/// the External Secrets Operator, labelled the same way: its AWS keys (an `Opaque` `Secret`
+/// that also says which pull secret it is for, or a `SealedSecret`), the
+/// `ECRAuthorizationToken` and the `ExternalSecret`. Anything else, however named or
+/// labelled, is the user's: another kind, another API group, or an `Opaque` Secret without
+/// the keys annotation.
 fn made_by_pullseal(item: &Node) -> bool {
     let text = |path: &[&str]| item.path(path).and_then(Node::as_str);
     let label = item
@@ -256,8 +261,20 @@ fn made_by_pullseal(item: &Node) -> bool {
         .and_then(|(v, _)| v.as_str());
     let kind_ok = match text(&["kind"]) {
         Some("SealedSecret") => text(&["apiVersion"]) == Some("bitnami.com/v1alpha1"),
-        Some("Secret") => {
-            text(&["apiVersion"]) == Some("v1") && text(&["type"]) == Some(DOCKERCONFIGJSON_TYPE)
+        Some("Secret") if text(&["apiVersion"]) == Some("v1") => match text(&["type"]) {
+            Some(DOCKERCONFIGJSON_TYPE) => true,
+            Some("Opaque") => item
+                .path(&["metadata", "annotations"])
+                .and_then(|a| a.get(crate::render::KEYS_FOR_ANNOTATION))
+                .and_then(|(v, _)| v.as_str())
+                .is_some(),
+            _ => false,
+        },
+        Some("ECRAuthorizationToken") => {
+            text(&["apiVersion"]) == Some(crate::render::ESO_GENERATOR_API_VERSION)
+        }
+        Some("ExternalSecret") => {
+            text(&["apiVersion"]) == Some(crate::render::ESO_EXTERNAL_SECRET_API_VERSION)
         }
         _ => false,
     };
@@ -745,6 +762,33 @@ mod tests {
         ] {
             assert!(!made_by_pullseal(&item(&other)), "{other}");
         }
+        // The ECR objects for the External Secrets Operator (issue 7), labelled as pullseal
+        // labels them; the same kinds without the label, or of another group, are the user's.
+        let keys = "apiVersion: v1\nkind: Secret\ntype: Opaque\nmetadata:\n  name: pullseal-e-aws\n  labels: {app.kubernetes.io/managed-by: pullseal}\n  annotations: {pullseal.io/registry: e, pullseal.io/ecr-keys-for: pullseal-e}\n";
+        let generator = own.replace(
+            "bitnami.com/v1alpha1\nkind: SealedSecret",
+            "generators.external-secrets.io/v1alpha1\nkind: ECRAuthorizationToken",
+        );
+        let external = own.replace(
+            "bitnami.com/v1alpha1\nkind: SealedSecret",
+            "external-secrets.io/v1\nkind: ExternalSecret",
+        );
+        for ours in [keys, &generator, &external] {
+            assert!(made_by_pullseal(&item(ours)), "{ours}");
+            let others = [
+                ours.replace("managed-by: pullseal", "managed-by: helm"),
+                ours.replace("pullseal.io/registry", "pullseal.io/other"),
+                ours.replace("apiVersion: ", "apiVersion: example.com/"),
+                // Only the keys Secret has it: an Opaque Secret without it is the user's.
+                ours.replace("pullseal.io/ecr-keys-for", "pullseal.io/other-key"),
+            ];
+            for other in others.iter().filter(|o| o.as_str() != ours) {
+                assert!(!made_by_pullseal(&item(other)), "{other}");
+            }
+        }
+        // An ExternalSecret of the older, unserved v1beta1 is not one pullseal writes.
+        let beta = external.replace("external-secrets.io/v1\n", "external-secrets.io/v1beta1\n");
+        assert!(!made_by_pullseal(&item(&beta)), "{beta}");
     }
 
     #[test]

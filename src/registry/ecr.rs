@@ -6,9 +6,13 @@
 //! in the cluster by the External Secrets Operator (`refresh: external-secrets`, the default)
 //! or by `pullseal render` itself (`refresh: token`).
 //!
+//! With `refresh: external-secrets`, `refreshInterval` (a Go duration such as `1h` or `30m`,
+//! default `1h`) is how often the operator fetches a new token: it must be more than zero and
+//! well under the token's 12 hours: `12h` or more is refused.
+//!
 //! This module parses and checks those settings into [`Ecr`]; it must not call AWS or build
-//! any output from them (rendering ECR is refused unless the cluster's kubelet pulls it, see
-//! `kubeletCredentials`). Glob servers are refused: the settings name one account and region.
+//! any output from them (`render` builds the ESO objects, the token exchange lives apart).
+//! Glob servers are refused: the settings name one account and region.
 
 use std::fmt;
 
@@ -48,6 +52,7 @@ pub struct Ecr {
     session_token: Option<SecretString>,
     role_arn: Option<String>,
     refresh: EcrRefresh,
+    refresh_interval: String,
 }
 
 impl fmt::Debug for Ecr {
@@ -99,6 +104,78 @@ impl Ecr {
     pub fn refresh(&self) -> EcrRefresh {
         self.refresh
     }
+
+    /// How often the External Secrets Operator fetches a new token (`refresh:
+    /// external-secrets`): a Go duration as the catalog writes it, `1h` when it writes none;
+    /// checked to be more than zero and less than 12 hours.
+    pub fn refresh_interval(&self) -> &str {
+        &self.refresh_interval
+    }
+}
+
+#[cfg(test)]
+impl Ecr {
+    /// `123456789012.dkr.ecr.eu-west-1.amazonaws.com`'s settings with test keys, for tests of
+    /// what is built from them.
+    pub(crate) fn for_tests(
+        session_token: Option<&str>,
+        role_arn: Option<&str>,
+        refresh_interval: &str,
+    ) -> Ecr {
+        Ecr {
+            account: "123456789012".to_owned(),
+            region: "eu-west-1".to_owned(),
+            fips: false,
+            access_key_id: SecretString::from("AKIATESTONLY00000000"),
+            secret_access_key: SecretString::from("test-secret"),
+            session_token: session_token.map(SecretString::from),
+            role_arn: role_arn.map(str::to_owned),
+            refresh: EcrRefresh::ExternalSecrets,
+            refresh_interval: refresh_interval.to_owned(),
+        }
+    }
+}
+
+/// The `refreshInterval` used when the catalog gives none, as ESO's own default.
+pub(crate) const DEFAULT_REFRESH_INTERVAL: &str = "1h";
+
+/// ECR tokens last 12 hours; a refresh interval must be shorter.
+const TOKEN_LIFETIME_SECONDS: u64 = 12 * 3600;
+
+/// The length in seconds of a Go duration made of whole `h`, `m` and `s` parts, each at most
+/// once and in that order (`1h`, `30m`, `1h30m`, `90s`); `None` for anything else. Fractions
+/// and the sub-second units that Go also reads are refused: no useful interval needs them.
+fn duration_seconds(text: &str) -> Option<u64> {
+    let mut rest = text;
+    let mut total: u64 = 0;
+    let mut units = ['h', 'm', 's'].iter();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let unit = after.chars().next()?;
+        let scale = loop {
+            match units.next() {
+                Some(&u) if u == unit => break Some(u),
+                Some(_) => {}
+                None => break None,
+            }
+        }?;
+        if number.is_empty() || number.len() > 9 {
+            return None;
+        }
+        let value: u64 = number.parse().ok()?;
+        let seconds = match scale {
+            'h' => value.checked_mul(3600)?,
+            'm' => value.checked_mul(60)?,
+            _ => value,
+        };
+        total = total.checked_add(seconds)?;
+        rest = after.get(1..)?;
+    }
+    Some(total)
 }
 
 /// What an ECR server names.
@@ -203,6 +280,7 @@ impl Provider for EcrProvider {
             text("sessionToken"),
             text("roleArn"),
             text("refresh"),
+            text("refreshInterval"),
         ];
         FIELDS
     }
@@ -255,6 +333,31 @@ impl Provider for EcrProvider {
                 None
             }
         };
+        let interval = input.text("refreshInterval", false);
+        if let Some(interval) = &interval {
+            if refresh == Some(EcrRefresh::Token) {
+                input.problem(
+                    "refreshInterval",
+                    "applies only to refresh: external-secrets (with refresh: token, pullseal render makes the token)",
+                );
+            } else {
+                match duration_seconds(interval) {
+                    None => input.problem(
+                        "refreshInterval",
+                        "is not a duration of whole hours, minutes and seconds (such as 1h, 30m or 1h30m)",
+                    ),
+                    Some(0) => input.problem(
+                        "refreshInterval",
+                        "must be more than zero (0s would fetch one token, which expires after 12 hours)",
+                    ),
+                    Some(s) if s >= TOKEN_LIFETIME_SECONDS => input.problem(
+                        "refreshInterval",
+                        "must be well under 12h, the lifetime of an ECR token (the default is 1h)",
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
         if input.failed() {
             return None;
         }
@@ -268,6 +371,8 @@ impl Provider for EcrProvider {
             session_token,
             role_arn,
             refresh: refresh?,
+            refresh_interval: interval
+                .map_or_else(|| DEFAULT_REFRESH_INTERVAL.to_owned(), |i| String::clone(&i)),
         }))
     }
 
@@ -309,6 +414,30 @@ mod tests {
             "public.ecr.aws",
         ] {
             assert!(ep(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refresh_intervals() {
+        assert_eq!(duration_seconds("1h"), Some(3600));
+        assert_eq!(duration_seconds("1h30m"), Some(5400));
+        assert_eq!(duration_seconds("11h59m59s"), Some(43_199));
+        assert_eq!(duration_seconds("90s"), Some(90));
+        assert_eq!(duration_seconds("12h"), Some(TOKEN_LIFETIME_SECONDS));
+        for bad in [
+            "",
+            "1",
+            "h",
+            "1.5h",
+            "30m1h",
+            "1h1h",
+            "1d",
+            "-1h",
+            "1ms",
+            "1h ",
+            "9999999999h",
+        ] {
+            assert_eq!(duration_seconds(bad), None, "{bad:?}");
         }
     }
 

@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::name::Namer;
+use super::secrets::Source;
 use super::verify::{self, Expected, Step};
 use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
-use crate::catalog::{Catalog, Cluster, Registry, RegistryType, SealMode};
+use crate::catalog::{Catalog, Cluster, Registry, SealMode};
 use crate::error::shown;
 use crate::manifest::tree::{Node, key_text};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
     CONTAINER_ANNOTATION_PREFIX, Image, REGISTRIES_ANNOTATION, RegistryList, RegistryName,
 };
-use crate::registry::AuthsEntry;
+use crate::registry::EcrRefresh;
 use crate::seal::Scope;
 
 /// The pod spec and pod-template metadata paths of the built-in workload kinds.
@@ -48,7 +49,7 @@ pub(super) struct Walk<'a> {
     pub(super) options: &'a Options,
     pub(super) namer: &'a Namer,
     pub(super) diagnostics: Vec<Diagnostic>,
-    pub(super) planned: BTreeMap<(Option<String>, String), AuthsEntry<'a>>,
+    pub(super) planned: BTreeMap<(Option<String>, String), Source<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
 }
 
@@ -291,10 +292,10 @@ impl<'a> Walk<'a> {
         // What needs a secret here: not a registry pulled anonymously, nor one this cluster's
         // kubelet pulls with its own credentials. The others were resolved and policy-checked
         // above all the same.
-        let entries: Vec<AuthsEntry<'a>> = used
+        let entries: Vec<Source<'a>> = used
             .iter()
             .filter(|r| !self.cluster.pulls_with_kubelet(&r.name))
-            .filter_map(|r| AuthsEntry::of(r))
+            .filter_map(|r| Source::of(r))
             .collect();
         if entries.is_empty() {
             return;
@@ -473,11 +474,11 @@ impl<'a> Walk<'a> {
         label: &str,
         namespace: Option<&str>,
         spec: &Spec<'_>,
-        entries: Vec<AuthsEntry<'a>>,
+        entries: Vec<Source<'a>>,
     ) {
         let mut names = Vec::new();
         for entry in entries {
-            let r = entry.registry;
+            let r = entry.registry();
             let name = match self.namer.name(r, namespace, &self.cluster.name) {
                 Ok(n) => n,
                 Err(m) => {
@@ -485,12 +486,16 @@ impl<'a> Walk<'a> {
                     return;
                 }
             };
+            if let Some(message) = self.companion_clash(namespace, &name, &entry) {
+                self.report(ctx, label, None, message);
+                return;
+            }
             let key = (namespace.map(str::to_owned), name.clone());
             match self.planned.get(&key) {
-                Some(other) if other.registry.name != r.name => {
+                Some(other) if other.registry().name != r.name => {
                     let message = format!(
                         "secret name {name:?} is made for both registry {:?} and {:?}; put {{{{registry}}}} in --secret-name",
-                        other.registry.name.as_str(),
+                        other.registry().name.as_str(),
                         r.name.as_str()
                     );
                     self.report(ctx, label, None, message);
@@ -527,6 +532,38 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Why the pull secret `name` of `entry` cannot be made next to the others planned in
+    /// `namespace`: its AWS keys Secret (ECR, `refresh: external-secrets`) would have the name
+    /// of another registry's pull secret, or its own name is another ECR registry's keys Secret.
+    fn companion_clash(&self, namespace: Option<&str>, name: &str, entry: &Source<'a>) -> Option<String> {
+        let ns = namespace.map(str::to_owned);
+        let r = entry.registry();
+        if let Some(keys) = entry.companion(name) {
+            if !crate::reference::is_dns_subdomain(&keys) {
+                return Some(format!(
+                    "the AWS keys Secret {keys:?} of ECR registry {:?} is not a valid Secret name (a DNS-1123 subdomain of at most 253 characters); shorten --secret-name",
+                    r.name.as_str()
+                ));
+            }
+            if let Some(other) = self.planned.get(&(ns.clone(), keys.clone())) {
+                return Some(format!(
+                    "the AWS keys Secret {keys:?} of ECR registry {:?} has the name of registry {:?}'s pull secret; change --secret-name",
+                    r.name.as_str(),
+                    other.registry().name.as_str()
+                ));
+            }
+        }
+        let owner = self
+            .planned
+            .iter()
+            .find(|((n, planned), other)| *n == ns && other.companion(planned).as_deref() == Some(name))?;
+        Some(format!(
+            "secret name {name:?} of registry {:?} is the name of ECR registry {:?}'s AWS keys Secret; change --secret-name",
+            r.name.as_str(),
+            owner.1.registry().name.as_str()
+        ))
+    }
+
     fn lookup(
         &mut self,
         ctx: &DocContext<'_>,
@@ -545,10 +582,11 @@ impl<'a> Walk<'a> {
             self.report(ctx, label, field, message);
             return None;
         };
-        // A cluster whose kubelet pulls from ECR itself needs nothing rendered for it.
-        if registry.kind == RegistryType::Ecr && !self.cluster.pulls_with_kubelet(&registry.name) {
+        if registry.ecr().is_some_and(|e| {
+            e.refresh() == EcrRefresh::Token && !self.cluster.pulls_with_kubelet(&registry.name)
+        }) {
             let message = format!(
-                "registry {:?} is Amazon ECR: its 12-hour tokens must be refreshed in the cluster, which this version of pullseal does not render yet",
+                "registry {:?} is Amazon ECR with refresh: token, which this version of pullseal does not render yet; use refresh: external-secrets (the default)",
                 name.as_str()
             );
             self.report(ctx, label, field, message);

@@ -12,6 +12,7 @@
 mod argocd;
 mod cli;
 mod doctor;
+mod ecr;
 mod errors;
 mod fixtures;
 mod flux;

@@ -69,12 +69,24 @@ pub fn render(cluster: &str) -> Command {
 /// Replaces sealed blobs (they are deterministic, but change whenever the test catalog is
 /// re-encrypted) so snapshots show structure; unsealing is checked in `interop`. Both the YAML
 /// (`.dockerconfigjson: "..."`) and the JSON (`".dockerconfigjson": "..."`) spelling are
-/// redacted.
+/// redacted, and so are the AWS keys of an ECR registry's keys Secret (`access-key-id: "..."`).
+/// The ESO template of an `ExternalSecret` (a value starting with `{`) holds no secret and
+/// is kept: it is what the snapshot is for.
 pub fn redact(text: &str) -> String {
+    const SEALED: &[&str] = &[
+        ".dockerconfigjson: \"",
+        ".dockerconfigjson\": \"",
+        "access-key-id: \"",
+        "secret-access-key: \"",
+        "session-token: \"",
+        "access-key-id\": \"",
+        "secret-access-key\": \"",
+        "session-token\": \"",
+    ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
-        let found = [".dockerconfigjson: \"", ".dockerconfigjson\": \""]
+        let found = SEALED
             .iter()
             .filter_map(|p| rest.find(p).map(|i| (i + p.len(), p)))
             .min();
@@ -83,6 +95,12 @@ pub fn redact(text: &str) -> String {
             return redact_sops(&out);
         };
         out.push_str(&rest[..open]);
+        if rest[open..].starts_with('{') {
+            let end = rest[open..].find('\n').map_or(rest.len(), |e| open + e);
+            out.push_str(&rest[open..end]);
+            rest = &rest[end..];
+            continue;
+        }
         out.push_str("[sealed]");
         let close = rest[open..].find('"').map_or(rest.len(), |c| open + c);
         rest = &rest[close..];
