@@ -18,7 +18,7 @@
 //! ```text
 //! HMAC-SHA256(derivation_key,
 //!     lp("pullseal/flux-sops/v1") || lp(cluster) || lp(namespace present: 0 | 1) || lp(namespace)
-//!     || lp(name) || lp(data key) || lp(recipient) for each recipient, sorted, once)
+//!     || lp(name) || lp(k) for each data key k || lp(recipient) for each recipient, sorted, once)
 //! lp(x) = u64 big-endian len(x) || x
 //! ```
 //!
@@ -68,13 +68,39 @@ pub(crate) fn document(
     cluster: &Cluster,
     derivation_key: &[u8],
 ) -> Result<String, SealError> {
+    let doc = Secret {
+        name: &planned.name,
+        kind: "kubernetes.io/dockerconfigjson",
+        data: &[(DOCKERCONFIGJSON, config.as_bytes())],
+        annotations: &[],
+    };
+    encrypted_secret(planned, &doc, cluster, derivation_key)
+}
+
+/// A Secret to encrypt for a `seal: sops` cluster: its name, type, `data` (plain bytes, to be
+/// base64-encoded) and annotations besides `pullseal.io/registry`.
+pub(crate) struct Secret<'d> {
+    pub(crate) name: &'d str,
+    pub(crate) kind: &'d str,
+    pub(crate) data: &'d [(&'d str, &'d [u8])],
+    pub(crate) annotations: &'d [(&'d str, &'d str)],
+}
+
+/// The SOPS-encrypted Secret `doc` in `planned`'s namespace, labelled and annotated as every
+/// pullseal secret: the pull secret, and an ECR registry's AWS keys.
+pub(crate) fn encrypted_secret(
+    planned: &Planned<'_>,
+    doc: &Secret<'_>,
+    cluster: &Cluster,
+    derivation_key: &[u8],
+) -> Result<String, SealError> {
     if cluster.age_recipients.is_empty() {
         return Err(SealError::NoAgeRecipients);
     }
-    let seed = seed(planned, cluster, derivation_key)?;
-    let encoded = SecretString::from(STANDARD.encode(config.as_bytes()));
+    let keys: Vec<&str> = doc.data.iter().map(|(k, _)| *k).collect();
+    let seed = seed(planned, doc.name, &keys, cluster, derivation_key)?;
     let s = |text: &str| Value::Str(SecretString::from(text.to_owned()));
-    let mut metadata = vec![("name".to_owned(), s(&planned.name))];
+    let mut metadata = vec![("name".to_owned(), s(doc.name))];
     if let Some(namespace) = &planned.namespace {
         metadata.push(("namespace".to_owned(), s(namespace)));
     }
@@ -82,22 +108,28 @@ pub(crate) fn document(
         "labels".to_owned(),
         Value::Map(vec![("app.kubernetes.io/managed-by".to_owned(), s("pullseal"))]),
     ));
-    metadata.push((
-        "annotations".to_owned(),
-        Value::Map(vec![(
-            "pullseal.io/registry".to_owned(),
-            s(planned.entry.registry.name.as_str()),
-        )]),
-    ));
+    let mut annotations = vec![(
+        "pullseal.io/registry".to_owned(),
+        s(planned.registry.name.as_str()),
+    )];
+    annotations.extend(doc.annotations.iter().map(|(k, v)| ((*k).to_owned(), s(v))));
+    metadata.push(("annotations".to_owned(), Value::Map(annotations)));
+    let data = doc
+        .data
+        .iter()
+        .map(|(key, value)| {
+            (
+                (*key).to_owned(),
+                Value::Str(SecretString::from(STANDARD.encode(value))),
+            )
+        })
+        .collect();
     let secret = Value::Map(vec![
         ("apiVersion".to_owned(), s("v1")),
         ("kind".to_owned(), s("Secret")),
         ("metadata".to_owned(), Value::Map(metadata)),
-        ("type".to_owned(), s("kubernetes.io/dockerconfigjson")),
-        (
-            "data".to_owned(),
-            Value::Map(vec![(DOCKERCONFIGJSON.to_owned(), Value::Str(encoded))]),
-        ),
+        ("type".to_owned(), s(doc.kind)),
+        ("data".to_owned(), Value::Map(data)),
     ]);
     // Sorted, so the catalog's order of the recipients changes nothing in the output.
     let mut recipients = cluster.age_recipients.clone();
@@ -113,7 +145,13 @@ pub(crate) fn document(
 }
 
 /// The HMAC described in the module docs.
-fn seed(planned: &Planned<'_>, cluster: &Cluster, derivation_key: &[u8]) -> Result<Seed, SealError> {
+fn seed(
+    planned: &Planned<'_>,
+    name: &str,
+    data_keys: &[&str],
+    cluster: &Cluster,
+    derivation_key: &[u8],
+) -> Result<Seed, SealError> {
     if derivation_key.len() < 32 {
         return Err(SealError::ShortDerivationKey {
             len: derivation_key.len(),
@@ -133,9 +171,9 @@ fn seed(planned: &Planned<'_>, cluster: &Cluster, derivation_key: &[u8]) -> Resu
         cluster.name.as_bytes(),
         &present,
         namespace.unwrap_or("").as_bytes(),
-        planned.name.as_bytes(),
-        DOCKERCONFIGJSON.as_bytes(),
+        name.as_bytes(),
     ];
+    parts.extend(data_keys.iter().map(|k| k.as_bytes()));
     parts.extend(recipients.iter().map(String::as_bytes));
     for part in parts {
         // usize is at most 64 bits on every target Rust supports, so this never saturates.
@@ -196,7 +234,7 @@ mod tests {
         let planned = Planned {
             namespace: namespace.map(str::to_owned),
             name: "pullseal-yes".to_owned(),
-            entry: &entry,
+            registry: &registry,
         };
         document(&planned, &entry.dockerconfigjson(), cluster, &[7u8; 32])
     }

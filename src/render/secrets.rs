@@ -290,6 +290,19 @@ fn keys_document(
             named_metadata(&mut keys, "      ", planned, keys_name, &annotations);
             keys.push_str("    type: Opaque\n");
         }
+        SealMode::Sops => {
+            let data: Vec<(&str, &[u8])> = aws_keys(ecr)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_bytes()))
+                .collect();
+            let doc = super::flux::Secret {
+                name: keys_name,
+                kind: "Opaque",
+                data: &data,
+                annotations: &for_name,
+            };
+            return super::flux::encrypted_secret(planned, &doc, cluster, derivation_key);
+        }
         SealMode::None => {
             keys.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
             named_metadata(&mut keys, "  ", planned, keys_name, &for_name);

@@ -300,3 +300,49 @@ fn the_flux_example_has_the_documented_shape() {
     let readme = fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("No Flux runs in the test suite"), "{readme}");
 }
+
+/// An ECR registry on a `seal: sops` cluster: the AWS keys Secret is SOPS-encrypted to the
+/// cluster's recipients like the pull secrets (an `Opaque` Secret, `data` encrypted), opens
+/// with the real sops to exactly the catalog's keys, and is deterministic; the ESO objects
+/// beside it carry no secret.
+#[test]
+fn ecr_keys_on_a_sops_cluster_are_sops_encrypted() {
+    let run = || {
+        render("flux")
+            .arg("testdata/render/ecr-external-secrets/input.yaml")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_eq!(run().stdout, out.stdout, "two renders differ");
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        !text.contains("AKIATESTONLY") && !text.contains("test-ecr-secret-key"),
+        "{text}"
+    );
+    assert_eq!(text.matches("kind: ExternalSecret\n").count(), 2, "{text}");
+    let secrets = sops_secrets(&out.stdout);
+    let keys = secrets
+        .get("shop/pullseal-ecr-main-aws")
+        .unwrap_or_else(|| panic!("{secrets:?}"));
+    assert!(keys.contains("type: Opaque\n"), "{keys}");
+    let tmp = tempfile::tempdir().unwrap();
+    let opened = sops_decrypt(tmp.path(), keys);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let secret: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+    let decode = |k: &str| {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(secret["data"][k].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(decode("access-key-id"), "AKIATESTONLY00000000");
+    assert_eq!(decode("secret-access-key"), "test-ecr-secret-key");
+}
