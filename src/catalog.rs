@@ -10,6 +10,7 @@
 //! sops MAC hashes values only, in order, so only a value's own encryption, whose additional
 //! data is its key path, ties it to its registry, cluster and field.
 
+pub mod edit;
 mod schema;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 //! takes. No rendering logic lives here.
 
 mod argocd;
+mod catalog;
 mod doctor;
 mod kustomize;
 mod render;
@@ -10,6 +11,10 @@ mod validate;
 use clap::{Parser, Subcommand};
 
 pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
+pub use catalog::{
+    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, FieldArgs, InitArgs, ListArgs,
+    NameArgs, RotateArgs, SecretArgs, SetArgs, ShowArgs,
+};
 pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
@@ -55,6 +60,12 @@ pub enum Command {
         expires within 30 days, seal: none, a missing tool) do not fail it."
     )]
     Doctor(DoctorArgs),
+    /// Administer the catalog: create it, add, change, rotate and remove registries and
+    /// clusters, list them; secrets only from standard input or files, never decrypted to disk.
+    #[command(
+        after_help = "Example: pullseal catalog init --age age1... && printf %s \"$TOKEN\" | pullseal catalog add quay-team --type quay --server quay.io/acme --username acme+ci --password-stdin"
+    )]
+    Catalog(Box<CatalogArgs>),
     /// Print the shell completion script for SHELL, generated from these definitions.
     #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
     Completions(CompletionsArgs),
