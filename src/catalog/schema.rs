@@ -8,6 +8,8 @@
 //! empty lists and empty mappings are left plain by sops and hashed by no one, so anybody
 //! could add or remove them without breaking the file. They are refused everywhere, before
 //! anything else is checked, rather than given a meaning such as "absent" or "nowhere".
+//! The one exception is an empty catalog's top-level `registries: {}` and `clusters: {}`
+//! (see `check`).
 
 use std::collections::BTreeMap;
 

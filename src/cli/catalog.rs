@@ -127,7 +127,7 @@ pub struct SecretArgs {
 /// Settings of a registry that are not secrets.
 #[derive(Debug, Args, Default)]
 pub struct FieldArgs {
-    /// Where its images live: host[:port][/path] [default: the type's, where it has one].
+    /// Where its images live: a host, with an optional :port and /path [default: the type's, where it has one].
     #[arg(long, value_name = "SERVER")]
     pub server: Option<String>,
 

@@ -300,17 +300,12 @@ fn init_add_list_rotate_set_rm_round_trip() {
         .map(|o| {
             assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
             assert!(o.stdout.is_empty());
+            // The error line and the problem lines; not the hint.
             String::from_utf8_lossy(&o.stderr)
                 .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-                + &String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .skip(1)
-                    .filter(|l| l.starts_with("  - "))
-                    .map(|l| format!("\n{l}"))
-                    .collect::<String>()
+                .filter(|l| l.starts_with("error: ") || l.starts_with("  - "))
+                .collect::<Vec<_>>()
+                .join("\n")
         })
         .collect();
     let shown = stderr
@@ -404,7 +399,7 @@ fn init_add_list_rotate_set_rm_round_trip() {
     let left: Vec<String> = fs::read_dir(admin.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| n.starts_with(".pullseal-catalog-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
     admin.assert_no_leak();
