@@ -6,10 +6,14 @@
 //! prints, logs or formats a decrypted value (its `Debug` impls included), and its errors
 //! name fields, never values.
 //!
+//! [`edit`] is the way back for `pullseal catalog`: the decrypted tree edited in memory,
+//! checked with the same schema check, encrypted again and written atomically.
+//!
 //! Only fully encrypted catalogs are accepted (see [`CatalogError::NotFullyEncrypted`]): the
 //! sops MAC hashes values only, in order, so only a value's own encryption, whose additional
 //! data is its key path, ties it to its registry, cluster and field.
 
+pub mod edit;
 mod schema;
 
 use std::collections::BTreeMap;

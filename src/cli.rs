@@ -2,6 +2,7 @@
 //! takes. No rendering logic lives here.
 
 mod argocd;
+mod catalog;
 mod doctor;
 mod kustomize;
 mod render;
@@ -11,10 +12,14 @@ mod validate;
 use clap::{Parser, Subcommand};
 
 pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
+pub use catalog::{
+    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, FieldArgs, InitArgs, ListArgs,
+    NameArgs, RotateArgs, SecretArgs, SetArgs, ShowArgs,
+};
 pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
-pub use scaffold::{AnnotationArgs, CatalogArgs, ScaffoldArgs, ScaffoldKind, SnippetFormat};
+pub use scaffold::{AnnotationArgs, CatalogSource, ScaffoldArgs, ScaffoldKind, SnippetFormat};
 pub use validate::{OutputFormat, ValidateArgs};
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
@@ -66,6 +71,12 @@ pub enum Command {
         after_help = "Example: pullseal scaffold deployment --name web --registry company --repository team/web --tag 1.4.2 --namespace shop --port 8080 > web.yaml"
     )]
     Scaffold(ScaffoldArgs),
+    /// Administer the catalog: create it, add, change, rotate and remove registries and
+    /// clusters, list them; secrets only from standard input or files, never decrypted to disk.
+    #[command(
+        after_help = "Example: pullseal catalog init --age age1... && printf %s \"$TOKEN\" | pullseal catalog add quay-team --type quay --server quay.io/acme --username acme+ci --password-stdin"
+    )]
+    Catalog(Box<CatalogArgs>),
     /// Print the shell completion script for SHELL, generated from these definitions.
     #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
     Completions(CompletionsArgs),

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::CatalogError;
+use crate::catalog::edit::EditError;
 use crate::frontend::SettingsError;
 use crate::frontend::{ArgocdError, KrmError};
 use crate::render::{NO_NAMESPACE, NO_NAMESPACE_FOR_POLICY, RenderError};
@@ -86,6 +87,10 @@ pub enum Error {
         /// How many were checked.
         total: usize,
     },
+    /// `pullseal catalog` refused an edit (exit 2), cannot open or encrypt the catalog (3) or
+    /// write it (5); nothing was written.
+    #[error(transparent)]
+    Edit(#[from] EditError),
     /// Reading inputs or writing outputs failed (exit 5). The message names the action and
     /// the path; the I/O error itself is the source, printed once as the cause.
     #[error("cannot {action} {}", shown_path(path))]
@@ -151,6 +156,7 @@ impl Error {
             Error::Io { .. } => 5,
             Error::Validate { .. } => 6,
             Error::Argocd(e) => e.exit_code(),
+            Error::Edit(e) => e.exit_code(),
             Error::Function(e) => e.exit_code(),
             Error::Doctor { first, .. } => first.exit_code(),
         }
@@ -179,6 +185,10 @@ impl Error {
                 source: SopsError::NoIdentity { .. },
                 ..
             })
+            | Error::Edit(EditError::Load(CatalogError::Decrypt {
+                source: SopsError::NoIdentity { .. },
+                ..
+            }))
             | Error::Identities(_) => {
                 Some("give the catalog's age identity with --age-key-file, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY")
             }
@@ -193,6 +203,9 @@ impl Error {
                     "set the namespace where the manifests are made: Helm, which does not tell a post-renderer the release namespace, needs --post-renderer-args --namespace=<release namespace>; kustomize, `namespace` in the kustomization or in the Render settings; Argo CD gives the Application's destination namespace (ARGOCD_APP_NAMESPACE)",
                 )
             }
+            Error::Edit(EditError::Invalid { .. }) => Some(
+                "each field has the option of its name: --server, --username, --email, --public, --region, --access-key-id, --role-arn, --refresh, --allow-namespace/-cluster/-project; password: --password-stdin, --password-file or --key-file (gcr); secretAccessKey: --secret-access-key-stdin or --secret-access-key-file; sessionToken: --session-token-file",
+            ),
             Error::Catalog(CatalogError::NotFound { .. }) => Some(
                 "discovery looks in the working directory and its parents up to the repository root (the directory holding .git); run from inside the catalog's repository, or pass --catalog",
             ),

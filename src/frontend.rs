@@ -8,9 +8,11 @@
 //! the Argo CD config-management plugin (`frontend/argocd.rs`). Diagnostics go to
 //! stderr, never to stdout, and to `PULLSEAL_LOG` when it is set (`frontend/report.rs`).
 //! Finding and reading files is `frontend/inputs.rs`. `pullseal validate`, which reports on
-//! the live registries rather than rendering, is `frontend/validate.rs`.
+//! the live registries rather than rendering, is `frontend/validate.rs`; the admin's
+//! `pullseal catalog` commands are `frontend/catalog.rs`.
 
 mod argocd;
+mod catalog;
 mod doctor;
 mod inputs;
 pub(crate) mod krm;
@@ -81,6 +83,13 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
         Command::Doctor(args) => doctor::run(args, env, &mut io::stdout().lock()),
         Command::Annotation(args) => write_out(scaffold::annotation(args, env)?.as_bytes()),
         Command::Scaffold(args) => write_out(scaffold::scaffold(args, env)?.as_bytes()),
+        Command::Catalog(args) => catalog::run(
+            args,
+            env,
+            &mut io::stdin().lock(),
+            &mut io::stdout().lock(),
+            report,
+        ),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(

@@ -525,6 +525,22 @@ pub fn age_recipients(text: &str) -> Result<Vec<String>, SopsError> {
         .collect())
 }
 
+/// The age recipients of sops file `text` when an edit can keep every master key it has: one
+/// key group of age recipients only (no KMS, PGP, Vault or Azure keys, no Shamir split), in
+/// file order. `None` when the file has anything else, which an edit re-encrypting to its age
+/// recipients would drop. Reads the metadata only, as [`age_recipients`] does.
+pub fn editable_age_recipients(text: &str) -> Result<Option<Vec<String>>, SopsError> {
+    let documents = yaml::parse(text)?;
+    let (_, metadata) = format::extract(documents)?;
+    let meta = format::Metadata::from_node(metadata)?;
+    Ok(match meta.key_groups.as_slice() {
+        [group] if group.other.is_empty() && !group.age.is_empty() => {
+            Some(group.age.iter().map(|s| s.recipient.clone()).collect())
+        }
+        _ => None,
+    })
+}
+
 /// Refuses a file with a plain value (naming the first one) or a loosening metadata field.
 fn require_fully_encrypted(branches: &[format::Branch], meta: &format::Metadata) -> Result<(), SopsError> {
     let spot = tree::first_plain(branches);

@@ -8,6 +8,8 @@
 //! empty lists and empty mappings are left plain by sops and hashed by no one, so anybody
 //! could add or remove them without breaking the file. They are refused everywhere, before
 //! anything else is checked, rather than given a meaning such as "absent" or "nowhere".
+//! The one exception is an empty catalog's top-level `registries: {}` and `clusters: {}`
+//! (see `check`).
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,8 @@ use crate::registry::{Field, FieldKind, Given, Input, Provider};
 use crate::seal::{Certificate, Scope};
 use crate::sops::Value;
 
-const API_VERSION: &str = "pullseal.io/v1alpha1";
-const KIND: &str = "RegistryCatalog";
+pub(super) const API_VERSION: &str = "pullseal.io/v1alpha1";
+pub(super) const KIND: &str = "RegistryCatalog";
 
 type Checked = (BTreeMap<RegistryName, Registry>, BTreeMap<String, Cluster>);
 
@@ -185,7 +187,23 @@ impl<'a> Fields<'a> {
 
 pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
     let mut problems = Problems(Vec::new());
-    nothing_unauthenticated("", root, &mut problems);
+    match root {
+        // The one exception: `registries: {}` and `clusters: {}` at the top, an empty catalog
+        // (`catalog init`, or `catalog rm` of the last entry). Adding or removing one unnoticed
+        // changes nothing that matters: removing it leaves a required field missing, and it
+        // can only be added where the field was missing (an invalid catalog) or was `{}`.
+        // Emptying a non-empty one removes encrypted values, which breaks the MAC.
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                let empty_top = matches!(value, Value::Map(inner) if inner.is_empty())
+                    && (key == "registries" || key == "clusters");
+                if !empty_top {
+                    nothing_unauthenticated(&key_path("", key), value, &mut problems);
+                }
+            }
+        }
+        _ => nothing_unauthenticated("", root, &mut problems),
+    }
     if !problems.0.is_empty() {
         return Err(problems.0);
     }

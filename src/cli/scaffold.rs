@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 /// Where the catalog comes from, as for `render`.
 #[derive(Debug, Args)]
-pub struct CatalogArgs {
+pub struct CatalogSource {
     /// The SOPS-encrypted catalog [default: pullseal.catalog.yaml here or in a parent, up to
     /// the repository root].
     #[arg(long, env = "PULLSEAL_CATALOG", value_name = "PATH")]
@@ -46,7 +46,7 @@ pub struct AnnotationArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub catalog: CatalogArgs,
+    pub catalog: CatalogSource,
 }
 
 /// The workload kinds `pullseal scaffold` makes.
@@ -104,5 +104,5 @@ pub struct ScaffoldArgs {
 
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub catalog: CatalogArgs,
+    pub catalog: CatalogSource,
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use super::Env;
 use super::inputs::{io, locate_catalog};
 use crate::catalog::{Catalog, Registry};
-use crate::cli::{AnnotationArgs, CatalogArgs, ScaffoldArgs, ScaffoldKind, SnippetFormat};
+use crate::cli::{AnnotationArgs, CatalogSource, ScaffoldArgs, ScaffoldKind, SnippetFormat};
 use crate::error::{Error, shown};
 use crate::manifest::tree;
 use crate::reference::{Image, RegistryName, is_dns_label};
@@ -163,7 +163,7 @@ pub(super) fn scaffold(args: &ScaffoldArgs, env: &dyn Env) -> Result<String, Err
 }
 
 /// Decrypts the catalog as `render` finds it.
-fn open(args: &CatalogArgs, env: &dyn Env) -> Result<Catalog, Error> {
+fn open(args: &CatalogSource, env: &dyn Env) -> Result<Catalog, Error> {
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let path = locate_catalog(args.catalog.as_deref(), &cwd)?;
     let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))

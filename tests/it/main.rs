@@ -10,6 +10,7 @@
 )]
 
 mod argocd;
+mod catalog_admin;
 mod cli;
 mod doctor;
 mod ecr;
