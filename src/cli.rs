@@ -7,6 +7,7 @@ mod doctor;
 mod kustomize;
 mod render;
 mod scaffold;
+mod usage;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,7 @@ pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};
 pub use render::RenderArgs;
 pub use scaffold::{AnnotationArgs, CatalogSource, ScaffoldArgs, ScaffoldKind, SnippetFormat};
+pub use usage::UsageArgs;
 pub use validate::{OutputFormat, ValidateArgs};
 
 /// Render registry references in Kubernetes manifests into imagePullSecrets and pull
@@ -77,6 +79,10 @@ pub enum Command {
         after_help = "Example: pullseal catalog init --age age1... && printf %s \"$TOKEN\" | pullseal catalog add quay-team --type quay --server quay.io/acme --username acme+ci --password-stdin"
     )]
     Catalog(Box<CatalogArgs>),
+    /// List which workloads, in which namespaces, use which catalog registry, and the
+    /// registries none uses; references are checked for the cluster as render checks them.
+    #[command(after_help = "Example: pullseal usage --cluster prod-eu manifests/ --output json")]
+    Usage(UsageArgs),
     /// Print the shell completion script for SHELL, generated from these definitions.
     #[command(after_help = "Example: pullseal completions bash > /etc/bash_completion.d/pullseal")]
     Completions(CompletionsArgs),

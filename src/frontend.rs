@@ -20,6 +20,7 @@ pub mod kustomize;
 mod report;
 mod scaffold;
 mod settings;
+mod usage;
 mod validate;
 
 use std::io::{self, Read, Write};
@@ -81,6 +82,9 @@ pub fn run(command: &Command, env: &dyn Env, report: &mut Report<'_>) -> Result<
             }
         },
         Command::Doctor(args) => doctor::run(args, env, &mut io::stdout().lock()),
+        Command::Usage(args) => {
+            write_out(usage::usage(args, env, &mut io::stdin().lock(), report)?.as_bytes())
+        }
         Command::Annotation(args) => write_out(scaffold::annotation(args, env)?.as_bytes()),
         Command::Scaffold(args) => write_out(scaffold::scaffold(args, env)?.as_bytes()),
         Command::Catalog(args) => catalog::run(

@@ -77,6 +77,9 @@ pub struct Options {
     pub project: Option<String>,
     /// The time certificates are checked against.
     pub now: time::OffsetDateTime,
+    /// Resolve and check every reference, but seal and emit nothing (`pullseal usage`): the
+    /// render's [`Rendered::uses`] is what is wanted.
+    pub plan_only: bool,
 }
 
 impl Options {
@@ -91,6 +94,7 @@ impl Options {
             instance: None,
             project: None,
             now: time::OffsetDateTime::now_utc(),
+            plan_only: false,
         }
     }
 }
@@ -177,6 +181,22 @@ pub struct Rendered {
     secrets: Vec<Secret>,
     /// Things the user should know that do not stop the render.
     pub warnings: Vec<String>,
+    /// Every workload that references a registry, in input order.
+    pub uses: Vec<Use>,
+}
+
+/// One workload's references: where it is, and the registries its pod pulls from (resolved
+/// and policy-checked for the cluster, anonymous ones and kubelet-pulled ones included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    /// File and document.
+    pub origin: Origin,
+    /// `Kind namespace/name`, as diagnostics show it.
+    pub object: String,
+    /// The namespace the pod runs in, when known.
+    pub namespace: Option<String>,
+    /// The registries, each once, in the order the pod names them.
+    pub registries: Vec<crate::reference::RegistryName>,
 }
 
 /// One emitted pull-secret document.
@@ -194,6 +214,7 @@ impl fmt::Debug for Rendered {
             .field("edits", &self.edits.iter().map(Vec::len).sum::<usize>())
             .field("secrets", &self.secrets.len())
             .field("warnings", &self.warnings)
+            .field("uses", &self.uses.len())
             .finish()
     }
 }
@@ -247,6 +268,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         diagnostics: Vec::new(),
         planned: BTreeMap::new(),
         edits: vec![Vec::new(); stream.documents.len()],
+        uses: Vec::new(),
     };
     let parsed = parse_candidates(stream, &mut walk.diagnostics);
     let default_ns = options.namespace.as_deref();
@@ -295,6 +317,14 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         });
         return Err(RenderError::Input(walk.diagnostics));
     }
+    if options.plan_only {
+        return Ok(Rendered {
+            edits: walk.edits,
+            secrets: Vec::new(),
+            warnings: Vec::new(),
+            uses: walk.uses,
+        });
+    }
     if let Some(message) = unusable {
         if !walk.planned.is_empty() {
             return Err(RenderError::Cluster {
@@ -313,6 +343,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         edits: walk.edits,
         secrets: extra,
         warnings,
+        uses: walk.uses,
     })
 }
 
@@ -699,8 +730,9 @@ mod tests {
             edits: vec![Vec::new()],
             secrets: vec![Secret(zeroize::Zeroizing::new("password: hunter2".to_owned()))],
             warnings: Vec::new(),
+            uses: Vec::new(),
         };
-        insta::assert_snapshot!(format!("{rendered:?}"), @"Rendered { edits: 0, secrets: 1, warnings: [] }");
+        insta::assert_snapshot!(format!("{rendered:?}"), @"Rendered { edits: 0, secrets: 1, warnings: [], uses: 0 }");
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub(super) struct Walk<'a> {
     pub(super) diagnostics: Vec<Diagnostic>,
     pub(super) planned: BTreeMap<(Option<String>, String), Source<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
+    pub(super) uses: Vec<super::Use>,
 }
 
 /// One container of a pod.
@@ -283,6 +284,14 @@ impl<'a> Walk<'a> {
     ) {
         let containers = containers(spec.node, spec.field);
         let (used, mut failed) = self.resolve(ctx, label, &containers, refs);
+        if !used.is_empty() {
+            self.uses.push(super::Use {
+                origin: ctx.origin.clone(),
+                object: label.to_owned(),
+                namespace: namespace.map(str::to_owned),
+                registries: used.iter().map(|r| r.name.clone()).collect(),
+            });
+        }
         for r in &used {
             if let Some(m) = self.policy(r, namespace) {
                 self.report(ctx, label, None, m);

@@ -29,6 +29,7 @@ mod providers;
 mod scaffold;
 mod sops_write;
 mod support;
+mod usage;
 mod validate;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
