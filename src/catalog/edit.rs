@@ -57,6 +57,12 @@ pub enum EditError {
         /// What was given (a public key, not a secret).
         recipient: String,
     },
+    /// A rekey that would leave no recipient, or removes one the catalog does not have.
+    #[error("catalog rekey: {message}")]
+    Rekey {
+        /// What is wrong (recipients are public keys, not secrets).
+        message: String,
+    },
     /// The catalog's keys are not one group of age recipients.
     #[error(
         "the catalog {} has key groups or master keys other than age recipients (KMS, PGP, Vault, Shamir); pullseal edits only catalogs encrypted to age recipients, so use sops edit for this one",
@@ -133,6 +139,7 @@ impl EditError {
         match self {
             EditError::Exists { .. }
             | EditError::BadRecipient { .. }
+            | EditError::Rekey { .. }
             | EditError::Duplicate { .. }
             | EditError::Missing { .. }
             | EditError::Invalid { .. } => 2,
@@ -251,6 +258,33 @@ impl Editor {
             root,
             recipients,
         })
+    }
+
+    /// Encrypts to a new recipient set (`add`ed, `rm`oved) under a new data key: every
+    /// value gets new ciphertext, so a removed recipient that kept the old data key can read
+    /// nothing written from now on. The content stays as it is.
+    pub fn rekey(&mut self, add: &[String], rm: &[String]) -> Result<(), EditError> {
+        let rekey = |message: String| EditError::Rekey { message };
+        let added = parse_recipients(add)?;
+        let removed = parse_recipients(rm)?;
+        for (gone, text) in removed.iter().zip(rm) {
+            if !self.recipients.iter().any(|r| r.to_string() == gone.to_string()) {
+                return Err(rekey(format!("{text} is not a recipient of the catalog")));
+            }
+        }
+        self.recipients
+            .retain(|r| !removed.iter().any(|gone| gone.to_string() == r.to_string()));
+        for new in added {
+            if !self.recipients.iter().any(|r| r.to_string() == new.to_string()) {
+                self.recipients.push(new);
+            }
+        }
+        if self.recipients.is_empty() {
+            return Err(rekey("it would leave the catalog with no recipient".to_owned()));
+        }
+        // No stash: a fresh data key and fresh IVs for every value.
+        self.decrypted = None;
+        Ok(())
     }
 
     /// The decrypted tree.

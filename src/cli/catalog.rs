@@ -54,6 +54,12 @@ pub enum CatalogCommand {
         pullseal catalog set quay-team --allow-namespace 'shop-*' --allow-namespace web\n  \
         pullseal catalog set company --server registry.example.com:5000 --unset email")]
     Set(SetArgs),
+    /// Re-encrypt the catalog to a new set of age recipients under a new data key; the
+    /// content is kept, every value gets new ciphertext.
+    #[command(after_help = "Examples:\n  \
+        pullseal catalog rekey --add-age age1newadmin...\n  \
+        pullseal catalog rekey --rm-age age1leaver... --add-age age1successor...")]
+    Rekey(RekeyArgs),
     /// Replace a registry's credential; everything else is kept.
     #[command(after_help = "Examples:\n  \
         printf %s \"$NEW_TOKEN\" | pullseal catalog rotate quay-team --password-stdin\n  \
@@ -275,4 +281,20 @@ pub struct ClusterAddArgs {
     /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable).
     #[arg(long = "kubelet-credentials", value_name = "GLOB")]
     pub kubelet_credentials: Vec<String>,
+}
+
+/// Arguments of `pullseal catalog rekey`.
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// An age recipient to add (repeatable).
+    #[arg(
+        long = "add-age",
+        value_name = "RECIPIENT",
+        required_unless_present = "rm_age"
+    )]
+    pub add_age: Vec<String>,
+
+    /// An age recipient to remove (repeatable).
+    #[arg(long = "rm-age", value_name = "RECIPIENT")]
+    pub rm_age: Vec<String>,
 }

@@ -103,6 +103,10 @@ pub(crate) fn run(
             apply_rotate(&mut editor, rotate, stdin)?;
             format!("rotated the credential of registry {}", shown(&rotate.name))
         }
+        CatalogCommand::Rekey(rekey) => {
+            editor.rekey(&rekey.add_age, &rekey.rm_age)?;
+            "re-encrypted the catalog under a new data key".to_owned()
+        }
         CatalogCommand::Rm(rm) => {
             editor.remove_registry(&rm.name)?;
             format!("removed registry {}", shown(&rm.name))

@@ -595,3 +595,92 @@ fn a_sops_cluster_is_added_and_renders_for_flux() {
     );
     admin.assert_no_leak();
 }
+
+/// `catalog rekey`: a new admin's key is added and the old one removed; the real sops opens
+/// the result with the new key only, the content is the same, and every value's ciphertext
+/// changed (a new data key), so the removed key holder learns nothing from later versions.
+#[test]
+fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
+    let mut admin = Admin::new();
+    admin.ok(&["init", "--age", RECIPIENT], "");
+    admin.ok(
+        &[
+            "add",
+            "quay-team",
+            "--type",
+            "quay",
+            "--server",
+            "quay.io/acme",
+            "--username",
+            "acme+ci",
+            "--password-stdin",
+        ],
+        QUAY_TOKEN,
+    );
+    let before = fs::read_to_string(admin.catalog()).unwrap();
+    let new_key = admin.dir.path().join("new-admin.txt");
+    let out = Command::new(peers::age().with_file_name("age-keygen"))
+        .arg("-o")
+        .arg(&new_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new_recipient = String::from_utf8_lossy(&out.stderr)
+        .split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .unwrap()
+        .to_owned();
+    // Removing a recipient the catalog does not have, or the last one, is refused.
+    let out = admin.run(&["rekey", "--rm-age", &new_recipient], "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin.run(&["rekey", "--rm-age", RECIPIENT], "");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no recipient"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read_to_string(admin.catalog()).unwrap(), before);
+    admin.ok(&["rekey", "--add-age", &new_recipient, "--rm-age", RECIPIENT], "");
+    let after = fs::read_to_string(admin.catalog()).unwrap();
+    assert!(
+        after.contains(&new_recipient) && !after.contains(RECIPIENT),
+        "{after}"
+    );
+    let encrypted = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("ENC["))
+            .map(str::to_owned)
+            .collect()
+    };
+    for line in encrypted(&after) {
+        assert!(!encrypted(&before).contains(&line), "kept ciphertext: {line}");
+    }
+    let sops = |key: &std::path::Path| {
+        Command::new(peers::sops())
+            .args(["decrypt", "--output-type", "json"])
+            .arg(admin.catalog())
+            .env("SOPS_AGE_KEY_FILE", key)
+            .env_remove("SOPS_AGE_KEY")
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .output()
+            .unwrap()
+    };
+    let opened = sops(&new_key);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+    assert_eq!(json["registries"]["quay-team"]["password"], QUAY_TOKEN);
+    assert!(
+        !sops(&path(AGE_KEY)).status.success(),
+        "the removed key still opens the catalog"
+    );
+    admin.assert_no_leak();
+}
