@@ -57,6 +57,15 @@ pub enum EditError {
         /// What was given (a public key, not a secret).
         recipient: String,
     },
+    /// `catalog rm --check` found workloads that still use the registry.
+    #[error("registry {} is still used by the --check manifests, so it is kept:\n{}", shown(name),
+        .uses.iter().map(|u| format!("  {u}")).collect::<Vec<_>>().join("\n"))]
+    StillUsed {
+        /// The registry.
+        name: String,
+        /// `file: document N: Kind ns/name` of each workload.
+        uses: Vec<String>,
+    },
     /// A rekey that would leave no recipient, or removes one the catalog does not have.
     #[error("catalog rekey: {message}")]
     Rekey {
@@ -140,6 +149,7 @@ impl EditError {
             EditError::Exists { .. }
             | EditError::BadRecipient { .. }
             | EditError::Rekey { .. }
+            | EditError::StillUsed { .. }
             | EditError::Duplicate { .. }
             | EditError::Missing { .. }
             | EditError::Invalid { .. } => 2,

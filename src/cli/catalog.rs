@@ -65,9 +65,9 @@ pub enum CatalogCommand {
         printf %s \"$NEW_TOKEN\" | pullseal catalog rotate quay-team --password-stdin\n  \
         pullseal catalog rotate ecr --access-key-id AKIA... --secret-access-key-file aws.key")]
     Rotate(RotateArgs),
-    /// Remove a registry.
-    #[command(after_help = "Example: pullseal catalog rm quay-team")]
-    Rm(NameArgs),
+    /// Remove a registry; with --check, only when the given manifests no longer use it.
+    #[command(after_help = "Example: pullseal catalog rm quay-team --check manifests/ --cluster prod-eu")]
+    Rm(RmArgs),
     /// List the registries and clusters: names, types, servers, allow rules, seals and
     /// certificate expiry, never a credential.
     #[command(after_help = "Example: pullseal catalog ls --output json")]
@@ -227,6 +227,23 @@ pub struct RotateArgs {
     /// The secrets.
     #[command(flatten)]
     pub secrets: SecretArgs,
+}
+
+/// Arguments of `pullseal catalog rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The registry's name.
+    pub name: String,
+
+    /// Manifest files or directories that must no longer reference the registry (repeatable);
+    /// read and checked as render reads them.
+    #[arg(long, value_name = "PATH")]
+    pub check: Vec<PathBuf>,
+
+    /// The cluster the --check manifests are checked for [default: PULLSEAL_CLUSTER, or the
+    /// catalog's only cluster].
+    #[arg(long, value_name = "NAME", requires = "check")]
+    pub cluster: Option<String>,
 }
 
 /// A command that takes one name.

@@ -108,6 +108,33 @@ pub(crate) fn run(
             "re-encrypted the catalog under a new data key".to_owned()
         }
         CatalogCommand::Rm(rm) => {
+            if !rm.check.is_empty() {
+                let scan_args = crate::cli::RenderArgs {
+                    inputs: rm.check.clone(),
+                    catalog: Some(path.clone()),
+                    age_key_file: args.age_key_file.clone(),
+                    cluster: rm.cluster.clone(),
+                    all_clusters: false,
+                    out_dir: None,
+                    namespace: None,
+                    pod_specs: Vec::new(),
+                    secret_name: None,
+                    instance: None,
+                };
+                let (_, _, uses) = super::usage::scan(&scan_args, env, stdin, report)?;
+                let still: Vec<String> = uses
+                    .iter()
+                    .filter(|u| u.registries.iter().any(|r| r.as_str() == rm.name))
+                    .map(|u| format!("{}: {}", u.origin, u.object))
+                    .collect();
+                if !still.is_empty() {
+                    return Err(crate::catalog::edit::EditError::StillUsed {
+                        name: rm.name.clone(),
+                        uses: still,
+                    }
+                    .into());
+                }
+            }
             editor.remove_registry(&rm.name)?;
             format!("removed registry {}", shown(&rm.name))
         }

@@ -13,11 +13,34 @@ use std::path::Path;
 
 use super::inputs::{io, locate_catalog, read_inputs};
 use super::{Env, choose_cluster, default_namespace, load_catalog, options, warn};
+use crate::catalog::Catalog;
 use crate::cli::{OutputFormat, RenderArgs, UsageArgs};
 use crate::error::{Error, shown};
 use crate::manifest::Stream;
 use crate::reference::RegistryName;
 use crate::render;
+
+/// Every use of a registry in the inputs of `render_args`, for the cluster they choose, as
+/// render resolves and checks them; with the catalog and the cluster.
+pub(super) fn scan(
+    render_args: &RenderArgs,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+    stderr: &mut dyn std::io::Write,
+) -> Result<(Catalog, String, Vec<render::Use>), Error> {
+    let namespace = default_namespace(render_args.namespace.as_deref(), env)?;
+    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
+    let catalog_path = locate_catalog(render_args.catalog.as_deref(), &cwd)?;
+    let inputs = read_inputs(&render_args.inputs, &catalog_path, stdin)?;
+    warn(stderr, &inputs.warnings);
+    let stream = Stream::new(inputs.sources);
+    let catalog = load_catalog(render_args, env, &catalog_path)?;
+    let cluster = choose_cluster(render_args.cluster.as_deref(), env, &catalog)?;
+    let mut opts = options(render_args, namespace.as_ref(), cluster.clone());
+    opts.plan_only = true;
+    let rendered = render::render(&stream, &catalog, &opts)?;
+    Ok((catalog, cluster, rendered.uses))
+}
 
 /// `pullseal usage`: the report to print.
 pub(super) fn usage(
@@ -38,26 +61,15 @@ pub(super) fn usage(
         secret_name: None,
         instance: None,
     };
-    let namespace = default_namespace(render_args.namespace.as_deref(), env)?;
-    let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
-    let catalog_path = locate_catalog(render_args.catalog.as_deref(), &cwd)?;
-    let inputs = read_inputs(&render_args.inputs, &catalog_path, stdin)?;
-    warn(stderr, &inputs.warnings);
-    let stream = Stream::new(inputs.sources);
-    let catalog = load_catalog(&render_args, env, &catalog_path)?;
-    let cluster = choose_cluster(render_args.cluster.as_deref(), env, &catalog)?;
-    let mut opts = options(&render_args, namespace.as_ref(), cluster.clone());
-    opts.plan_only = true;
-    let rendered = render::render(&stream, &catalog, &opts)?;
-    let referenced: BTreeSet<&RegistryName> = rendered.uses.iter().flat_map(|u| &u.registries).collect();
+    let (catalog, cluster, uses) = scan(&render_args, env, stdin, stderr)?;
+    let referenced: BTreeSet<&RegistryName> = uses.iter().flat_map(|u| &u.registries).collect();
     let unused: Vec<&str> = catalog
         .registry_names()
         .filter(|n| !referenced.contains(n))
         .map(RegistryName::as_str)
         .collect();
     // One row per (registry, workload), by registry, then in input order.
-    let mut rows: Vec<(&str, &render::Use)> = rendered
-        .uses
+    let mut rows: Vec<(&str, &render::Use)> = uses
         .iter()
         .flat_map(|u| u.registries.iter().map(move |r| (r.as_str(), u)))
         .collect();

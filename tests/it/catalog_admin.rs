@@ -684,3 +684,52 @@ fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
     );
     admin.assert_no_leak();
 }
+
+/// `catalog rm --check`: refused while the manifests still use the registry, naming each
+/// workload as render would; the catalog is untouched; once no workload uses it, it goes.
+#[test]
+fn rm_check_refuses_while_a_workload_uses_the_registry() {
+    let mut admin = Admin::new();
+    admin.ok(&["init", "--age", RECIPIENT], "");
+    admin.ok(&["cluster", "add", "demo", "--seal", "none"], "");
+    admin.ok(
+        &[
+            "add",
+            "quay-team",
+            "--type",
+            "quay",
+            "--server",
+            "quay.io/acme",
+            "--username",
+            "acme+ci",
+            "--password-stdin",
+        ],
+        QUAY_TOKEN,
+    );
+    let used = admin.file(
+        "web.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, annotations: {pullseal.io/registries: quay-team}}\nspec: {containers: [{name: web, image: quay.io/acme/web:1}]}\n",
+    );
+    let before = fs::read_to_string(admin.catalog()).unwrap();
+    let out = admin.run(&["rm", "quay-team", "--check", &used], "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("registry quay-team is still used by the --check manifests, so it is kept:")
+            && stderr.contains("web.yaml: document 1: Pod shop/web"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(admin.catalog()).unwrap(), before);
+    let unused = admin.file(
+        "other.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    admin.ok(&["rm", "quay-team", "--check", &unused], "");
+    assert!(admin.sops_json()["registries"].as_object().unwrap().is_empty());
+    admin.assert_no_leak();
+}
