@@ -109,6 +109,28 @@ impl Admin {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// A catalog with a `seal: none` cluster `demo` and the registry `quay-team`.
+    fn with_quay_team() -> Admin {
+        let mut admin = Admin::new();
+        admin.ok(&["init", "--age", RECIPIENT], "");
+        admin.ok(&["cluster", "add", "demo", "--seal", "none"], "");
+        admin.ok(
+            &[
+                "add",
+                "quay-team",
+                "--type",
+                "quay",
+                "--server",
+                "quay.io/acme",
+                "--username",
+                "acme+ci",
+                "--password-stdin",
+            ],
+            QUAY_TOKEN,
+        );
+        admin
+    }
+
     /// No credential in anything any command printed.
     fn assert_no_leak(&self) {
         for out in &self.outputs {
@@ -601,22 +623,7 @@ fn a_sops_cluster_is_added_and_renders_for_flux() {
 /// changed (a new data key), so the removed key holder learns nothing from later versions.
 #[test]
 fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
-    let mut admin = Admin::new();
-    admin.ok(&["init", "--age", RECIPIENT], "");
-    admin.ok(
-        &[
-            "add",
-            "quay-team",
-            "--type",
-            "quay",
-            "--server",
-            "quay.io/acme",
-            "--username",
-            "acme+ci",
-            "--password-stdin",
-        ],
-        QUAY_TOKEN,
-    );
+    let mut admin = Admin::with_quay_team();
     let before = fs::read_to_string(admin.catalog()).unwrap();
     let new_key = admin.dir.path().join("new-admin.txt");
     let out = Command::new(peers::age().with_file_name("age-keygen"))
@@ -689,23 +696,7 @@ fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
 /// workload as render would; the catalog is untouched; once no workload uses it, it goes.
 #[test]
 fn rm_check_refuses_while_a_workload_uses_the_registry() {
-    let mut admin = Admin::new();
-    admin.ok(&["init", "--age", RECIPIENT], "");
-    admin.ok(&["cluster", "add", "demo", "--seal", "none"], "");
-    admin.ok(
-        &[
-            "add",
-            "quay-team",
-            "--type",
-            "quay",
-            "--server",
-            "quay.io/acme",
-            "--username",
-            "acme+ci",
-            "--password-stdin",
-        ],
-        QUAY_TOKEN,
-    );
+    let mut admin = Admin::with_quay_team();
     let used = admin.file(
         "web.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, annotations: {pullseal.io/registries: quay-team}}\nspec: {containers: [{name: web, image: quay.io/acme/web:1}]}\n",
