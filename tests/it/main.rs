@@ -13,6 +13,7 @@ mod argocd;
 mod cli;
 mod doctor;
 mod ecr;
+mod ecr_token;
 mod errors;
 mod fixtures;
 mod flux;
