@@ -163,6 +163,7 @@ pub fn fetch(ecr: &Ecr, endpoints: &AwsEndpoints, timeout: Duration) -> Result<T
 
 /// Decodes `GetAuthorizationToken`'s `authorizationToken`, base64 of `AWS:<password>`, into the
 /// password. `None` when it is not that shape.
+#[cfg_attr(not(feature = "ecr"), allow(dead_code))]
 fn decode_token(token: &str) -> Option<SecretString> {
     use base64::Engine as _;
     let bytes = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(token).ok()?);
@@ -172,6 +173,7 @@ fn decode_token(token: &str) -> Option<SecretString> {
 }
 
 /// `text` with every occurrence of each of `secrets` replaced by `[redacted]`.
+#[cfg_attr(not(feature = "ecr"), allow(dead_code))]
 fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_owned();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
