@@ -140,7 +140,10 @@ impl From<RenderError> for Error {
                 ..
             } => Error::Input(e),
             RenderError::Template { .. } => Error::Usage(e.to_string()),
-            RenderError::Cluster { .. } | RenderError::Seal { .. } => Error::Seal(e),
+            // No pull secret can be made for the cluster: a sealing failure, exit 4.
+            RenderError::Cluster { .. } | RenderError::Seal { .. } | RenderError::EcrToken { .. } => {
+                Error::Seal(e)
+            }
         }
     }
 }

@@ -20,9 +20,10 @@
 //! - what a live check authenticates with ([`crate::catalog::Registry::check_credentials`]).
 //!
 //! What this module must *not* do:
-//! - read files or write output; only [`v2`] talks to a network, and only to the registry
-//!   being checked (its errors and reasons never hold a credential, a token or an
-//!   `Authorization` header); the ECR token exchange builds on [`Ecr`];
+//! - read files or write output; only [`v2`] and [`ecr_token`] talk to a network: `v2` only to
+//!   the registry being checked, `ecr_token` only to AWS's ECR and STS APIs for an ECR
+//!   registry's token (their errors and reasons never hold a credential, a token or an
+//!   `Authorization` header);
 //! - parse YAML or sops values: `catalog::schema` hands it fields already typed as text or
 //!   flags, and turns its problems into field paths;
 //! - show a credential or any other decrypted value: problems name the field and say what
@@ -31,6 +32,7 @@
 mod acr;
 mod dockerhub;
 mod ecr;
+pub mod ecr_token;
 mod gcr;
 mod generic;
 mod mcr;
@@ -428,6 +430,12 @@ impl<'a> AuthsEntry<'a> {
             Credentials::Basic(basic) => Some(AuthsEntry { registry, basic }),
             Credentials::Anonymous | Credentials::Ecr(_) => None,
         }
+    }
+
+    /// The entry of `registry` with `basic` instead of its own credentials: an ECR
+    /// registry's token (user `AWS`), for `refresh: token`.
+    pub(crate) fn with(registry: &'a Registry, basic: &'a Basic) -> AuthsEntry<'a> {
+        AuthsEntry { registry, basic }
     }
 
     /// The key the kubelet matches images against.

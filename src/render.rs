@@ -6,7 +6,10 @@
 //! tags); every other document is passed through as the bytes it came in. Every edited
 //! document is parsed again and checked (`verify`) before it may be written. Problems are
 //! collected over the whole stream and returned together. This module reads no files and
-//! writes no output.
+//! writes no output. Its one call out is the Amazon ECR token exchange of `refresh: token`
+//! registries ([`crate::registry::ecr_token`]), made once per registry after every check
+//! passed and before anything is sealed; the token is sealed like any other pull secret, and
+//! its expiry is a warning (an already expired one, by [`Options::now`], is an error).
 
 mod flux;
 mod name;
@@ -28,6 +31,8 @@ use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::error::shown;
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
+use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
+use crate::registry::{Basic, EcrRefresh};
 use crate::seal::SealError;
 
 /// Where a custom kind keeps its pod spec, e.g. `Rollout=spec.template.spec`.
@@ -75,16 +80,20 @@ pub struct Options {
     /// The Argo CD project being rendered for (`ARGOCD_APP_PROJECT_NAME`), matched against a
     /// registry's `allow.projects`; `None` outside Argo CD.
     pub project: Option<String>,
-    /// The time certificates are checked against.
+    /// The time certificates and ECR tokens (`refresh: token`) are checked against.
     pub now: time::OffsetDateTime,
     /// Resolve and check every reference, but seal and emit nothing (`pullseal usage`): the
     /// render's [`Rendered::uses`] is what is wanted.
     pub plan_only: bool,
+    /// Where the AWS APIs are for `refresh: token` (AWS's own unless `AWS_ENDPOINT_URL…` say
+    /// otherwise).
+    pub aws: AwsEndpoints,
 }
 
 impl Options {
     /// Defaults for `cluster`: no default namespace, built-in kinds only, `pullseal-<registry>`
-    /// names, certificates checked against the current time.
+    /// names, certificates checked against the current time, the AWS endpoints the process
+    /// environment names.
     pub fn new(cluster: impl Into<String>) -> Options {
         Options {
             cluster: cluster.into(),
@@ -95,6 +104,7 @@ impl Options {
             project: None,
             now: time::OffsetDateTime::now_utc(),
             plan_only: false,
+            aws: AwsEndpoints::from_env(|name| std::env::var(name).ok()),
         }
     }
 }
@@ -161,6 +171,15 @@ pub enum RenderError {
         /// Why.
         #[source]
         source: SealError,
+    },
+    /// An ECR registry with `refresh: token` got no usable token.
+    #[error("cannot make the Amazon ECR token of registry {registry:?} (refresh: token)")]
+    EcrToken {
+        /// The registry.
+        registry: String,
+        /// Why.
+        #[source]
+        source: TokenError,
     },
     /// The secret name template is invalid.
     #[error("--secret-name template {template:?}: {message}")]
@@ -337,8 +356,9 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
             cluster.name
         ));
     }
+    let tokens = ecr_tokens(&walk.planned, options, &mut warnings)?;
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
-    let extra = emit(&walk.planned, cluster, key, options)?;
+    let extra = emit(&walk.planned, cluster, key, options, &tokens)?;
     Ok(Rendered {
         edits: walk.edits,
         secrets: extra,
@@ -347,12 +367,54 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     })
 }
 
+/// The pull credential (user `AWS`, the token) of every ECR registry with `refresh: token`
+/// that the plan uses, by registry name: one exchange per registry, each token checked
+/// against `options.now`, its expiry a warning.
+fn ecr_tokens(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    options: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, Basic>, RenderError> {
+    let mut tokens = BTreeMap::new();
+    for source in planned.values() {
+        let secrets::Source::Ecr { registry, ecr } = source else {
+            continue;
+        };
+        let name = registry.name.as_str();
+        if ecr.refresh() != EcrRefresh::Token || tokens.contains_key(name) {
+            continue;
+        }
+        let failed = |source| RenderError::EcrToken {
+            registry: name.to_owned(),
+            source,
+        };
+        let token = ecr_token::fetch(ecr, &options.aws, ecr_token::DEFAULT_TIMEOUT).map_err(failed)?;
+        let rfc3339 = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| t.unix_timestamp().to_string())
+        };
+        if token.expires_at() <= options.now {
+            return Err(failed(TokenError::Expired {
+                expires_at: rfc3339(token.expires_at()),
+                now: rfc3339(options.now),
+            }));
+        }
+        warnings.push(format!(
+            "registry {name:?} (Amazon ECR, refresh: token): the token sealed into its pull secrets expires at {}; render and apply again before then",
+            rfc3339(token.expires_at())
+        ));
+        tokens.insert(name.to_owned(), token.basic());
+    }
+    Ok(tokens)
+}
+
 /// The documents of every planned secret, in the plan's (namespace, name) order.
 fn emit(
     planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
     cluster: &Cluster,
     key: &[u8],
     options: &Options,
+    tokens: &BTreeMap<String, Basic>,
 ) -> Result<Vec<Secret>, RenderError> {
     let mut extra = Vec::with_capacity(planned.len());
     for ((namespace, name), source) in planned {
@@ -369,6 +431,15 @@ fn emit(
         match source {
             secrets::Source::Auths(entry) => {
                 let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
+                extra.push(Secret(zeroize::Zeroizing::new(doc)));
+            }
+            secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
+                // `ecr_tokens` made one for every such registry of the plan.
+                let Some(basic) = tokens.get(registry.name.as_str()) else {
+                    continue;
+                };
+                let entry = crate::registry::AuthsEntry::with(registry, basic);
+                let doc = secrets::document(&planned, &entry, cluster, key, options.now).map_err(failed)?;
                 extra.push(Secret(zeroize::Zeroizing::new(doc)));
             }
             secrets::Source::Ecr { ecr, .. } => {

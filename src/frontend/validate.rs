@@ -1,7 +1,14 @@
 //! `pullseal validate`: check the catalog's registries against the live servers, several at
 //! once, and report one line (or one JSON object) per registry.
 //!
-//! The checks themselves are [`crate::registry::v2`]'s; this module chooses the registries,
+//! The checks themselves are [`crate::registry::v2`]'s; an Amazon ECR registry first has its
+//! AWS keys exchanged for a token ([`crate::registry::ecr_token`], on the pool's thread like
+//! its check), then is checked with Basic `AWS:<token>` against its catalog server. A refused
+//! exchange is `invalid-credentials`, an AWS that cannot be reached `unreachable`; once the
+//! exchange worked, the status is the registry check's (a registry server that cannot be
+//! reached is `unreachable` too), and the reason says that the exchange worked.
+//!
+//! This module chooses the registries,
 //! gives each its credential ([`credentials`], the one place that knows where a check's
 //! credential comes from), runs them on a bounded pool of threads, shows progress on a
 //! terminal, and writes the report to stdout once every check has ended. The run fails
@@ -27,8 +34,9 @@ use super::{Env, Report};
 use crate::catalog::{Catalog, Registry, RegistryType};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::error::{Error, shown};
-use crate::registry::Login;
+use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::v2::{Check, Credentials, Endpoint, Outcome, Status};
+use crate::registry::{Ecr, Login};
 use crate::sops::Identities;
 
 /// One registry to check, owned so that the pool's threads need nothing of the catalog.
@@ -38,6 +46,8 @@ struct Job {
     /// The endpoint, or why there is none to check.
     endpoint: Result<Endpoint, (Status, String)>,
     credentials: Option<Credentials>,
+    /// An ECR registry's AWS settings: its credential is a token made from them.
+    ecr: Option<Ecr>,
 }
 
 /// One line of the report.
@@ -64,9 +74,10 @@ pub(crate) fn validate(
         .map_err(Error::Identities)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let jobs = select(&catalog, &args.names, args.insecure)?;
+    let aws = AwsEndpoints::from_env(|name| env.var(name));
 
     let progress = progress_bar(jobs.len());
-    let lines = run_pool(&jobs, args, timeout, deadline, &progress);
+    let lines = run_pool(&jobs, args, &aws, (timeout, deadline), &progress);
     progress.finish_and_clear();
 
     let text = match args.output {
@@ -124,26 +135,23 @@ fn select(catalog: &Catalog, names: &[String], insecure: bool) -> Result<Vec<Job
 
 fn job(registry: &Registry, insecure: bool) -> Job {
     let server = registry.server.to_string();
-    let endpoint = if registry.kind == RegistryType::Ecr {
-        Err((
-            Status::Unchecked,
-            "Amazon ECR needs its AWS keys exchanged for a token first, which validate does not do yet"
-                .to_owned(),
-        ))
-    } else {
-        Endpoint::for_server(&server, insecure).map_err(|e| (Status::Unchecked, e.to_string()))
+    let endpoint = Endpoint::for_server(&server, insecure).map_err(|e| (Status::Unchecked, e.to_string()));
+    let ecr = match registry.check_credentials() {
+        Login::Ecr(ecr) if registry.kind == RegistryType::Ecr => Some(ecr.clone()),
+        _ => None,
     };
     Job {
         name: registry.name.as_str().to_owned(),
         server,
         endpoint,
         credentials: credentials(registry),
+        ecr,
     }
 }
 
 /// The credential a check uses, as the registry's provider says
-/// ([`Registry::check_credentials`]): Basic (or a token fetched with it), else none. ECR needs
-/// its token exchange first, which is not built yet; its jobs are marked unchecked elsewhere.
+/// ([`Registry::check_credentials`]): Basic (or a token fetched with it), else none. ECR's is
+/// made from its token, on the pool's thread ([`run_job`]).
 fn credentials(registry: &Registry) -> Option<Credentials> {
     match registry.check_credentials() {
         Login::Basic { username, password } => Some(Credentials::new(username.clone(), password.clone())),
@@ -156,8 +164,8 @@ fn credentials(registry: &Registry) -> Option<Credentials> {
 fn run_pool(
     jobs: &[Job],
     args: &ValidateArgs,
-    timeout: Duration,
-    deadline: Duration,
+    aws: &AwsEndpoints,
+    (timeout, deadline): (Duration, Duration),
     progress: &indicatif::ProgressBar,
 ) -> Vec<Line> {
     let next = AtomicUsize::new(0);
@@ -172,7 +180,7 @@ fn run_pool(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let outcome = run_job(job, args, timeout, deadline);
+                    let outcome = run_job(job, args, aws, timeout, deadline);
                     if send.send((i, outcome)).is_err() {
                         break;
                     }
@@ -211,23 +219,70 @@ fn run_pool(
         .collect()
 }
 
-fn run_job(job: &Job, args: &ValidateArgs, timeout: Duration, deadline: Duration) -> Outcome {
-    match &job.endpoint {
-        Err((status, reason)) => Outcome {
-            status: *status,
-            reason: reason.clone(),
-            latency: Duration::ZERO,
-            endpoint: String::new(),
-        },
-        Ok(endpoint) => Check {
+fn run_job(
+    job: &Job,
+    args: &ValidateArgs,
+    aws: &AwsEndpoints,
+    timeout: Duration,
+    deadline: Duration,
+) -> Outcome {
+    let endpoint = match &job.endpoint {
+        Err((status, reason)) => {
+            return Outcome {
+                status: *status,
+                reason: reason.clone(),
+                latency: Duration::ZERO,
+                endpoint: String::new(),
+            };
+        }
+        Ok(endpoint) => endpoint,
+    };
+    let check = |credentials: Option<&Credentials>| {
+        Check {
             endpoint,
-            credentials: job.credentials.as_ref(),
+            credentials,
             repository: args.repository.as_deref(),
             reference: args.reference.as_deref(),
             timeout,
             deadline,
         }
-        .run(),
+        .run()
+    };
+    let Some(ecr) = &job.ecr else {
+        return check(job.credentials.as_ref());
+    };
+    let started = std::time::Instant::now();
+    match ecr_token::fetch(ecr, aws, timeout) {
+        Err(e) => Outcome {
+            status: token_status(&e),
+            reason: format!("the AWS keys were not exchanged for a registry token: {e}"),
+            latency: started.elapsed(),
+            endpoint: String::new(),
+        },
+        Ok(token) => {
+            let credentials = Credentials::new("AWS".to_owned().into(), token.password().clone());
+            let outcome = check(Some(&credentials));
+            Outcome {
+                reason: format!(
+                    "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: {}",
+                    outcome.reason
+                ),
+                latency: started.elapsed(),
+                ..outcome
+            }
+        }
+    }
+}
+
+/// The status of an ECR registry whose token exchange failed: AWS refused the keys, AWS
+/// cannot be reached, or this build cannot ask.
+fn token_status(error: &TokenError) -> Status {
+    match error {
+        TokenError::Refused { .. } => Status::InvalidCredentials,
+        TokenError::NoFeature | TokenError::Setup(_) => Status::Unchecked,
+        TokenError::Unreachable { .. } | TokenError::BadAnswer { .. } | TokenError::Expired { .. } => {
+            Status::Unreachable
+        }
     }
 }
 

@@ -11,7 +11,8 @@
 //! well under the token's 12 hours: `12h` or more is refused.
 //!
 //! This module parses and checks those settings into [`Ecr`]; it must not call AWS or build
-//! any output from them (`render` builds the ESO objects, the token exchange lives apart).
+//! any output from them (`render` builds the ESO objects, the token exchange is
+//! [`super::ecr_token`]).
 //! Glob servers are refused: the settings name one account and region.
 
 use std::fmt;
@@ -43,6 +44,7 @@ impl EcrRefresh {
 }
 
 /// An ECR registry's settings, checked. `Debug` shows the region and the refresh mode only.
+#[derive(Clone)]
 pub struct Ecr {
     account: String,
     region: String,

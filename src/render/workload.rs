@@ -591,11 +591,13 @@ impl<'a> Walk<'a> {
             self.report(ctx, label, field, message);
             return None;
         };
-        if registry.ecr().is_some_and(|e| {
-            e.refresh() == EcrRefresh::Token && !self.cluster.pulls_with_kubelet(&registry.name)
-        }) {
+        if cfg!(not(feature = "ecr"))
+            && registry.ecr().is_some_and(|e| {
+                e.refresh() == EcrRefresh::Token && !self.cluster.pulls_with_kubelet(&registry.name)
+            })
+        {
             let message = format!(
-                "registry {:?} is Amazon ECR with refresh: token, which this version of pullseal does not render yet; use refresh: external-secrets (the default)",
+                "registry {:?} is Amazon ECR with refresh: token, which needs the `ecr` cargo feature this pullseal was built without; use refresh: external-secrets (the default), or a build with the feature",
                 name.as_str()
             );
             self.report(ctx, label, field, message);

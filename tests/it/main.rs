@@ -14,6 +14,7 @@ mod catalog_admin;
 mod cli;
 mod doctor;
 mod ecr;
+mod ecr_token;
 mod errors;
 mod fixtures;
 mod flux;

@@ -2,8 +2,9 @@
 //!
 //! `scripts/install-test-peers` (which `scripts/test` runs first) puts the real Go `sops`, `age`
 //! and a `kubesealpy-python` wrapper into `$PULLSEAL_TEST_PEERS/bin`, by default
-//! `<project>/target/test-peers/bin`. Only `age` may also come from `PATH`: it is a Debian
-//! package, while `sops` must be the pinned build the golden files were made with.
+//! `<project>/target/test-peers/bin`, and `moto_server` (a local AWS, for the ECR tests). Only
+//! `age` may also come from `PATH`: it is a Debian package, while `sops` must be the pinned
+//! build the golden files were made with.
 //!
 //! A missing peer fails the test that wanted it, with a message that says how to install it.
 //! Nothing is skipped: an interop test that quietly skips proves nothing.
@@ -98,6 +99,15 @@ pub(crate) fn docker_registry() -> PathBuf {
 /// If it is in neither place.
 pub(crate) fn skopeo() -> PathBuf {
     find("skopeo", true)
+}
+
+/// moto's server (`moto[server]`, a local AWS), a wrapper around its venv's `moto_server`.
+///
+/// # Panics
+///
+/// If it is not installed in [`bin_dir`].
+pub(crate) fn moto_server() -> PathBuf {
+    find("moto_server", false)
 }
 
 /// `htpasswd` (Debian `apache2-utils`), which writes the bcrypt entries the registry reads.
