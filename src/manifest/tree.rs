@@ -200,10 +200,10 @@ impl Node {
         if let Some(merged) = merged {
             for source in merge_sources(merged) {
                 for (k, v) in source.resolved_entries() {
-                    if let Some(text) = key_text(k) {
-                        if seen.insert(text) {
-                            out.push((k, v));
-                        }
+                    if let Some(text) = key_text(k)
+                        && seen.insert(text)
+                    {
+                        out.push((k, v));
                     }
                 }
             }

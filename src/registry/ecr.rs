@@ -319,13 +319,13 @@ impl Provider for EcrProvider {
         let secret_access_key = input.secret("secretAccessKey", true);
         let session_token = input.secret("sessionToken", false);
         let role_arn = input.text("roleArn", false).map(|r| String::clone(&r));
-        if let (Some(arn), Some(region)) = (&role_arn, &region) {
-            if !is_role_arn(arn, partition(region)) {
-                input.problem(
+        if let (Some(arn), Some(region)) = (&role_arn, &region)
+            && !is_role_arn(arn, partition(region))
+        {
+            input.problem(
                     "roleArn",
                     "is not an IAM role ARN in the region's partition: arn:aws:iam::<account>:role/<name> (arn:aws-cn:… in China, arn:aws-us-gov:… in GovCloud)",
                 );
-            }
         }
         let refresh = match input.text("refresh", false).as_deref().map(String::as_str) {
             None | Some("external-secrets") => Some(EcrRefresh::ExternalSecrets),

@@ -58,10 +58,10 @@ impl Provider for Gcr {
             ),
         }
         let password = input.secret("password", true);
-        if let Some(key) = &password {
-            if let Err(why) = check_key(key.expose_secret()) {
-                input.problem("password", why);
-            }
+        if let Some(key) = &password
+            && let Err(why) = check_key(key.expose_secret())
+        {
+            input.problem("password", why);
         }
         let email = input.text("email", false).map(|e| String::clone(&e));
         if input.failed() {

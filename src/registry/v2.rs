@@ -1187,7 +1187,7 @@ fn describe_io(io: &std::io::Error) -> (Status, String) {
 /// A duration as a reason shows it: `2s`, `1.5s`.
 fn secs(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())

@@ -611,13 +611,13 @@ impl<'a> Walk<'a> {
     /// material, and who may use a registry where is part of it.
     fn policy(&self, registry: &Registry, namespace: Option<&str>) -> Option<String> {
         let name = registry.name.as_str();
-        if let Some(globs) = &registry.allow.clusters {
-            if !globs.matches(&self.cluster.name) {
-                return Some(format!(
-                    "registry {name:?} is not allowed on cluster {:?} (by registries.{name}.allow.clusters in the catalog)",
-                    self.cluster.name
-                ));
-            }
+        if let Some(globs) = &registry.allow.clusters
+            && !globs.matches(&self.cluster.name)
+        {
+            return Some(format!(
+                "registry {name:?} is not allowed on cluster {:?} (by registries.{name}.allow.clusters in the catalog)",
+                self.cluster.name
+            ));
         }
         if let Some(globs) = &registry.allow.namespaces {
             match namespace {

@@ -660,12 +660,11 @@ mod tests {
         let previous = decrypt(&before, &ids()).unwrap();
         assert!(previous.stash.len() > 5);
         let mut edited = previous.documents()[0].clone();
-        if let Value::Map(entries) = &mut edited {
-            if let Value::Seq(items) = &mut entries[0].1 {
-                if let Value::Map(fields) = &mut items[0] {
-                    fields[1].1 = s("n3w");
-                }
-            }
+        if let Value::Map(entries) = &mut edited
+            && let Value::Seq(items) = &mut entries[0].1
+            && let Value::Map(fields) = &mut items[0]
+        {
+            fields[1].1 = s("n3w");
         }
         let mut opts = options(Rule::EncryptAll);
         opts.last_modified = LastModified::from_unix(1_796_038_300).unwrap();

@@ -264,10 +264,11 @@ fn add_keys(group: &mut KeyGroup, field: &str, value: Node) -> Result<(), SopsEr
             }
             group.age.push(AgeStanza { recipient, enc });
         }
-    } else if let Some(name) = OTHER_KEY_TYPES.iter().find(|t| **t == field) {
-        if !list(field, value)?.is_empty() && !group.other.contains(name) {
-            group.other.push(name);
-        }
+    } else if let Some(name) = OTHER_KEY_TYPES.iter().find(|t| **t == field)
+        && !list(field, value)?.is_empty()
+        && !group.other.contains(name)
+    {
+        group.other.push(name);
     }
     Ok(())
 }

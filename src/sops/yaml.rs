@@ -437,10 +437,10 @@ fn resolve_plain(text: &str, tag: Option<&str>, pos: Pos) -> Result<Plain, YamlE
             }
         }
         b'D' => {
-            if matches!(tag, None | Some("!!timestamp")) {
-                if let Some(t) = GoTime::parse_yaml(text) {
-                    return Ok(Plain::Time(t));
-                }
+            if matches!(tag, None | Some("!!timestamp"))
+                && let Some(t) = GoTime::parse_yaml(text)
+            {
+                return Ok(Plain::Time(t));
             }
             let plain = text.replace('_', "");
             match go_parse_int(&plain) {
@@ -448,10 +448,10 @@ fn resolve_plain(text: &str, tag: Option<&str>, pos: Pos) -> Result<Plain, YamlE
                 IntParse::Unsigned => return Err(YamlError::IntOutOfRange { pos }),
                 IntParse::Invalid => {}
             }
-            if is_yaml_style_float(&plain) {
-                if let Some(f) = go_parse_float(&plain) {
-                    return Ok(Plain::Float(f));
-                }
+            if is_yaml_style_float(&plain)
+                && let Some(f) = go_parse_float(&plain)
+            {
+                return Ok(Plain::Float(f));
             }
         }
         _ => {}

@@ -63,16 +63,16 @@ fn conform(value: &Value, schema: &Value, at: &str, problems: &mut Vec<String>) 
         problems.push(format!("{at}: is not of type {}", ty.unwrap_or("?")));
         return;
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            problems.push(format!("{at}: {value} is not one of {options:?}"));
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        problems.push(format!("{at}: {value} is not one of {options:?}"));
     }
     if let Some(s) = value.as_str() {
-        if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
-            if !regex::Regex::new(p).unwrap().is_match(s) {
-                problems.push(format!("{at}: {s:?} does not match {p}"));
-            }
+        if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+            && !regex::Regex::new(p).unwrap().is_match(s)
+        {
+            problems.push(format!("{at}: {s:?} does not match {p}"));
         }
         let len = s.chars().count() as u64;
         if schema

@@ -40,13 +40,13 @@ fn no_forgotten_test_files() {
     let main = fs_err::read_to_string(dir.join("main.rs")).unwrap();
     for entry in fs_err::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name.strip_suffix(".rs") {
-            if module != "main" {
-                assert!(
-                    main.contains(&format!("mod {module};")),
-                    "tests/it/{name} is not a module of tests/it/main.rs"
-                );
-            }
+        if let Some(module) = name.strip_suffix(".rs")
+            && module != "main"
+        {
+            assert!(
+                main.contains(&format!("mod {module};")),
+                "tests/it/{name} is not a module of tests/it/main.rs"
+            );
         }
     }
 }

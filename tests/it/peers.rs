@@ -125,10 +125,8 @@ fn find(name: &str, or_path: bool) -> PathBuf {
     if is_executable(&candidate) {
         return candidate;
     }
-    if or_path {
-        if let Some(found) = on_path(name) {
-            return found;
-        }
+    if or_path && let Some(found) = on_path(name) {
+        return found;
     }
     let also = if or_path { " or on PATH" } else { "" };
     panic!(

@@ -401,12 +401,11 @@ fn an_edit_of_a_real_sops_file_changes_only_the_edited_line() {
     let key = path("testdata/sops/age-identity.txt");
     let previous = sops::decrypt(&original, &identities(&key)).unwrap();
     let mut doc = previous.documents()[0].clone();
-    if let Value::Map(top) = &mut doc {
-        if let Value::Map(registries) = &mut top[0].1 {
-            if let Value::Map(dockerhub) = &mut registries[1].1 {
-                dockerhub[1].1 = s("rotated");
-            }
-        }
+    if let Value::Map(top) = &mut doc
+        && let Value::Map(registries) = &mut top[0].1
+        && let Value::Map(dockerhub) = &mut registries[1].1
+    {
+        dockerhub[1].1 = s("rotated");
     }
     let opts = options(Rule::EncryptAll, vec![recipient_of(&key)]);
     let text = sops::encrypt(&[doc], &opts, Randomness::Edit(&previous)).unwrap();
