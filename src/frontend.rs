@@ -37,6 +37,7 @@ use crate::cli::{ArgocdCommand, Cli, Command, RenderArgs};
 use crate::error::Error;
 use crate::manifest::Stream;
 use crate::reference::is_dns_label;
+use crate::registry::ecr_token::AwsEndpoints;
 use crate::render::{self, Options};
 use crate::sops::Identities;
 
@@ -160,7 +161,7 @@ pub fn render(
     warn(stderr, &inputs.warnings);
     let stream = Stream::new(inputs.sources);
     let catalog = load_catalog(args, env, &catalog_path)?;
-    let options = |cluster: String| options(args, namespace.as_ref(), cluster);
+    let options = |cluster: String| options(args, env, namespace.as_ref(), cluster);
     if args.all_clusters {
         let out_dir = args
             .out_dir
@@ -203,9 +204,10 @@ fn load_catalog(args: &RenderArgs, env: &dyn Env, path: &Path) -> Result<Catalog
     Ok(Catalog::load(path, &identities)?)
 }
 
-/// The render options of `args` for `cluster`.
-fn options(args: &RenderArgs, namespace: Option<&String>, cluster: String) -> Options {
+/// The render options of `args` for `cluster`; the AWS endpoints from the environment.
+fn options(args: &RenderArgs, env: &dyn Env, namespace: Option<&String>, cluster: String) -> Options {
     Options {
+        aws: AwsEndpoints::from_env(|name| env.var(name)),
         namespace: namespace.cloned(),
         pod_specs: args.pod_specs.clone(),
         secret_name: args.secret_name.clone(),

@@ -85,8 +85,8 @@ pub struct Options {
     /// Resolve and check every reference, but seal and emit nothing (`pullseal usage`): the
     /// render's [`Rendered::uses`] is what is wanted.
     pub plan_only: bool,
-    /// Where the AWS APIs are for `refresh: token` (AWS's own unless `AWS_ENDPOINT_URL…` say
-    /// otherwise).
+    /// Where the AWS APIs are for `refresh: token`: AWS's own by default; the front-ends set
+    /// it from `AWS_ENDPOINT_URL…` (the library reads no environment).
     pub aws: AwsEndpoints,
 }
 
@@ -104,7 +104,7 @@ impl Options {
             project: None,
             now: time::OffsetDateTime::now_utc(),
             plan_only: false,
-            aws: AwsEndpoints::from_env(|name| std::env::var(name).ok()),
+            aws: AwsEndpoints::default(),
         }
     }
 }

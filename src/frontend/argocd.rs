@@ -187,6 +187,7 @@ pub(super) fn generate(
     let options = Options {
         namespace,
         project,
+        aws: crate::registry::ecr_token::AwsEndpoints::from_env(|name| env.var(name)),
         ..Options::new(cluster)
     };
     let result = render::render(&stream, &catalog, &options)?;

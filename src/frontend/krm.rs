@@ -109,14 +109,17 @@ pub(super) fn run_function(
     let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
     let catalog = load_catalog(&args, env, &catalog_path)?;
     let cluster = choose_cluster(args.cluster.as_deref(), env, &catalog)?;
-    let rendered = render::render(&stream, &catalog, &options(&args, namespace.as_ref(), cluster)).map_err(
-        |e| match e {
-            RenderError::Input(diagnostics) => {
-                RenderError::Input(diagnostics.into_iter().map(|d| list.locate(d)).collect())
-            }
-            other => other,
-        },
-    )?;
+    let rendered = render::render(
+        &stream,
+        &catalog,
+        &options(&args, env, namespace.as_ref(), cluster),
+    )
+    .map_err(|e| match e {
+        RenderError::Input(diagnostics) => {
+            RenderError::Input(diagnostics.into_iter().map(|d| list.locate(d)).collect())
+        }
+        other => other,
+    })?;
     let (edited, secrets) = rendered.parts(&stream);
     let edited = zeroize::Zeroizing::new(edited);
     let mut warnings = rendered.warnings.clone();

@@ -36,7 +36,7 @@ pub(super) fn scan(
     let stream = Stream::new(inputs.sources);
     let catalog = load_catalog(render_args, env, &catalog_path)?;
     let cluster = choose_cluster(render_args.cluster.as_deref(), env, &catalog)?;
-    let mut opts = options(render_args, namespace.as_ref(), cluster.clone());
+    let mut opts = options(render_args, env, namespace.as_ref(), cluster.clone());
     opts.plan_only = true;
     let rendered = render::render(&stream, &catalog, &opts)?;
     Ok((catalog, cluster, rendered.uses))
