@@ -179,28 +179,13 @@ pub(crate) fn document(
     let mut out = String::new();
     match cluster.seal {
         SealMode::SealedSecrets => {
-            let cert = cluster
-                .certificate
-                .as_ref()
-                .ok_or(SealError::MissingCertificate)?;
-            cert.check_valid_at(now)?;
-            let namespace = planned.namespace.as_deref().unwrap_or("");
-            let target = SealTarget {
-                cluster: &cluster.name,
-                namespace,
+            let doc = SealedDoc {
                 name: &planned.name,
-                key: DOCKERCONFIGJSON,
-                scope: cluster.scope,
+                kind: "kubernetes.io/dockerconfigjson",
+                data: &[(DOCKERCONFIGJSON, config.as_bytes())],
+                annotations: &[],
             };
-            let sealed = seal::seal(cert, &target, config.as_bytes(), derivation_key)?;
-            let scope: Vec<(&str, &str)> = cluster.scope.annotation().into_iter().collect();
-            out.push_str("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
-            metadata(&mut out, "  ", planned, &scope);
-            out.push_str("spec:\n  encryptedData:\n");
-            let _ = writeln!(out, "    {DOCKERCONFIGJSON}: {}", quoted(&sealed));
-            out.push_str("  template:\n    metadata:\n");
-            metadata(&mut out, "      ", planned, &scope);
-            out.push_str("    type: kubernetes.io/dockerconfigjson\n");
+            return sealed_secret(planned, &doc, cluster, derivation_key, now);
         }
         SealMode::Sops => return super::flux::document(planned, &config, cluster, derivation_key),
         SealMode::None => {
@@ -211,6 +196,53 @@ pub(crate) fn document(
             let _ = writeln!(out, "  {DOCKERCONFIGJSON}: \"{}\"", encoded.as_str());
         }
     }
+    Ok(out)
+}
+
+/// A secret to seal: its name, its `type`, its plain `data` values by key, and annotations
+/// besides `pullseal.io/registry` and the scope's.
+struct SealedDoc<'d> {
+    name: &'d str,
+    kind: &'d str,
+    data: &'d [(&'d str, &'d [u8])],
+    annotations: &'d [(&'d str, &'d str)],
+}
+
+/// `doc` as a `SealedSecret` in `planned`'s namespace for `cluster`, each value sealed for its
+/// own key under the cluster's scope. A missing certificate, or one not valid at `now`, is an
+/// error: falling back to a plain Secret would publish the value.
+fn sealed_secret(
+    planned: &Planned<'_>,
+    doc: &SealedDoc<'_>,
+    cluster: &Cluster,
+    derivation_key: &[u8],
+    now: OffsetDateTime,
+) -> Result<String, SealError> {
+    let cert = cluster
+        .certificate
+        .as_ref()
+        .ok_or(SealError::MissingCertificate)?;
+    cert.check_valid_at(now)?;
+    let namespace = planned.namespace.as_deref().unwrap_or("");
+    let mut annotations: Vec<(&str, &str)> = cluster.scope.annotation().into_iter().collect();
+    annotations.extend(doc.annotations);
+    let mut out = String::from("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
+    named_metadata(&mut out, "  ", planned, doc.name, &annotations);
+    out.push_str("spec:\n  encryptedData:\n");
+    for (key, value) in doc.data {
+        let target = SealTarget {
+            cluster: &cluster.name,
+            namespace,
+            name: doc.name,
+            key,
+            scope: cluster.scope,
+        };
+        let sealed = seal::seal(cert, &target, value, derivation_key)?;
+        let _ = writeln!(out, "    {key}: {}", quoted(&sealed));
+    }
+    out.push_str("  template:\n    metadata:\n");
+    named_metadata(&mut out, "      ", planned, doc.name, &annotations);
+    let _ = writeln!(out, "    type: {}", doc.kind);
     Ok(out)
 }
 
@@ -264,31 +296,17 @@ fn keys_document(
     let mut keys = String::new();
     match cluster.seal {
         SealMode::SealedSecrets => {
-            let cert = cluster
-                .certificate
-                .as_ref()
-                .ok_or(SealError::MissingCertificate)?;
-            cert.check_valid_at(now)?;
-            let namespace = planned.namespace.as_deref().unwrap_or("");
-            let mut annotations: Vec<(&str, &str)> = cluster.scope.annotation().into_iter().collect();
-            annotations.extend(for_name);
-            keys.push_str("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
-            named_metadata(&mut keys, "  ", planned, keys_name, &annotations);
-            keys.push_str("spec:\n  encryptedData:\n");
-            for (key, value) in aws_keys(ecr) {
-                let target = SealTarget {
-                    cluster: &cluster.name,
-                    namespace,
-                    name: keys_name,
-                    key,
-                    scope: cluster.scope,
-                };
-                let sealed = seal::seal(cert, &target, value.as_bytes(), derivation_key)?;
-                let _ = writeln!(keys, "    {key}: {}", quoted(&sealed));
-            }
-            keys.push_str("  template:\n    metadata:\n");
-            named_metadata(&mut keys, "      ", planned, keys_name, &annotations);
-            keys.push_str("    type: Opaque\n");
+            let data: Vec<(&str, &[u8])> = aws_keys(ecr)
+                .into_iter()
+                .map(|(k, v)| (k, v.as_bytes()))
+                .collect();
+            let doc = SealedDoc {
+                name: keys_name,
+                kind: "Opaque",
+                data: &data,
+                annotations: &for_name,
+            };
+            return sealed_secret(planned, &doc, cluster, derivation_key, now);
         }
         SealMode::Sops => {
             let data: Vec<(&str, &[u8])> = aws_keys(ecr)
