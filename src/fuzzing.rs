@@ -44,9 +44,11 @@ pub fn manifest(text: &str) {
         }];
         let edited = verify::apply(doc_text, std::slice::from_ref(&edit));
         // The invariant this target exists for: an edit the editor makes passes the check.
-        if let Err(why) = verify::verify(doc_text, &root, &[edit], &expected) {
-            panic!("edit failed its check ({why})\n--- before\n{doc_text}\n--- after\n{edited}");
-        }
+        let checked = verify::verify(doc_text, &root, &[edit], &expected);
+        assert!(
+            checked.is_ok(),
+            "edit failed its check ({checked:?})\n--- before\n{doc_text}\n--- after\n{edited}"
+        );
         // And, independently of the check, reading the result again lists the new names.
         let listed = match tree::parse(&edited) {
             Ok(Some(reparsed)) => reparsed
