@@ -58,7 +58,7 @@ impl FromStr for Image {
             ),
             None => (name, None),
         };
-        if tag.is_some_and(|t| !is_tag(t)) || name.len() > 255 {
+        if tag.is_some_and(|t| !is_tag(t)) {
             return Err(invalid());
         }
         // distribution's splitDockerDomain.
@@ -80,7 +80,9 @@ impl FromStr for Image {
         } else {
             path
         };
-        if !is_host(host) || !path.split('/').all(is_path_component) {
+        // distribution's 255-character limit holds for the normalised name (`ParseNormalizedNamed`
+        // parses `domain + "/" + remainder`): `nginx` counts as `docker.io/library/nginx`.
+        if !is_host(host) || !path.split('/').all(is_path_component) || host.len() + 1 + path.len() > 255 {
             return Err(invalid());
         }
         Ok(Image {
@@ -391,6 +393,32 @@ mod tests {
         assert!("nginx@sha256:abc".parse::<Image>().is_err());
         assert!("a--b/c__d/e.f:1.0-x".parse::<Image>().is_ok());
         assert!("a..b".parse::<Image>().is_err());
+    }
+
+    /// The limit is on the normalised name, as the kubelet counts it. Found by the `reference`
+    /// fuzz target: a name short enough as written printed as one too long to read back.
+    #[test]
+    fn the_length_limit_counts_the_normalised_name() {
+        let path = |len: usize| "a".repeat(len);
+        // docker.io/library/ is 18 characters.
+        assert!(path(237).parse::<Image>().is_ok());
+        assert!(path(238).parse::<Image>().is_err());
+        // index.docker.io/ becomes docker.io/: 6 characters fewer than written.
+        assert!(
+            format!("index.docker.io/x/{}", path(241))
+                .parse::<Image>()
+                .is_ok()
+        );
+        assert!(
+            format!("registry.example.com/{}", path(234))
+                .parse::<Image>()
+                .is_ok()
+        );
+        assert!(
+            format!("registry.example.com/{}", path(235))
+                .parse::<Image>()
+                .is_err()
+        );
     }
 
     fn matches(server: &str, img: &str) -> bool {
