@@ -2,7 +2,8 @@
 //!
 //! sops writes with go-yaml v3 at indent 4: nested mappings four spaces deeper, sequences
 //! indented under their key (`    - name: x`, continuation lines two spaces after the dash),
-//! empty collections as `{}` and `[]`, documents separated by `---`. This module reproduces
+//! empty collections as `{}` and `[]`, documents separated by `---`, a key longer than 128
+//! bytes as an explicit `? key` entry. This module reproduces
 //! that layout for the encrypt path, so a file pullseal writes looks like one sops wrote and
 //! `git diff` between the two tools stays small.
 //!
@@ -36,6 +37,8 @@ pub(crate) enum Node {
 
 /// sops' `stores.yaml.indent` default.
 const INDENT: usize = 4;
+/// The longest key go-yaml writes as a simple key (`key: value`).
+const MAX_SIMPLE_KEY_BYTES: usize = 128;
 
 /// Writes every document, separated by `---` lines.
 pub(crate) fn documents(docs: &[Vec<(String, Node)>]) -> String {
@@ -66,16 +69,29 @@ fn map(out: &mut String, entries: &[(String, Node)], indent: usize, inline: bool
         if !(inline && index == 0) {
             pad(out, indent);
         }
-        out.push_str(&string(key));
+        // go-yaml's `yaml_emitter_check_simple_key`: a longer key is an explicit entry, `? key`
+        // with the value after a `:` on the next line. YAML allows a simple key 1024
+        // characters at most, so writing it plainly could leave a file no one reads.
+        let explicit = key.len() > MAX_SIMPLE_KEY_BYTES;
+        if explicit {
+            out.push_str("? ");
+            out.push_str(&string(key));
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&string(key));
+        }
         out.push(':');
         match value {
             Node::Map(inner) if !inner.is_empty() => {
-                out.push('\n');
-                map(out, inner, child, false);
+                let mut nested = String::new();
+                map(&mut nested, inner, child, false);
+                continue_line(out, &nested, explicit, child - indent - 1);
             }
             Node::Seq(items) if !items.is_empty() => {
-                out.push('\n');
-                seq(out, items, child);
+                let mut nested = String::new();
+                seq(&mut nested, items, child);
+                continue_line(out, &nested, explicit, child - indent - 1);
             }
             Node::Literal(text) if literal_ok(text) => {
                 out.push_str(" |\n");
@@ -91,6 +107,18 @@ fn map(out: &mut String, entries: &[(String, Node)], indent: usize, inline: bool
                 out.push('\n');
             }
         }
+    }
+}
+
+/// A nested collection after a key's `:`: on the next lines, or, after an explicit key's `:`,
+/// as go-yaml writes it, starting on the `:` line at its own column (`:   a: 1`).
+fn continue_line(out: &mut String, nested: &str, explicit: bool, spaces: usize) {
+    if explicit {
+        pad(out, spaces);
+        out.push_str(nested.trim_start_matches(' '));
+    } else {
+        out.push('\n');
+        out.push_str(nested);
     }
 }
 
@@ -339,6 +367,53 @@ mod tests {
         ---
         {}
         "#);
+    }
+
+    /// Found by the `sops_write` fuzz target: a key of more than 1024 characters, written as a
+    /// simple key, was a file neither pullseal nor sops could read.
+    #[test]
+    fn long_keys_are_explicit_entries_and_read_back() {
+        let long = "k".repeat(1100);
+        let doc = vec![
+            (long.clone(), Node::Str("v".to_owned())),
+            (
+                "list".to_owned(),
+                Node::Seq(vec![Node::Map(vec![
+                    (
+                        long.clone(),
+                        Node::Map(vec![("a".to_owned(), Node::Raw("1".to_owned()))]),
+                    ),
+                    ("b".to_owned(), Node::Raw("2".to_owned())),
+                ])]),
+            ),
+        ];
+        let text = documents(&[doc]);
+        let shown = text.replace(&long, "K");
+        insta::assert_snapshot!(shown, @r"
+        ? K
+        : v
+        list:
+            - ? K
+              : a: 1
+              b: 2
+        ");
+        let nodes = yaml::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        let Plain::Map(entries) = &nodes[0].value else {
+            panic!("{text}")
+        };
+        assert_eq!(entries[0].0, long);
+        assert!(matches!(&entries[0].1.value, Plain::Str(v) if v == "v"));
+        let Plain::Seq(items) = &entries[1].1.value else {
+            panic!("{text}")
+        };
+        let Plain::Map(item) = &items[0].value else {
+            panic!("{text}")
+        };
+        assert_eq!(item[0].0, long);
+        assert!(matches!(&item[0].1.value, Plain::Map(inner) if inner[0].0 == "a"));
+        assert_eq!(item[1].0, "b");
+        // 128 bytes is still a simple key.
+        assert!(documents(&[vec![("k".repeat(128), Node::Raw("1".to_owned()))]]).starts_with("kkk"));
     }
 
     #[test]

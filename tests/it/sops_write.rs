@@ -442,3 +442,58 @@ proptest::proptest! {
         proptest::prop_assert_eq!(sops_json(&file, &test_key()), want);
     }
 }
+
+/// Keys longer than 128 bytes are explicit entries (`? key`), as go-yaml writes them: real sops
+/// reads pullseal's file, and lays the same plaintext out the same way. (Found by the
+/// `sops_write` fuzz target: a key over 1024 characters made a file nobody could read.)
+#[test]
+fn long_keys_are_written_as_sops_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "k".repeat(1100);
+    let tree = Value::Map(vec![
+        (long.clone(), s("v")),
+        (
+            "list".to_owned(),
+            Value::Seq(vec![Value::Map(vec![
+                (long.clone(), map(vec![("a", s("x"))])),
+                ("b".to_owned(), s("y")),
+            ])]),
+        ),
+        (
+            "nested".to_owned(),
+            Value::Map(vec![(long.clone(), map(vec![("c", s("z")), ("d", s("w"))]))]),
+        ),
+        (format!("{long}2"), Value::Seq(vec![s("l1"), s("l2")])),
+    ]);
+    let text = sops::encrypt(
+        &[tree],
+        &options(Rule::EncryptAll, vec![recipient_of(&test_key())]),
+        Randomness::Fresh,
+    )
+    .unwrap();
+    let file = write(dir.path(), "long.sops.yaml", &text);
+    let got = sops_json(&file, &test_key());
+    let mut expected = serde_json::Map::new();
+    expected.insert(long.clone(), json!("v"));
+    let mut item = serde_json::Map::new();
+    item.insert(long.clone(), json!({"a": "x"}));
+    item.insert("b".to_owned(), json!("y"));
+    expected.insert("list".to_owned(), json!([item]));
+    let mut nested = serde_json::Map::new();
+    nested.insert(long.clone(), json!({"c": "z", "d": "w"}));
+    expected.insert("nested".to_owned(), serde_json::Value::Object(nested));
+    expected.insert(format!("{long}2"), json!(["l1", "l2"]));
+    assert!(same_json(&got, &serde_json::Value::Object(expected)), "{got:#}");
+    assert!(sops::decrypt(&text, &identities(&test_key())).is_ok());
+    // sops encrypting the same plaintext lays it out as pullseal did.
+    let out = sops_cmd(&["decrypt", "long.sops.yaml"], dir.path(), &test_key());
+    write(dir.path(), "plain.yaml", &String::from_utf8(out.stdout).unwrap());
+    let r = recipient_of(&test_key()).to_string();
+    let out = sops_cmd(&["encrypt", "--age", &r, "plain.yaml"], dir.path(), &test_key());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        shape(&text).replace(&long, "K"),
+        shape(&theirs).replace(&long, "K")
+    );
+}
