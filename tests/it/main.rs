@@ -18,6 +18,7 @@ mod ecr_token;
 mod errors;
 mod fixtures;
 mod flux;
+mod fuzz_corpora;
 mod helm;
 mod inputs;
 mod interop;
