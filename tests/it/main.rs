@@ -32,6 +32,7 @@ mod sops_write;
 mod support;
 mod usage;
 mod validate;
+mod validate_providers;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
 #[test]

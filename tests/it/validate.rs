@@ -34,7 +34,7 @@ const WRONG: &str = "wrong-registry-pass";
 const REPLAYED_TOKEN: &str = "replayed-token-7d1f0c";
 
 /// A child process killed and reaped when dropped.
-struct Guard(Child);
+pub(crate) struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -53,7 +53,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts a script that prints its port(s) on its first stdout line; returns it and the line.
-fn start_script(script: &str, args: &[&str], envs: &[(&str, &str)]) -> (Guard, String) {
+pub(crate) fn start_script(script: &str, args: &[&str], envs: &[(&str, &str)]) -> (Guard, String) {
     let mut child = Command::new("python3")
         .arg(path(script))
         .args(args)
@@ -79,8 +79,8 @@ enum Auth {
 }
 
 /// A running `docker-registry` on 127.0.0.1, with its token server in token mode.
-struct Registry {
-    port: u16,
+pub(crate) struct Registry {
+    pub(crate) port: u16,
     // Dropped in this order: the processes, then their directory.
     _server: Guard,
     _token: Option<Guard>,
@@ -91,10 +91,40 @@ impl Registry {
     fn start(auth: Auth) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let (token, auth_block) = auth_config(auth, dir.path());
-        Self::serve(dir, token, &auth_block)
+        Self::serve(dir, token, &auth_block, "")
     }
 
-    fn serve(dir: tempfile::TempDir, token: Option<Guard>, auth_block: &str) -> Registry {
+    /// Over HTTPS with `cert` and `key` (PEM files), htpasswd auth for `users` (name, password).
+    pub(crate) fn start_tls(users: &[(&str, &str)], cert: &Path, key: &Path) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let mut htpasswd = Vec::new();
+        for (user, password) in users {
+            let out = Command::new(peers::htpasswd())
+                .args(["-Bbn", user, password])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "htpasswd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            htpasswd.extend(out.stdout.trim_ascii_end());
+            htpasswd.push(b'\n');
+        }
+        fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+        let auth = format!(
+            "  htpasswd:\n    realm: pullseal-test\n    path: {}\n",
+            dir.path().join("htpasswd").display()
+        );
+        let tls = format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+        Self::serve(dir, None, &auth, &tls)
+    }
+
+    fn serve(dir: tempfile::TempDir, token: Option<Guard>, auth_block: &str, http_extra: &str) -> Registry {
         let d = dir.path();
         // A free port can be taken between the probe and the registry's bind: try a few.
         for _ in 0..5 {
@@ -103,7 +133,7 @@ impl Registry {
             fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n{auth_block}",
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{http_extra}auth:\n{auth_block}",
                     d.join("storage").display()
                 ),
             )
