@@ -41,7 +41,7 @@ the provider's issue trackers (the test module cites them):
                          Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",
                          service="ecr.amazonaws.com"; user `AWS`, the password the ECR token
   echo.example.com       a hostile server: Basic, and it echoes the Authorization header it gets
-                         back, percent-encoded, in a redirect's path
+                         back, every byte percent-encoded, in a redirect's path
   echo-token.example.com a hostile server: Bearer, and it echoes the token back in the
                          Content-Type of a 200 that is no v2 answer
 
@@ -59,7 +59,7 @@ import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import parse_qs, urlparse
 
 ACCOUNTS = json.loads(os.environ["REPLAY_ACCOUNTS"])
 ECR_PASSWORD = os.environ["REPLAY_ECR_PASSWORD"]
@@ -116,11 +116,12 @@ def main():
         def log_message(self, fmt, *a):
             pass
 
-        def send(self, code, body=b"", ctype="application/json", headers=()):
+        def send(self, code, body=b"", ctype="application/json", headers=(), api=True):
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+            if api:
+                self.send_header("Docker-Distribution-API-Version", "registry/2.0")
             for k, v in headers:
                 self.send_header(k, v)
             self.end_headers()
@@ -212,7 +213,7 @@ def main():
                 return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', headers=[("WWW-Authenticate", challenge)])
             if host == "echo-token.example.com" and url.path == "/v2/":
                 # Hostile: the token back in a header that a "not a registry" reason names.
-                return self.send(200, b"<html/>", "text/html; echoed=" + auth[7:])
+                return self.send(200, b"<html/>", "text/html; echoed=" + auth[7:], api=False)
             return self.manifest_or_ping(host, url, lambda repo: repo in grant[2], challenge)
 
         def basic_registry(self, host, url):
@@ -222,7 +223,8 @@ def main():
                 return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', headers=[("WWW-Authenticate", challenge)])
             if host == "echo.example.com":
                 # Hostile: the Authorization header back, encoded, in the redirect's path.
-                where = "https://echo.example.com/" + quote(self.headers["Authorization"], safe="")
+                echoed = "".join("%%%02X" % b for b in self.headers["Authorization"].encode())
+                where = "https://echo.example.com/" + echoed
                 return self.send(302, b"", headers=[("Location", where)])
             return self.manifest_or_ping(host, url, lambda repo: True)
 

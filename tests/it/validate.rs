@@ -530,10 +530,11 @@ fn token_registry_credentials_and_pull_access() {
     );
 }
 
-/// Replayed shapes: Docker Hub, ACR, GCR, Quay and JFrog challenges and token answers, MCR's
-/// open `/v2/`, and two servers that are not registries. These providers cannot be reached
-/// from here; `tests/interop/registry_replay.py` answers as their documentation shows, with
-/// the realm pointed at itself.
+/// Replayed shapes over plain HTTP on loopback: Docker Hub, ACR, GCR, Quay and JFrog
+/// challenges and token answers with their realms pointed at `tests/interop/registry_replay.py`
+/// itself (a plain-HTTP loopback realm, which is allowed), MCR's open `/v2/`, and two servers
+/// that are not registries. Each provider *type* through its own code path, under the
+/// providers' real host names over HTTPS, is `validate_providers.rs`.
 #[test]
 fn provider_challenge_shapes_replayed() {
     let (_replay, ports) = start_script("tests/interop/registry_replay.py", &[USER, PASSWORD], &[]);
@@ -544,8 +545,8 @@ fn provider_challenge_shapes_replayed() {
         tmp.path(),
         &[
             // Typed `generic`: a provider type checks its own server shape (docker.io,
-            // *.azurecr.io, ...), which a loopback replay cannot have; what is exercised here
-            // is each service's challenge and token exchange.
+            // *.azurecr.io, ...), which a loopback server cannot have; what is exercised here
+            // is each service's challenge and token exchange on a loopback realm.
             ("hub", "generic", server("dockerhub"), USER, PASSWORD),
             ("hub-wrong", "generic", server("dockerhub"), USER, WRONG),
             ("acr", "generic", server("acr"), USER, PASSWORD),

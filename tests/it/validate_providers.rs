@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use crate::ecr_token::{Moto, with_aws};
 use crate::interop::encrypt;
-use crate::support::{AGE_KEY, path, transcript};
+use crate::support::{AGE_KEY, path, pullseal, transcript};
 use crate::validate::{Guard, Registry, start_script};
 
 /// The hosts the test certificate names: every example server's, the token services', and two
@@ -333,15 +333,12 @@ fn assert_no_secret(out: &Output) {
         assert!(!text.contains(secret), "{secret:?} was printed:\n{text}");
     }
     // ("Authorization" alone is in ecr:GetAuthorizationToken, which reasons name.)
-    for needle in [
-        "replayed-",
-        "Authorization:",
-        "authorization:",
-        "Basic ",
-        "Bearer replayed",
-    ] {
+    for needle in ["replayed-", "Authorization:", "authorization:"] {
         assert!(!text.contains(needle), "{needle:?} was printed:\n{text}");
     }
+    // A Basic credential of any account ("Basic auth" and "Basic realm" are words of reasons).
+    let basic = regex::Regex::new(r"(?i)basic +[A-Za-z0-9+/]{8,}").unwrap();
+    assert!(!basic.is_match(&text), "a Basic credential was printed:\n{text}");
 }
 
 /// `name -> (status, reason)` of a JSON report.
@@ -529,4 +526,347 @@ fn every_example_registry_validates_through_its_own_type() {
                 .all(|s| *s == serde_json::json!(["repository:library/app:pull"])),
         "{scopes:?}"
     );
+}
+
+/// Every credential of the example replaced by a wrong one: each credentialed type is refused
+/// by its own service (the token realm its challenge names, or Basic), and ECR by the registry
+/// when the token it is shown is not the one AWS handed out. The anonymous ones are untouched.
+#[test]
+fn wrong_credentials_are_refused_by_each_types_own_service() {
+    let pki = Pki::new();
+    let live = live_registry(&pki);
+    let replay = Replay::start(&pki, false, "not-the-token-moto-hands-out");
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = example_catalog(tmp.path(), |plain| {
+        let mut plain = plain;
+        for secret in &SECRETS[..7] {
+            plain = plain.replace(secret, WRONG);
+        }
+        // The keys keep their shape (the gcr type checks it): only their private key differs.
+        plain
+            .replace("DEMO-FAKE-NOT-A-KEY", "WRONG-KEY")
+            .replace("\"private_key\": \"DEMO-FAKE\"", "\"private_key\": \"WRONG-KEY\"")
+    });
+    let hops = connect_to(Some(&live), &replay);
+    let out = validate(&catalog, &moto, Some(&pki.file("ca.crt")), &hops, &[]);
+    assert_eq!(out.status.code(), Some(6), "{}", transcript(&out));
+    let got = statuses(&out);
+    for (name, refused_by) in [
+        (
+            "company",
+            "https://registry.example.com:5000 refused the username and password (HTTP 401, Basic)",
+        ),
+        (
+            "harbor",
+            "https://harbor.example.com refused the username and password (HTTP 401, Basic)",
+        ),
+        (
+            "hub",
+            "the token service https://auth.docker.io/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "acr",
+            "the token service https://contosodemo.azurecr.io/oauth2/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "gar",
+            "the token service https://europe-west1-docker.pkg.dev/v2/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "gcr",
+            "the token service https://eu.gcr.io/v2/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "quay",
+            "the token service https://quay.io/v2/auth refused the credentials (HTTP 401)",
+        ),
+        (
+            "nexus",
+            "https://nexus.example.com:8443 refused the username and password (HTTP 401, Basic)",
+        ),
+        (
+            "jfrog",
+            "the token service https://jfrog.example.com/artifactory/api/docker/docker-local/v2/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "jfrog-sub",
+            "the token service https://docker-remote.jfrog.example.com/v2/token refused the credentials (HTTP 401)",
+        ),
+        (
+            "ecr",
+            "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: https://123456789012.dkr.ecr.eu-west-1.amazonaws.com refused the username and password (HTTP 401, Basic)",
+        ),
+    ] {
+        assert_eq!(expect(&got, name, "invalid-credentials"), refused_by, "{name}");
+    }
+    expect(&got, "hub-public", "valid");
+    expect(&got, "mcr", "valid");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: 11 of 13 registries are not valid: acr, company, ecr, gar, gcr, harbor, hub, jfrog, jfrog-sub, nexus, quay"
+    );
+}
+
+/// The anonymous types (`dockerhub` with `public: true`, `mcr` without credentials) report
+/// whether anonymous pulls are allowed: where the service refuses them (Docker Hub's token
+/// service refusing anonymous tokens, MCR answering 403), `anonymous-refused`; a repository an
+/// anonymous token does not grant is `no-access`.
+#[test]
+fn anonymous_types_say_whether_anonymous_pulls_are_allowed() {
+    let pki = Pki::new();
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = example_catalog(tmp.path(), |p| p);
+    let ca = pki.file("ca.crt");
+
+    let closed = Replay::start(&pki, true, MOTO_PASSWORD);
+    let hops = connect_to(None, &closed);
+    let out = validate(&catalog, &moto, Some(&ca), &hops, &["hub-public", "mcr"]);
+    assert_eq!(out.status.code(), Some(6), "{}", transcript(&out));
+    let got = statuses(&out);
+    assert_eq!(
+        expect(&got, "hub-public", "anonymous-refused"),
+        "the token service https://auth.docker.io/token refused anonymous access (HTTP 401)"
+    );
+    assert_eq!(
+        expect(&got, "mcr", "anonymous-refused"),
+        "GET /v2/ on https://mcr.microsoft.com answered HTTP 403 (forbidden) without credentials"
+    );
+    // For people: the status says it in words.
+    let mut table = with_aws(&moto.url());
+    table
+        .args(["validate", "--age-key-file", AGE_KEY, "--catalog"])
+        .arg(&catalog);
+    table.arg("--ca-file").arg(&ca);
+    for hop in &hops {
+        table.args(["--connect-to", hop]);
+    }
+    let out = table.arg("mcr").output().unwrap();
+    assert_no_secret(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("mcr   mcr.microsoft.com  anonymous pulls refused"),
+        "{text}"
+    );
+    drop(closed);
+
+    // Open: an official image may be pulled anonymously, a private one may not.
+    let open = Replay::start(&pki, false, MOTO_PASSWORD);
+    let hops = connect_to(None, &open);
+    let out = validate(
+        &catalog,
+        &moto,
+        Some(&ca),
+        &hops,
+        &["hub-public", "--repository", "acme/private"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", transcript(&out));
+    assert_eq!(
+        expect(&statuses(&out), "hub-public", "no-access"),
+        "https://registry-1.docker.io refuses to let anonymous access pull acme/private (HTTP 401)"
+    );
+    let out = validate(
+        &catalog,
+        &moto,
+        Some(&ca),
+        &hops,
+        &["hub-public", "--repository", "app"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert_eq!(
+        expect(&statuses(&out), "hub-public", "valid"),
+        "anonymous pulls allowed: may pull library/app:latest"
+    );
+}
+
+/// TLS checks the name, with the roots given: without `--ca-file` the test CA is unknown (a
+/// TLS problem, and no plain HTTP is tried for a public name), and a name the certificate does
+/// not hold is refused although the connection goes to the same server.
+#[test]
+fn tls_checks_the_providers_name_against_the_roots_given() {
+    let pki = Pki::new();
+    let replay = Replay::start(&pki, false, MOTO_PASSWORD);
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = example_catalog(tmp.path(), |plain| {
+        plain.replace(
+            "clusters:\n",
+            "  unnamed:\n    type: generic\n    server: not-in-the-certificate.example.com\n    username: u\n    password: demo-fake-identity-token\nclusters:\n",
+        )
+    });
+    let mut hops = connect_to(None, &replay);
+    hops.push(format!(
+        "not-in-the-certificate.example.com:443:127.0.0.1:{}",
+        replay.port
+    ));
+
+    let out = validate(&catalog, &moto, None, &hops, &["hub", "mcr"]);
+    let got = statuses(&out);
+    for name in ["hub", "mcr"] {
+        let reason = expect(&got, name, "tls-error");
+        assert!(reason.contains("UnknownIssuer"), "{name}: {reason}");
+        assert!(reason.starts_with("GET https://"), "{name}: {reason}");
+    }
+    let out = validate(
+        &catalog,
+        &moto,
+        Some(&pki.file("ca.crt")),
+        &hops,
+        &["unnamed", "quay"],
+    );
+    let got = statuses(&out);
+    let reason = expect(&got, "unnamed", "tls-error");
+    assert!(
+        reason.contains("certificate not valid for name \"not-in-the-certificate.example.com\""),
+        "{reason}"
+    );
+    expect(&got, "quay", "valid");
+    // No request of the refused checks got past the handshake.
+    assert!(
+        replay.requests().iter().all(|r| r["host"] == "quay.io"),
+        "{:?}",
+        replay.requests()
+    );
+}
+
+/// Servers that echo what they are sent: one puts the Authorization header it got,
+/// percent-encoded, in a redirect's path; one puts the token in a Content-Type that the "not a
+/// registry" reason names. Neither shows up in the report.
+#[test]
+fn servers_echoing_credentials_do_not_get_them_printed() {
+    let pki = Pki::new();
+    let replay = Replay::start(&pki, false, MOTO_PASSWORD);
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = "apiVersion: pullseal.io/v1alpha1\nkind: RegistryCatalog\nregistries:\n  echo:\n    type: generic\n    server: echo.example.com\n    username: deployer\n    password: demo-fake-identity-token\n  echo-token:\n    type: artifactory\n    server: echo-token.example.com\n    username: deployer\n    password: demo-fake-identity-token\nclusters:\n  demo:\n    seal: none\n";
+    let catalog = encrypt(tmp.path(), plain, &[]);
+    let hops = connect_to(None, &replay);
+    for format in ["json", "table"] {
+        let mut cmd = with_aws(&moto.url());
+        cmd.args([
+            "validate",
+            "--output",
+            format,
+            "--age-key-file",
+            AGE_KEY,
+            "--catalog",
+        ])
+        .arg(&catalog)
+        .arg("--ca-file")
+        .arg(pki.file("ca.crt"));
+        for hop in &hops {
+            cmd.args(["--connect-to", hop]);
+        }
+        let out = cmd.output().unwrap();
+        assert_no_secret(&out);
+        assert_eq!(out.status.code(), Some(6), "{}", transcript(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("[redacted]"), "{text}");
+        let base64 = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "deployer:demo-fake-identity-token",
+        );
+        // Nor in the encoding the server echoed it in.
+        let decoded = percent_decoded(&text);
+        assert!(!decoded.contains(&base64), "{text}");
+        assert!(!decoded.contains("demo-fake-identity-token"), "{text}");
+    }
+    // The hostile servers did get the credentials (what they echoed was real).
+    let requests = replay.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["host"] == "echo.example.com" && r["user"] == "deployer")
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["host"] == "echo-token.example.com" && r["auth"] == "bearer")
+    );
+}
+
+/// `--ca-file` and `--connect-to` problems are usage errors (exit 2) before anything is
+/// checked: nothing on stdout, the file named, its content (a private key, given by mistake)
+/// never quoted.
+#[test]
+fn ca_file_and_connect_to_problems_are_usage_errors_naming_the_file() {
+    let pki = Pki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = example_catalog(tmp.path(), |p| p);
+    let garbage = tmp.path().join("garbage.pem");
+    fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let empty = tmp.path().join("empty.pem");
+    fs::write(&empty, "").unwrap();
+    let key = pki.file("server.key");
+    let key_text = fs::read_to_string(&key).unwrap();
+    let missing = tmp.path().join("missing.pem");
+    let run = |args: &[&str]| {
+        let out = pullseal()
+            .args(["validate", "--age-key-file", AGE_KEY, "--catalog"])
+            .arg(&catalog)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_no_secret(&out);
+        for line in key_text.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(
+                !String::from_utf8_lossy(&out.stderr).contains(line),
+                "the key was quoted"
+            );
+        }
+        assert!(out.stdout.is_empty(), "{}", transcript(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+        String::from_utf8_lossy(&out.stderr)
+            .replace(&tmp.path().display().to_string(), "TMP")
+            .replace(&pki.dir.path().display().to_string(), "PKI")
+    };
+    let shown: Vec<String> = [
+        vec!["--ca-file", missing.to_str().unwrap()],
+        vec!["--ca-file", tmp.path().to_str().unwrap()],
+        vec!["--ca-file", garbage.to_str().unwrap()],
+        vec!["--ca-file", empty.to_str().unwrap()],
+        vec!["--ca-file", key.to_str().unwrap()],
+    ]
+    .iter()
+    .map(|args| run(args))
+    .collect();
+    insta::assert_snapshot!(shown.join(""), @r"
+    error: --ca-file TMP/missing.pem cannot be read: No such file or directory (os error 2)
+    error: --ca-file TMP cannot be read: Is a directory (os error 21)
+    error: --ca-file TMP/garbage.pem is not PEM: a -----BEGIN/-----END block in it does not decode
+    error: --ca-file TMP/empty.pem holds no PEM certificate (a -----BEGIN CERTIFICATE----- block)
+    error: --ca-file PKI/server.key holds a private key; a CA file holds the CA's certificates only
+    ");
+    let connect = run(&["--connect-to", "registry-1.docker.io:443:127.0.0.1"]);
+    assert!(
+        connect.contains("registry-1.docker.io:443:127.0.0.1 is not HOST:PORT:HOST2:PORT2 (four fields separated by ':', any of them empty)"),
+        "{connect}"
+    );
+}
+
+/// `text` with every `%XX` decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'%' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
