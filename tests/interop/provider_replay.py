@@ -6,7 +6,8 @@ usage: provider_replay.py --cert CERT.pem --key KEY.pem --log FILE [--closed]
   env: REPLAY_ACCOUNTS  JSON {host: {account: password}}: who may log in to each registry
                         (GCR's and Artifact Registry's password is the service-account key,
                         compared byte for byte)
-       REPLAY_ECR_PASSWORD  the ECR token (moto's, `<account>-auth-token`) the ECR host takes
+       REPLAY_ECR_REFUSE  when set, the ECR hosts refuse every token; else each takes moto's
+                        token for its account, `<account>-auth-token`
 
 One listener on 127.0.0.1 (a free port, printed on the first stdout line) speaks TLS with CERT,
 whose names are the hosts below; the test reaches it with `pullseal validate --connect-to
@@ -37,9 +38,9 @@ the provider's issue trackers (the test module cites them):
                          service="docker-remote.jfrog.example.com" (subdomain style)
   mcr.microsoft.com      no challenge: /v2/ is 200 to anyone (with --closed: 403, as MCR answers
                          the networks it blocks)
-  123456789012.dkr.ecr.eu-west-1.amazonaws.com
-                         Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",
-                         service="ecr.amazonaws.com"; user `AWS`, the password the ECR token
+  123456789012.dkr.ecr.eu-west-1.amazonaws.com, 210987654321.dkr.ecr.us-east-1.amazonaws.com
+                         Basic realm="https://HOST/",service="ecr.amazonaws.com"; user `AWS`, the
+                         password the ECR token of the host's account
   echo.example.com       a hostile server: Basic, and it echoes the Authorization header it gets
                          back, every byte percent-encoded, in a redirect's path
   echo-token.example.com a hostile server: Bearer, and it echoes the token back in the
@@ -62,7 +63,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 ACCOUNTS = json.loads(os.environ["REPLAY_ACCOUNTS"])
-ECR_PASSWORD = os.environ["REPLAY_ECR_PASSWORD"]
+ECR_REFUSE = bool(os.environ.get("REPLAY_ECR_REFUSE"))
+
+
+def ecr(host):
+    """An ECR host's Basic challenge, and moto's token for its account as its one account."""
+    account = host.split(".", 1)[0]
+    return (f'Basic realm="https://{host}/",service="ecr.amazonaws.com"',
+            {} if ECR_REFUSE else {"AWS": f"{account}-auth-token"})
 
 # registry host -> (token host, token path, service, accounts, the keys of its token answer)
 BEARER = {
@@ -79,7 +87,8 @@ BEARER = {host: (th, tp, svc, ACCOUNTS.get(host, {}), keys) for host, (th, tp, s
 # registry host -> (challenge, accounts)
 BASIC = {
     "nexus.example.com:8443": ('BASIC realm="Sonatype Nexus Repository Manager"', ACCOUNTS.get("nexus.example.com:8443", {})),
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com": ('Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",service="ecr.amazonaws.com"', {"AWS": ECR_PASSWORD}),
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com": ecr("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+    "210987654321.dkr.ecr.us-east-1.amazonaws.com": ecr("210987654321.dkr.ecr.us-east-1.amazonaws.com"),
     "echo.example.com": ('Basic realm="echo"', ACCOUNTS.get("echo.example.com", {})),
 }
 # host -> the one repository it holds (any tag): a check that misses a server's path prefix,
@@ -95,6 +104,7 @@ EXISTING = {
     "nexus.example.com:8443": "app",
     "mcr.microsoft.com": "app",
     "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "app",
+    "210987654321.dkr.ecr.us-east-1.amazonaws.com": "app",
 }
 # token -> (registry host, account or None, set of repositories it may pull)
 TOKENS = {}

@@ -417,3 +417,68 @@ fn validate_exchanges_the_keys_then_checks_the_registry() {
         assert!(reason.contains("cannot reach AWS for "), "{name}: {reason}");
     }
 }
+
+/// The `refresh: token` registry of `examples/registries/catalog.yaml` (`ecr-ci`, keys and a
+/// role), rendered in-process for `manifests-ecr-token.yaml` with render's clock before moto's
+/// expiry: its pull secret (plain, the demo cluster being `seal: none`) holds moto's token for
+/// the role's account, keyed by the catalog server, and the warning gives the expiry.
+#[test]
+fn the_refresh_token_example_renders_the_token_aws_hands_out() {
+    use pullseal::catalog::Catalog;
+    use pullseal::manifest::{Source, Stream};
+    use pullseal::registry::ecr_token::AwsEndpoints;
+    use pullseal::render::{Options, render};
+    use pullseal::sops::Identities;
+
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = fs::read_to_string(path("examples/registries/catalog.yaml")).unwrap();
+    let encrypted = crate::interop::encrypt(tmp.path(), &plain, &[]);
+    let ids = Identities::discover(Some(&path(AGE_KEY)), &|_| None).unwrap();
+    let catalog = Catalog::load(&encrypted, &ids).unwrap();
+    let manifest = "examples/registries/manifests-ecr-token.yaml";
+    let stream = Stream::new(vec![Source {
+        name: manifest.to_owned(),
+        text: fs::read_to_string(path(manifest)).unwrap(),
+    }]);
+    let options = Options {
+        now: time::OffsetDateTime::from_unix_timestamp(1_420_027_200).unwrap(),
+        aws: AwsEndpoints {
+            ecr: Some(moto.url()),
+            sts: Some(moto.url()),
+        },
+        ..Options::new("demo")
+    };
+    let rendered = render(&stream, &catalog, &options).unwrap();
+    insta::assert_snapshot!(rendered.warnings.join("\n"), @r#"
+    cluster "demo" has seal: none: pull secrets are written as plain Secrets that anyone with the output can read
+    registry "ecr-ci" (Amazon ECR, refresh: token): the token sealed into its pull secrets expires at 2015-01-01T00:00:00Z; render and apply again before then
+    "#);
+    let mut out = Vec::new();
+    rendered.write_to(&stream, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for secret in ["AKIADEMOFAKE00000001", "demo-fake-ci-secret-access-key"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    assert!(
+        text.contains("imagePullSecrets:\n        - name: pullseal-ecr-ci\n"),
+        "{text}"
+    );
+    assert!(!text.contains("ExternalSecret"), "{text}");
+    let config = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(".dockerconfigjson:"))
+        .unwrap()
+        .trim()
+        .trim_matches('"');
+    let config: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(config).unwrap()).unwrap();
+    let server = "210987654321.dkr.ecr.us-east-1.amazonaws.com";
+    assert_eq!(
+        config["auths"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        [server]
+    );
+    let entry = &config["auths"][server];
+    assert_eq!(entry["username"], "AWS");
+    assert_eq!(entry["password"], MOTO_ROLE_PASSWORD);
+}

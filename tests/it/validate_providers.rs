@@ -50,7 +50,7 @@ use crate::validate::{Guard, Registry, start_script};
 
 /// The hosts the test certificate names: every example server's, the token services', and two
 /// hostile servers of the replay.
-const HOSTS: [&str; 15] = [
+const HOSTS: [&str; 16] = [
     "registry.example.com",
     "harbor.example.com",
     "registry-1.docker.io",
@@ -64,17 +64,20 @@ const HOSTS: [&str; 15] = [
     "europe-west1-docker.pkg.dev",
     "eu.gcr.io",
     "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "210987654321.dkr.ecr.us-east-1.amazonaws.com",
     "echo.example.com",
     "echo-token.example.com",
 ];
 
-/// moto's registry token for its default account (the example's ECR account).
+/// moto's registry tokens: for its default account (the example's `ecr`), and for the
+/// account of the role `ecr-ci` assumes.
 const MOTO_PASSWORD: &str = "123456789012-auth-token";
+const MOTO_ROLE_PASSWORD: &str = "210987654321-auth-token";
 /// The password every credential of the example catalog is replaced with to be refused.
 const WRONG: &str = "wrong-password-for-every-type";
 
 /// Every secret of the example catalog and of the test, none of which may be printed.
-const SECRETS: [&str; 11] = [
+const SECRETS: [&str; 13] = [
     "demo-fake-system-password",
     "demo-fake-harbor-secret",
     "dckr_pat_demo-fake-token",
@@ -84,7 +87,9 @@ const SECRETS: [&str; 11] = [
     "demo-fake-sp-secret",
     "DEMO-FAKE",
     "demo-fake-secret-access-key",
+    "demo-fake-ci-secret-access-key",
     MOTO_PASSWORD,
+    MOTO_ROLE_PASSWORD,
     WRONG,
 ];
 
@@ -197,8 +202,8 @@ struct Replay {
 
 impl Replay {
     /// `closed`: anonymous Docker Hub tokens refused, MCR forbidden. The accounts are the
-    /// example catalog's; `ecr_password` is the token the ECR host takes.
-    fn start(pki: &Pki, closed: bool, ecr_password: &str) -> Replay {
+    /// example catalog's; the ECR hosts take moto's tokens, unless `ecr_refuse`.
+    fn start(pki: &Pki, closed: bool, ecr_refuse: bool) -> Replay {
         let log = pki.file(&format!("replay-{}.log", rand_suffix()));
         let cert = pki.file("server.crt").display().to_string();
         let key = pki.file("server.key").display().to_string();
@@ -212,8 +217,8 @@ impl Replay {
             "tests/interop/provider_replay.py",
             &args,
             &[
-                ("REPLAY_ACCOUNTS", &accounts),
-                ("REPLAY_ECR_PASSWORD", ecr_password),
+                ("REPLAY_ACCOUNTS", accounts.as_str()),
+                ("REPLAY_ECR_REFUSE", if ecr_refuse { "1" } else { "" }),
             ],
         );
         Replay {
@@ -380,7 +385,7 @@ fn expect<'a>(got: &'a BTreeMap<String, (String, String)>, name: &str, status: &
 fn every_example_registry_validates_through_its_own_type() {
     let pki = Pki::new();
     let live = live_registry(&pki);
-    let replay = Replay::start(&pki, false, MOTO_PASSWORD);
+    let replay = Replay::start(&pki, false, false);
     let moto = Moto::start(false);
     let tmp = tempfile::tempdir().unwrap();
     let catalog = example_catalog(tmp.path(), |p| p);
@@ -390,7 +395,7 @@ fn every_example_registry_validates_through_its_own_type() {
     let out = validate(&catalog, &moto, Some(&ca), &hops, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let got = statuses(&out);
-    assert_eq!(got.len(), 13, "{got:?}");
+    assert_eq!(got.len(), 14, "{got:?}");
     for (name, how) in [
         (
             "company",
@@ -435,6 +440,11 @@ fn every_example_registry_validates_through_its_own_type() {
         (
             "ecr",
             "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: the credentials open https://123456789012.dkr.ecr.eu-west-1.amazonaws.com (Basic)",
+        ),
+        // The role's account's token (moto's for 210987654321), so the role was assumed.
+        (
+            "ecr-ci",
+            "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: the credentials open https://210987654321.dkr.ecr.us-east-1.amazonaws.com (Basic)",
         ),
         (
             "hub-public",
@@ -489,6 +499,7 @@ fn every_example_registry_validates_through_its_own_type() {
         "jfrog-sub",
         "mcr",
         "ecr",
+        "ecr-ci",
     ];
     let mut args = vec!["--repository", "app", "--reference", "v1"];
     args.extend(names);
@@ -505,6 +516,7 @@ fn every_example_registry_validates_through_its_own_type() {
         ("jfrog-sub", "valid", "app:v1"),
         ("mcr", "valid", "app:v1"),
         ("ecr", "valid", "app:v1"),
+        ("ecr-ci", "valid", "app:v1"),
         ("hub-public", "valid", "library/app:v1"),
     ] {
         let reason = expect(&got, name, status);
@@ -535,7 +547,7 @@ fn every_example_registry_validates_through_its_own_type() {
 fn wrong_credentials_are_refused_by_each_types_own_service() {
     let pki = Pki::new();
     let live = live_registry(&pki);
-    let replay = Replay::start(&pki, false, "not-the-token-moto-hands-out");
+    let replay = Replay::start(&pki, false, true);
     let moto = Moto::start(false);
     let tmp = tempfile::tempdir().unwrap();
     let catalog = example_catalog(tmp.path(), |plain| {
@@ -597,6 +609,10 @@ fn wrong_credentials_are_refused_by_each_types_own_service() {
             "ecr",
             "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: https://123456789012.dkr.ecr.eu-west-1.amazonaws.com refused the username and password (HTTP 401, Basic)",
         ),
+        (
+            "ecr-ci",
+            "AWS exchanged the keys for a registry token (ecr:GetAuthorizationToken), and with it: https://210987654321.dkr.ecr.us-east-1.amazonaws.com refused the username and password (HTTP 401, Basic)",
+        ),
     ] {
         assert_eq!(expect(&got, name, "invalid-credentials"), refused_by, "{name}");
     }
@@ -605,7 +621,7 @@ fn wrong_credentials_are_refused_by_each_types_own_service() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.trim(),
-        "error: 11 of 13 registries are not valid: acr, company, ecr, gar, gcr, harbor, hub, jfrog, jfrog-sub, nexus, quay"
+        "error: 12 of 14 registries are not valid: acr, company, ecr, ecr-ci, gar, gcr, harbor, hub, jfrog, jfrog-sub, nexus, quay"
     );
 }
 
@@ -621,7 +637,7 @@ fn anonymous_types_say_whether_anonymous_pulls_are_allowed() {
     let catalog = example_catalog(tmp.path(), |p| p);
     let ca = pki.file("ca.crt");
 
-    let closed = Replay::start(&pki, true, MOTO_PASSWORD);
+    let closed = Replay::start(&pki, true, false);
     let hops = connect_to(None, &closed);
     let out = validate(&catalog, &moto, Some(&ca), &hops, &["hub-public", "mcr"]);
     assert_eq!(out.status.code(), Some(6), "{}", transcript(&out));
@@ -653,7 +669,7 @@ fn anonymous_types_say_whether_anonymous_pulls_are_allowed() {
     drop(closed);
 
     // Open: an official image may be pulled anonymously, a private one may not.
-    let open = Replay::start(&pki, false, MOTO_PASSWORD);
+    let open = Replay::start(&pki, false, false);
     let hops = connect_to(None, &open);
     let out = validate(
         &catalog,
@@ -687,7 +703,7 @@ fn anonymous_types_say_whether_anonymous_pulls_are_allowed() {
 #[test]
 fn tls_checks_the_providers_name_against_the_roots_given() {
     let pki = Pki::new();
-    let replay = Replay::start(&pki, false, MOTO_PASSWORD);
+    let replay = Replay::start(&pki, false, false);
     let moto = Moto::start(false);
     let tmp = tempfile::tempdir().unwrap();
     let catalog = example_catalog(tmp.path(), |plain| {
@@ -737,7 +753,7 @@ fn tls_checks_the_providers_name_against_the_roots_given() {
 #[test]
 fn servers_echoing_credentials_do_not_get_them_printed() {
     let pki = Pki::new();
-    let replay = Replay::start(&pki, false, MOTO_PASSWORD);
+    let replay = Replay::start(&pki, false, false);
     let moto = Moto::start(false);
     let tmp = tempfile::tempdir().unwrap();
     let plain = "apiVersion: pullseal.io/v1alpha1\nkind: RegistryCatalog\nregistries:\n  echo:\n    type: generic\n    server: echo.example.com\n    username: deployer\n    password: demo-fake-identity-token\n  echo-token:\n    type: artifactory\n    server: echo-token.example.com\n    username: deployer\n    password: demo-fake-identity-token\nclusters:\n  demo:\n    seal: none\n";
