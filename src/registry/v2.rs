@@ -844,15 +844,12 @@ fn percent_decoded(text: &str) -> String {
             .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                at += 3;
-            }
-            _ => {
-                out.push(b);
-                at += 1;
-            }
+        if let (b'%', Some(decoded)) = (b, hex) {
+            out.push(decoded);
+            at += 3;
+        } else {
+            out.push(b);
+            at += 1;
         }
     }
     String::from_utf8_lossy(&out).into_owned()

@@ -132,10 +132,15 @@ impl FromStr for ConnectTo {
         let [host, port, to_host, to_port] = fields.as_slice() else {
             return Err(fail("four fields separated by ':', any of them empty"));
         };
-        let host_of = |field: &str| -> Result<Option<String>, ConnectToError> {
-            if field.is_empty() {
+        let host_of = |(field, bracketed): (&str, bool)| -> Result<Option<String>, ConnectToError> {
+            let ok = if bracketed {
+                field.parse::<Ipv6Addr>().is_ok()
+            } else {
+                is_host(field)
+            };
+            if field.is_empty() && !bracketed {
                 Ok(None)
-            } else if is_host(field) {
+            } else if ok {
                 Ok(Some(field.to_ascii_lowercase()))
             } else {
                 Err(fail(
@@ -143,32 +148,35 @@ impl FromStr for ConnectTo {
                 ))
             }
         };
-        let port_of = |field: &str| -> Result<Option<u16>, ConnectToError> {
-            if field.is_empty() {
+        let port_of = |(field, bracketed): (&str, bool)| -> Result<Option<u16>, ConnectToError> {
+            if field.is_empty() && !bracketed {
                 return Ok(None);
             }
             match field.parse::<u16>() {
-                Ok(p) if p > 0 && field.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(p)),
+                Ok(p) if p > 0 && !bracketed && field.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(p)),
                 _ => Err(fail("a port is a number from 1 to 65535")),
             }
         };
         Ok(ConnectTo {
-            host: host_of(host)?,
-            port: port_of(port)?,
-            to_host: host_of(to_host)?,
-            to_port: port_of(to_port)?,
+            host: host_of(*host)?,
+            port: port_of(*port)?,
+            to_host: host_of(*to_host)?,
+            to_port: port_of(*to_port)?,
         })
     }
 }
 
-/// `a:b:[v6]:d` split at the colons that are not inside brackets; brackets are dropped.
-fn split_fields(value: &str) -> Option<Vec<&str>> {
+/// `a:b:[v6]:d` split at the colons that are not inside brackets, each field with whether it
+/// was bracketed (the brackets dropped).
+fn split_fields(value: &str) -> Option<Vec<(&str, bool)>> {
     let mut out = Vec::new();
     let mut rest = value;
     loop {
-        let (field, after) = match rest.strip_prefix('[') {
-            Some(inner) => inner.split_once(']')?,
-            None => rest.find(':').map_or((rest, ""), |at| rest.split_at(at)),
+        let (field, after) = if let Some(inner) = rest.strip_prefix('[') {
+            inner.split_once(']').map(|(f, a)| ((f, true), a))?
+        } else {
+            let (f, a) = rest.find(':').map_or((rest, ""), |at| rest.split_at(at));
+            ((f, false), a)
         };
         out.push(field);
         match after.strip_prefix(':') {
@@ -179,13 +187,12 @@ fn split_fields(value: &str) -> Option<Vec<&str>> {
     }
 }
 
-/// A DNS name or IPv4 address (letters, digits, `-`, `.`), or an IPv6 address.
+/// A DNS name or IPv4 address (letters, digits, `-`, `.`).
 fn is_host(field: &str) -> bool {
-    field.parse::<Ipv6Addr>().is_ok()
-        || (field.len() <= 253
-            && field.split('.').all(|label| {
-                !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            }))
+    field.len() <= 253
+        && field
+            .split('.')
+            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 fn route(rules: &[ConnectTo], host: &str, port: u16) -> Option<(String, u16)> {
