@@ -35,6 +35,7 @@
 //! or the previous file (unchanged values keep their ciphertext). It writes no files.
 
 mod cipher;
+mod comments;
 mod emit;
 mod encrypt;
 mod format;
@@ -49,7 +50,10 @@ use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 use crate::error::shown;
 
-pub use encrypt::{EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt};
+pub use comments::Comments;
+pub use encrypt::{
+    EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt, encrypt_with_comments,
+};
 pub use keys::Identities;
 
 /// The largest file [`decrypt`] reads (8 MiB): a catalog is a few kilobytes per cluster.
@@ -119,6 +123,7 @@ pub struct Decrypted {
     stash: cipher::IvStash,
     /// `(recipient, enc)` of every age stanza when the file has one key group.
     age_stanzas: Vec<(String, String)>,
+    comments: Comments,
 }
 
 impl Decrypted {
@@ -130,6 +135,12 @@ impl Decrypted {
     /// The file's 32-byte data key (callers use it as an HMAC key).
     pub fn data_key(&self) -> &SecretBox<[u8; 32]> {
         &self.data_key
+    }
+
+    /// The file's YAML comments, decrypted, and where each stood; an edit writes them back
+    /// with [`encrypt_with_comments`].
+    pub fn comments(&self) -> &Comments {
+        &self.comments
     }
 }
 
@@ -494,6 +505,8 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     let mut stash = cipher::IvStash::new(&data_key);
     let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key, &mut stash)?;
     verify_mac(&meta, &data_key, &computed_mac, &mut stash)?;
+    // Only once everything is verified; it never fails, what it cannot place it drops.
+    let comments = comments::read(text, &data_key, &mut stash);
     // With one key group every age stanza holds the whole data key, so an edit may keep it.
     let age_stanzas = match meta.key_groups.as_slice() {
         [group] => group
@@ -508,6 +521,7 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
         data_key,
         stash,
         age_stanzas,
+        comments,
     })
 }
 
@@ -759,6 +773,40 @@ mod tests {
             })
             .collect();
         assert_eq!(allow, ["shop", "team-*"]);
+    }
+
+    /// The comments of a file sops wrote, read back and written again in edit mode, come out
+    /// byte for byte where sops wrote them, with their ciphertext: only `lastmodified` and
+    /// `mac` differ. Each one's text is decrypted.
+    #[test]
+    fn comments_are_written_back_where_sops_wrote_them() {
+        let text = read("list-comments.enc.yaml");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 5);
+        let options = EncryptOptions {
+            recipients: vec![
+                age::x25519::Recipient::from_str(
+                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                )
+                .unwrap(),
+            ],
+            rule: Rule::EncryptAll,
+            mac_only_encrypted: false,
+            last_modified: LastModified::from_unix(0).unwrap(),
+        };
+        let again =
+            encrypt_with_comments(d.documents(), d.comments(), &options, Randomness::Edit(&d)).unwrap();
+        let changed: Vec<&str> = text
+            .lines()
+            .zip(again.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| b.trim_start().split(':').next().unwrap())
+            .collect();
+        assert_eq!(changed, ["lastmodified", "mac"], "{again}");
+        assert_eq!(text.lines().count(), again.lines().count());
+        // Without the comments, they are gone.
+        let bare = encrypt(d.documents(), &options, Randomness::Edit(&d)).unwrap();
+        assert!(!bare.contains("type:comment"), "{bare}");
     }
 
     /// Real sops files that are not fully encrypted: each is refused before any key is used,
