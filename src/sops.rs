@@ -28,6 +28,9 @@
 //! [`secrecy::SecretString`]s, intermediate plaintext buffers are zeroized. It decrypts data
 //! keys only with age identities (not KMS, PGP, Vault or plugins).
 //!
+//! The file's YAML comments come out decrypted too ([`Decrypted::comments`], `comments`),
+//! and [`encrypt_with_comments`] writes them back encrypted where sops reads them.
+//!
 //! [`encrypt`] is the way back (`encrypt` → `emit`, with `stanza` for the age recipients): a
 //! [`Value`] tree becomes a file the real sops decrypts, verifies and edits, with the MAC,
 //! additional data and metadata exactly as sops writes them. Its randomness is the caller's
@@ -807,6 +810,74 @@ mod tests {
         // Without the comments, they are gone.
         let bare = encrypt(d.documents(), &options, Randomness::Edit(&d)).unwrap();
         assert!(!bare.contains("type:comment"), "{bare}");
+    }
+
+    fn simple_options() -> EncryptOptions {
+        EncryptOptions {
+            recipients: vec![
+                age::x25519::Recipient::from_str(
+                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                )
+                .unwrap(),
+            ],
+            rule: Rule::EncryptAll,
+            mac_only_encrypted: false,
+            last_modified: LastModified::from_unix(0).unwrap(),
+        }
+    }
+
+    /// A comment someone typed into the encrypted file by hand is plain; sops would keep it
+    /// plain on decryption and encrypt it when it next writes. So does pullseal: it is read,
+    /// and written back encrypted, never in the clear. One that is `ENC[…]` but opens
+    /// nowhere is kept as it is, as sops keeps it; one inside the metadata goes.
+    #[test]
+    fn a_plain_comment_is_written_back_encrypted() {
+        let text = read("simple.enc.yaml")
+            .replace(
+                "    dockerhub:\n",
+                "    # typed by hand note-s3cr3t\n    dockerhub:\n",
+            )
+            .replace(
+                "registries:\n",
+                "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]\nregistries:\n",
+            )
+            .replace("    lastmodified:", "    # in the metadata\n    lastmodified:");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 2);
+        let again = encrypt_with_comments(
+            d.documents(),
+            d.comments(),
+            &simple_options(),
+            Randomness::Edit(&d),
+        )
+        .unwrap();
+        assert!(
+            !again.contains("note-s3cr3t") && !again.contains("in the metadata"),
+            "{again}"
+        );
+        let comment_lines: Vec<&str> = again
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .collect();
+        assert_eq!(comment_lines.len(), 2, "{again}");
+        assert_eq!(
+            comment_lines[0],
+            "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]"
+        );
+        assert!(
+            comment_lines[1].starts_with("    #ENC[AES256_GCM,")
+                && comment_lines[1].ends_with(",type:comment]")
+        );
+        // Read again, it is the same comment at the same place, now encrypted: kept as it is.
+        let d2 = decrypt(&again, &ids("age-identity.txt")).unwrap();
+        let third = encrypt_with_comments(
+            d2.documents(),
+            d2.comments(),
+            &simple_options(),
+            Randomness::Edit(&d2),
+        )
+        .unwrap();
+        assert_eq!(third, again);
     }
 
     /// Real sops files that are not fully encrypted: each is refused before any key is used,
