@@ -130,6 +130,21 @@ pub enum EditError {
         /// The catalog path.
         path: PathBuf,
     },
+    /// The file given for a field of a registry or cluster cannot be read.
+    #[error("{what} {}: {field}: cannot read {}", shown(name), shown_path(path))]
+    ReadField {
+        /// `registry` or `cluster`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The field the file was for, e.g. `certificate`.
+        field: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading or writing a file failed.
     #[error("cannot {action} {}", shown_path(path))]
     Io {
@@ -156,7 +171,7 @@ impl EditError {
             | EditError::Missing { .. }
             | EditError::Invalid { .. } => 2,
             EditError::Load(_) | EditError::Keys { .. } | EditError::Encrypt { .. } => 3,
-            EditError::Changed { .. } | EditError::Io { .. } => 5,
+            EditError::Changed { .. } | EditError::Io { .. } | EditError::ReadField { .. } => 5,
         }
     }
 }
@@ -413,6 +428,11 @@ impl Editor {
     /// Adds cluster `name` with `fields`.
     pub fn add_cluster(&mut self, name: &str, fields: Vec<(String, Value)>) -> Result<(), EditError> {
         self.add("clusters", "cluster", name, fields)
+    }
+
+    /// The fields of cluster `name`, to change in place.
+    pub fn cluster_mut(&mut self, name: &str) -> Result<&mut Vec<(String, Value)>, EditError> {
+        self.entry_mut("clusters", "cluster", name)
     }
 
     /// Removes cluster `name`.
