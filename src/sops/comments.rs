@@ -185,6 +185,9 @@ fn aad_of(keys_aad: &str, key: &str) -> String {
 impl Skeleton {
     fn build(text: &str) -> Option<Skeleton> {
         let mut s = Skeleton::default();
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         for event in Parser::new_from_str(text) {
             let (event, span) = event.ok()?;
             match event {
@@ -196,9 +199,13 @@ impl Skeleton {
                     let (start_line, start_col) = (span.start.line(), span.start.col());
                     // A quoted scalar's span runs on over a comment after it: find its quote.
                     let (end_line, end_col) = match style {
-                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                            quoted_end(text, start_line, start_col, style == ScalarStyle::DoubleQuoted)
-                        }
+                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => quoted_end(
+                            text,
+                            &starts,
+                            start_line,
+                            start_col,
+                            style == ScalarStyle::DoubleQuoted,
+                        ),
                         _ => (span.end.line(), span.end.col()),
                     };
                     s.scalars.push((
@@ -405,11 +412,11 @@ impl Skeleton {
         let mut chain = vec![root];
         let mut current = root;
         while let Some(c) = self.container(current) {
-            let last = c
+            // Entries are in file order: a binary search keeps many comments cheap.
+            let before = c
                 .entries
-                .iter()
-                .rev()
-                .find(|e| e.line < line || (inclusive && e.line == line));
+                .partition_point(|e| e.line < line || (inclusive && e.line == line));
+            let last = before.checked_sub(1).and_then(|i| c.entries.get(i));
             match last.and_then(|e| e.child) {
                 Some(child) if !chain.contains(&child) => {
                     chain.push(child);
@@ -423,35 +430,38 @@ impl Skeleton {
 }
 
 /// Where the quoted scalar that opens at `line` and `col` (1-based line, 0-based column of
-/// its quote) ends: the line and column just after its closing quote.
-fn quoted_end(text: &str, line: usize, col: usize, double: bool) -> (usize, usize) {
+/// its quote) ends: the line and column just after its closing quote. `starts` holds the byte
+/// offset of each line, so each scalar costs its own length only.
+fn quoted_end(text: &str, starts: &[usize], line: usize, col: usize, double: bool) -> (usize, usize) {
     let quote = if double { '"' } else { '\'' };
-    let mut chars = text
-        .split('\n')
-        .enumerate()
-        .skip(line.saturating_sub(1))
-        .flat_map(|(i, l)| {
-            l.chars()
-                .chain(std::iter::once('\n'))
-                .enumerate()
-                .map(move |(c, ch)| (i + 1, c, ch))
-        })
-        .skip(col + 1)
-        .peekable();
-    let mut last = (line, col);
-    while let Some((l, c, ch)) = chars.next() {
-        last = (l, c + 1);
+    let rest = starts
+        .get(line.saturating_sub(1))
+        .and_then(|&at| text.get(at..))
+        .unwrap_or_default();
+    let mut chars = rest.chars().skip(col + 1).peekable();
+    let (mut l, mut c) = (line, col + 1);
+    while let Some(ch) = chars.next() {
+        if ch == '\n' {
+            (l, c) = (l + 1, 0);
+            continue;
+        }
+        c += 1;
         if double && ch == '\\' {
-            chars.next();
+            match chars.next() {
+                Some('\n') => (l, c) = (l + 1, 0),
+                Some(_) => c += 1,
+                None => break,
+            }
         } else if ch == quote {
-            if !double && chars.peek().is_some_and(|(_, _, next)| *next == quote) {
+            if !double && chars.peek() == Some(&quote) {
                 chars.next();
+                c += 1;
             } else {
-                return (l, c + 1);
+                return (l, c);
             }
         }
     }
-    last
+    (l, c)
 }
 
 /// A frame whose container is not recorded (a second root, which YAML does not allow).
@@ -566,9 +576,10 @@ fn attribute(
     if found.inline {
         // A comment after content belongs before the innermost key or item on its line.
         let on_line = chain.iter().rposition(|&c| {
-            skeleton
-                .container(c)
-                .is_some_and(|c| c.entries.iter().any(|e| e.line == found.line))
+            skeleton.container(c).is_some_and(|c| {
+                let at = c.entries.partition_point(|e| e.line < found.line);
+                c.entries.get(at).is_some_and(|e| e.line == found.line)
+            })
         });
         match on_line {
             Some(i) => chain.truncate(i + 1),
@@ -621,10 +632,10 @@ fn attribute(
         )
     };
     let c = skeleton.container(container)?;
-    let anchor = c
+    let first_after = c
         .entries
-        .iter()
-        .position(|e| e.line > found.line || (found.inline && e.line == found.line));
+        .partition_point(|e| e.line < found.line || (!found.inline && e.line == found.line));
+    let anchor = (first_after < c.entries.len()).then_some(first_after);
     // Before the metadata is at the end of the document.
     let anchor = anchor.filter(|&i| {
         !(c.path.is_empty()
@@ -935,7 +946,7 @@ mod tests {
 
     #[test]
     fn comment_lines_are_found_outside_scalars_only() {
-        let text = "# head\na: x # inline\nb:\n    c: |\n        # not a comment\n        line\n    # real\n    d: \"multi\n      # not\n      line\" # after\n    e: 'x #y'\n";
+        let text = "# head\na: x # inline\nb:\n    c: |\n        # not a comment\n        line\n    # real\n    d: \"multi\n      # not\n      line\" # after\n    e: 'x #y'\n    f: 'it''s # no' # yes\n    g: \"a\\\"# no\" # yes too\n";
         let s = Skeleton::build(text).unwrap();
         let found: Vec<(usize, usize, String, bool)> = s
             .comments(text)
@@ -949,6 +960,8 @@ mod tests {
                 (2, 5, " inline".to_owned(), true),
                 (7, 4, " real".to_owned(), false),
                 (10, 12, " after".to_owned(), true),
+                (12, 20, " yes".to_owned(), true),
+                (13, 17, " yes too".to_owned(), true),
             ]
         );
     }
