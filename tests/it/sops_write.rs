@@ -459,7 +459,16 @@ fn comment_texts(text: &str) -> Vec<String> {
 /// pullseal writes its own file again byte for byte.
 #[test]
 fn comments_in_every_layout_come_back_through_pullseal() {
-    let layouts: [(&str, usize); 5] = [
+    let layouts: [(&str, usize); 7] = [
+        // After an empty mapping or list as the last value.
+        (
+            "a:\n    x: {}\n    # end of a\nb:\n    y: []\n    # end of b\nc: 1\n",
+            2,
+        ),
+        (
+            "l:\n    - {}\n    # end of l\nm:\n    n:\n        - {}\n    # end of m\nz: 1\n",
+            2,
+        ),
         // Head, before a key after a nested block, list comments, end of a mapping.
         (
             "# head\na: 1\n# before b\nb:\n    c:\n        d: 1\n    # before e\n    e: 2\n    # end of b\nf:\n    - x\n    # between\n    - y\n    # tail\n# end\n",
@@ -526,7 +535,7 @@ fn comments_in_every_layout_come_back_through_pullseal() {
         let shown = String::from_utf8(out.stdout).unwrap();
         // Every comment, in order; sops moves one at the end of a line above its key.
         let mut want = comment_texts(layout);
-        if index == 4 {
+        if index == 6 {
             want = ["# but this", "# not a comment", "# after the block", "# after j"]
                 .map(str::to_owned)
                 .to_vec();
