@@ -206,6 +206,13 @@ impl Error {
                     "set the namespace where the manifests are made: Helm, which does not tell a post-renderer the release namespace, needs --post-renderer-args --namespace=<release namespace>; kustomize, `namespace` in the kustomization or in the Render settings; Argo CD gives the Application's destination namespace (ARGOCD_APP_NAMESPACE)",
                 )
             }
+            Error::Edit(EditError::Invalid { problems, .. })
+                if !problems.is_empty() && problems.iter().all(|p| p.starts_with("clusters.")) =>
+            {
+                Some(
+                    "each field has the option of its name (catalog cluster add or set): --cert (certificate), --scope, --seal, --age-recipient (ageRecipients), --kubelet-credentials; --unset FIELD removes one",
+                )
+            }
             Error::Edit(EditError::Invalid { .. }) => Some(
                 "each field has the option of its name: --server, --username, --email, --public, --region, --access-key-id, --role-arn, --refresh, --allow-namespace/-cluster/-project; password: --password-stdin, --password-file or --key-file (gcr); secretAccessKey: --secret-access-key-stdin or --secret-access-key-file; sessionToken: --session-token-file",
             ),

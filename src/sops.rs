@@ -28,6 +28,9 @@
 //! [`secrecy::SecretString`]s, intermediate plaintext buffers are zeroized. It decrypts data
 //! keys only with age identities (not KMS, PGP, Vault or plugins).
 //!
+//! The file's YAML comments come out decrypted too ([`Decrypted::comments`], `comments`),
+//! and [`encrypt_with_comments`] writes them back encrypted where sops reads them.
+//!
 //! [`encrypt`] is the way back (`encrypt` → `emit`, with `stanza` for the age recipients): a
 //! [`Value`] tree becomes a file the real sops decrypts, verifies and edits, with the MAC,
 //! additional data and metadata exactly as sops writes them. Its randomness is the caller's
@@ -35,6 +38,7 @@
 //! or the previous file (unchanged values keep their ciphertext). It writes no files.
 
 mod cipher;
+mod comments;
 mod emit;
 mod encrypt;
 mod format;
@@ -49,7 +53,10 @@ use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 use crate::error::shown;
 
-pub use encrypt::{EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt};
+pub use comments::Comments;
+pub use encrypt::{
+    EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt, encrypt_with_comments,
+};
 pub use keys::Identities;
 
 /// The largest file [`decrypt`] reads (8 MiB): a catalog is a few kilobytes per cluster.
@@ -119,6 +126,7 @@ pub struct Decrypted {
     stash: cipher::IvStash,
     /// `(recipient, enc)` of every age stanza when the file has one key group.
     age_stanzas: Vec<(String, String)>,
+    comments: Comments,
 }
 
 impl Decrypted {
@@ -130,6 +138,12 @@ impl Decrypted {
     /// The file's 32-byte data key (callers use it as an HMAC key).
     pub fn data_key(&self) -> &SecretBox<[u8; 32]> {
         &self.data_key
+    }
+
+    /// The file's YAML comments, decrypted, and where each stood; an edit writes them back
+    /// with [`encrypt_with_comments`].
+    pub fn comments(&self) -> &Comments {
+        &self.comments
     }
 }
 
@@ -494,6 +508,8 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     let mut stash = cipher::IvStash::new(&data_key);
     let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key, &mut stash)?;
     verify_mac(&meta, &data_key, &computed_mac, &mut stash)?;
+    // Only once everything is verified; it never fails, what it cannot place it drops.
+    let comments = comments::read(text, &data_key, &mut stash);
     // With one key group every age stanza holds the whole data key, so an edit may keep it.
     let age_stanzas = match meta.key_groups.as_slice() {
         [group] => group
@@ -508,6 +524,7 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
         data_key,
         stash,
         age_stanzas,
+        comments,
     })
 }
 
@@ -759,6 +776,108 @@ mod tests {
             })
             .collect();
         assert_eq!(allow, ["shop", "team-*"]);
+    }
+
+    /// The comments of a file sops wrote, read back and written again in edit mode, come out
+    /// byte for byte where sops wrote them, with their ciphertext: only `lastmodified` and
+    /// `mac` differ. Each one's text is decrypted.
+    #[test]
+    fn comments_are_written_back_where_sops_wrote_them() {
+        let text = read("list-comments.enc.yaml");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 5);
+        let options = EncryptOptions {
+            recipients: vec![
+                age::x25519::Recipient::from_str(
+                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                )
+                .unwrap(),
+            ],
+            rule: Rule::EncryptAll,
+            mac_only_encrypted: false,
+            last_modified: LastModified::from_unix(0).unwrap(),
+        };
+        let again =
+            encrypt_with_comments(d.documents(), d.comments(), &options, Randomness::Edit(&d)).unwrap();
+        let changed: Vec<&str> = text
+            .lines()
+            .zip(again.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| b.trim_start().split(':').next().unwrap())
+            .collect();
+        assert_eq!(changed, ["lastmodified", "mac"], "{again}");
+        assert_eq!(text.lines().count(), again.lines().count());
+        // Without the comments, they are gone.
+        let bare = encrypt(d.documents(), &options, Randomness::Edit(&d)).unwrap();
+        assert!(!bare.contains("type:comment"), "{bare}");
+    }
+
+    fn simple_options() -> EncryptOptions {
+        EncryptOptions {
+            recipients: vec![
+                age::x25519::Recipient::from_str(
+                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                )
+                .unwrap(),
+            ],
+            rule: Rule::EncryptAll,
+            mac_only_encrypted: false,
+            last_modified: LastModified::from_unix(0).unwrap(),
+        }
+    }
+
+    /// A comment someone typed into the encrypted file by hand is plain; sops would keep it
+    /// plain on decryption and encrypt it when it next writes. So does pullseal: it is read,
+    /// and written back encrypted, never in the clear. One that is `ENC[…]` but opens
+    /// nowhere is kept as it is, as sops keeps it; one inside the metadata goes.
+    #[test]
+    fn a_plain_comment_is_written_back_encrypted() {
+        let text = read("simple.enc.yaml")
+            .replace(
+                "    dockerhub:\n",
+                "    # typed by hand note-s3cr3t\n    dockerhub:\n",
+            )
+            .replace(
+                "registries:\n",
+                "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]\nregistries:\n",
+            )
+            .replace("    lastmodified:", "    # in the metadata\n    lastmodified:");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 2);
+        let again = encrypt_with_comments(
+            d.documents(),
+            d.comments(),
+            &simple_options(),
+            Randomness::Edit(&d),
+        )
+        .unwrap();
+        assert!(
+            !again.contains("note-s3cr3t") && !again.contains("in the metadata"),
+            "{again}"
+        );
+        let comment_lines: Vec<&str> = again
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .collect();
+        assert_eq!(comment_lines.len(), 2, "{again}");
+        assert_eq!(
+            comment_lines[0],
+            "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]"
+        );
+        assert!(
+            comment_lines[1].starts_with("    #ENC[AES256_GCM,")
+                && comment_lines[1].ends_with(",type:comment]")
+        );
+        // Read again, it is the same comment at the same place, now encrypted: kept as it is.
+        let d2 = decrypt(&again, &ids("age-identity.txt")).unwrap();
+        let third = encrypt_with_comments(
+            d2.documents(),
+            d2.comments(),
+            &simple_options(),
+            Randomness::Edit(&d2),
+        )
+        .unwrap();
+        assert_eq!(third, again);
     }
 
     /// Real sops files that are not fully encrypted: each is refused before any key is used,

@@ -4,7 +4,9 @@
 //! An edit re-encrypts with [`Randomness::Edit`]: the same data key, and every value whose
 //! path, type and plaintext did not change keeps its ciphertext (as sops's IV stash does), so
 //! a `git diff` of an edit shows the changed field's lines, `lastmodified` and `mac` only.
-//! A new catalog ([`Editor::init`]) gets fresh randomness.
+//! A new catalog ([`Editor::init`]) gets fresh randomness. The catalog's YAML comments are
+//! written back where they were, encrypted as sops encrypts them (an unchanged one keeps its
+//! ciphertext too); those of a removed registry or cluster go with it.
 //!
 //! Writes go to a temporary file in the catalog's directory (created 0600), which takes the
 //! old file's permissions, is `fsync`ed and renamed over the old file; the directory is
@@ -30,7 +32,7 @@ use secrecy::SecretString;
 use super::{Catalog, CatalogError, schema};
 use crate::error::{shown, shown_path};
 use crate::sops::{
-    self, Decrypted, EncryptOptions, Identities, LastModified, Randomness, Rule, SopsError, Value,
+    self, Comments, Decrypted, EncryptOptions, Identities, LastModified, Randomness, Rule, SopsError, Value,
 };
 
 /// The registries and clusters of a checked tree.
@@ -128,6 +130,21 @@ pub enum EditError {
         /// The catalog path.
         path: PathBuf,
     },
+    /// The file given for a field of a registry or cluster cannot be read.
+    #[error("{what} {}: {field}: cannot read {}", shown(name), shown_path(path))]
+    ReadField {
+        /// `registry` or `cluster`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The field the file was for, e.g. `certificate`.
+        field: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading or writing a file failed.
     #[error("cannot {action} {}", shown_path(path))]
     Io {
@@ -154,7 +171,7 @@ impl EditError {
             | EditError::Missing { .. }
             | EditError::Invalid { .. } => 2,
             EditError::Load(_) | EditError::Keys { .. } | EditError::Encrypt { .. } => 3,
-            EditError::Changed { .. } | EditError::Io { .. } => 5,
+            EditError::Changed { .. } | EditError::Io { .. } | EditError::ReadField { .. } => 5,
         }
     }
 }
@@ -176,6 +193,8 @@ pub struct Editor {
     decrypted: Option<Decrypted>,
     root: Value,
     recipients: Vec<age::x25519::Recipient>,
+    /// The file's comments, written back in place by every save (a rekey too).
+    comments: Comments,
 }
 
 impl std::fmt::Debug for Editor {
@@ -223,6 +242,7 @@ impl Editor {
             decrypted: None,
             root,
             recipients,
+            comments: Comments::default(),
         })
     }
 
@@ -260,6 +280,7 @@ impl Editor {
             .first()
             .cloned()
             .unwrap_or(Value::Map(Vec::new()));
+        let comments = decrypted.comments().clone();
         Ok(Editor {
             path: real,
             shown: path.to_path_buf(),
@@ -267,6 +288,7 @@ impl Editor {
             decrypted: Some(decrypted),
             root,
             recipients,
+            comments,
         })
     }
 
@@ -408,6 +430,11 @@ impl Editor {
         self.add("clusters", "cluster", name, fields)
     }
 
+    /// The fields of cluster `name`, to change in place.
+    pub fn cluster_mut(&mut self, name: &str) -> Result<&mut Vec<(String, Value)>, EditError> {
+        self.entry_mut("clusters", "cluster", name)
+    }
+
     /// Removes cluster `name`.
     pub fn remove_cluster(&mut self, name: &str) -> Result<(), EditError> {
         self.remove("clusters", "cluster", name)
@@ -436,13 +463,16 @@ impl Editor {
             .decrypted
             .as_ref()
             .map_or(Randomness::Fresh, Randomness::Edit);
-        let text =
-            sops::encrypt(std::slice::from_ref(&self.root), &options, randomness).map_err(|source| {
-                EditError::Encrypt {
-                    path: self.shown.clone(),
-                    source,
-                }
-            })?;
+        let text = sops::encrypt_with_comments(
+            std::slice::from_ref(&self.root),
+            &self.comments,
+            &options,
+            randomness,
+        )
+        .map_err(|source| EditError::Encrypt {
+            path: self.shown.clone(),
+            source,
+        })?;
         write_atomically(
             &self.path,
             text.as_bytes(),

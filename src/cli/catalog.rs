@@ -1,5 +1,5 @@
 //! `pullseal catalog`: the admin's commands on the catalog (init, add, set, rotate, rm, ls,
-//! show, cluster add and rm). Arguments only: the edits are `catalog::edit`'s, the runs
+//! show, rekey, cluster add, set and rm). Arguments only: the edits are `catalog::edit`'s, the runs
 //! `frontend/catalog.rs`'s.
 //!
 //! What this module must *not* do: take a secret as a plain argument. A password, a key file's
@@ -76,7 +76,13 @@ pub enum CatalogCommand {
     #[command(after_help = "Example: pullseal catalog show quay-team")]
     Show(ShowArgs),
     /// Manage the catalog's clusters.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        pullseal catalog cluster add prod-eu --cert prod.crt\n  \
+        pullseal catalog cluster set prod-eu --scope namespace-wide\n  \
+        pullseal catalog cluster rm prod-eu"
+    )]
     Cluster(ClusterCommand),
 }
 
@@ -89,6 +95,15 @@ pub enum ClusterCommand {
         A certificate that expires within 30 days is a warning."
     )]
     Add(ClusterAddArgs),
+    /// Change a cluster's certificate, scope, seal, age recipients or kubelet credentials;
+    /// the other fields and their ciphertext are kept.
+    #[command(after_help = "Examples:\n  \
+        kubeseal --fetch-cert > prod.crt && pullseal catalog cluster set prod-eu --cert prod.crt\n  \
+        pullseal catalog cluster set prod-eu --scope namespace-wide --unset kubeletCredentials\n  \
+        pullseal catalog cluster set flux --age-recipient age1... --age-recipient age1...\n  \
+        pullseal catalog cluster set edge --seal sops --age-recipient age1... --unset certificate --unset scope\n\
+        A certificate that expires within 30 days is a warning.")]
+    Set(ClusterSetArgs),
     /// Remove a cluster.
     #[command(after_help = "Example: pullseal catalog cluster rm prod-eu")]
     Rm(NameArgs),
@@ -298,6 +313,40 @@ pub struct ClusterAddArgs {
     /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable).
     #[arg(long = "kubelet-credentials", value_name = "GLOB")]
     pub kubelet_credentials: Vec<String>,
+}
+
+/// Arguments of `pullseal catalog cluster set`.
+#[derive(Debug, Args)]
+pub struct ClusterSetArgs {
+    /// The cluster's name.
+    pub name: String,
+
+    /// A new sealed-secrets controller certificate (PEM), from kubeseal --fetch-cert.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// The sealed-secrets scope: strict, namespace-wide or cluster-wide.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// How its secrets are sealed: sealed-secrets, sops or none.
+    #[arg(long, value_name = "SEAL")]
+    pub seal: Option<String>,
+
+    /// For seal sops: an age recipient the cluster's Flux decrypts with (repeatable; replaces
+    /// the list).
+    #[arg(long = "age-recipient", value_name = "RECIPIENT")]
+    pub age_recipients: Vec<String>,
+
+    /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable;
+    /// replaces the list).
+    #[arg(long = "kubelet-credentials", value_name = "GLOB")]
+    pub kubelet_credentials: Vec<String>,
+
+    /// Remove a field: seal, scope, certificate, ageRecipients or kubeletCredentials
+    /// (repeatable).
+    #[arg(long, value_name = "FIELD")]
+    pub unset: Vec<String>,
 }
 
 /// Arguments of `pullseal catalog rekey`.

@@ -16,13 +16,13 @@ use secrecy::{ExposeSecret as _, SecretString};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::inputs::{io, locate_catalog};
+use super::inputs::{io, locate_catalog, without_path};
 use super::{Env, Report};
-use crate::catalog::edit::{Checked, Editor, set_field, text};
+use crate::catalog::edit::{Checked, EditError, Editor, set_field, text};
 use crate::catalog::{Cluster, DEFAULT_FILE, Registry, SealMode};
 use crate::cli::{
-    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, FieldArgs, OutputFormat,
-    RotateArgs, SecretArgs, SetArgs,
+    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, ClusterSetArgs, FieldArgs,
+    OutputFormat, RmArgs, RotateArgs, SecretArgs, SetArgs,
 };
 use crate::error::{Error, shown, shown_path};
 use crate::registry::Credentials;
@@ -109,31 +109,7 @@ pub(crate) fn run(
         }
         CatalogCommand::Rm(rm) => {
             if !rm.check.is_empty() {
-                let scan_args = crate::cli::RenderArgs {
-                    inputs: rm.check.clone(),
-                    catalog: Some(path.clone()),
-                    age_key_file: args.age_key_file.clone(),
-                    cluster: rm.cluster.clone(),
-                    all_clusters: false,
-                    out_dir: None,
-                    namespace: None,
-                    pod_specs: Vec::new(),
-                    secret_name: None,
-                    instance: None,
-                };
-                let (_, _, uses) = super::usage::scan(&scan_args, env, stdin, report)?;
-                let still: Vec<String> = uses
-                    .iter()
-                    .filter(|u| u.registries.iter().any(|r| r.as_str() == rm.name))
-                    .map(|u| format!("{}: {}", u.origin, u.object))
-                    .collect();
-                if !still.is_empty() {
-                    return Err(crate::catalog::edit::EditError::StillUsed {
-                        name: rm.name.clone(),
-                        uses: still,
-                    }
-                    .into());
-                }
+                check_unused(args, rm, &path, env, stdin, report)?;
             }
             editor.remove_registry(&rm.name)?;
             format!("removed registry {}", shown(&rm.name))
@@ -142,19 +118,67 @@ pub(crate) fn run(
             editor.add_cluster(&add.name, cluster_fields(add)?)?;
             format!("added cluster {}", shown(&add.name))
         }
+        CatalogCommand::Cluster(ClusterCommand::Set(set)) => {
+            apply_cluster_set(&mut editor, set)?;
+            format!("changed cluster {}", shown(&set.name))
+        }
         CatalogCommand::Cluster(ClusterCommand::Rm(rm)) => {
             editor.remove_cluster(&rm.name)?;
             format!("removed cluster {}", shown(&rm.name))
         }
     };
     let checked = editor.save()?;
-    if let CatalogCommand::Cluster(ClusterCommand::Add(add)) = &args.command {
+    let changed_cluster = match &args.command {
+        CatalogCommand::Cluster(ClusterCommand::Add(add)) => Some(&add.name),
+        CatalogCommand::Cluster(ClusterCommand::Set(set)) => Some(&set.name),
+        _ => None,
+    };
+    if let Some(cluster) = changed_cluster {
         let mut only = checked;
-        only.1.retain(|name, _| *name == add.name);
+        only.1.retain(|name, _| name == cluster);
         warn_certificates(&only, report);
     }
     let _ = writeln!(report, "{done} in {}", shown_path(&path));
     Ok(())
+}
+
+/// `rm --check`: refuses while the manifests given still use the registry, naming each
+/// workload.
+fn check_unused(
+    args: &CatalogArgs,
+    rm: &RmArgs,
+    path: &Path,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+    report: &mut Report<'_>,
+) -> Result<(), Error> {
+    let scan_args = crate::cli::RenderArgs {
+        inputs: rm.check.clone(),
+        catalog: Some(path.to_path_buf()),
+        age_key_file: args.age_key_file.clone(),
+        cluster: rm.cluster.clone(),
+        all_clusters: false,
+        out_dir: None,
+        namespace: None,
+        pod_specs: Vec::new(),
+        secret_name: None,
+        instance: None,
+    };
+    let (_, _, uses) = super::usage::scan(&scan_args, env, stdin, report)?;
+    let still: Vec<String> = uses
+        .iter()
+        .filter(|u| u.registries.iter().any(|r| r.as_str() == rm.name))
+        .map(|u| format!("{}: {}", u.origin, u.object))
+        .collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(EditError::StillUsed {
+            name: rm.name.clone(),
+            uses: still,
+        }
+        .into())
+    }
 }
 
 fn write_report(stdout: &mut dyn Write, text: &str) -> Result<(), Error> {
@@ -395,25 +419,104 @@ fn apply_rotate(editor: &mut Editor, rotate: &RotateArgs, stdin: &mut dyn Read) 
     Ok(())
 }
 
-fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
+/// The fields `catalog cluster set --unset` may remove.
+const CLUSTER_UNSETTABLE: &[&str] = &[
+    "seal",
+    "scope",
+    "certificate",
+    "ageRecipients",
+    "kubeletCredentials",
+];
+
+/// A cluster's fields from `add` or `set` options, in the order the catalog usually writes
+/// them; the certificate is read from its file.
+fn cluster_settings(
+    name: &str,
+    seal: Option<&String>,
+    scope: Option<&String>,
+    cert: Option<&std::path::PathBuf>,
+    age_recipients: &[String],
+    kubelet_credentials: &[String],
+) -> Result<Vec<(String, Value)>, Error> {
     let mut fields = Vec::new();
-    if let Some(seal) = &add.seal {
+    if let Some(seal) = seal {
         fields.push(("seal".to_owned(), text(seal)));
     }
-    if let Some(scope) = &add.scope {
+    if let Some(scope) = scope {
         fields.push(("scope".to_owned(), text(scope)));
     }
-    if let Some(cert) = &add.cert {
-        let pem = fs_err::read_to_string(cert).map_err(io("read", cert))?;
+    if let Some(cert) = cert {
+        let pem = fs_err::read_to_string(cert).map_err(|source| EditError::ReadField {
+            what: "cluster",
+            name: name.to_owned(),
+            field: "certificate",
+            path: cert.clone(),
+            source: without_path(source, cert),
+        })?;
         fields.push(("certificate".to_owned(), text(&pem)));
     }
-    if !add.age_recipients.is_empty() {
-        fields.push(("ageRecipients".to_owned(), globs(&add.age_recipients)));
+    if !age_recipients.is_empty() {
+        fields.push(("ageRecipients".to_owned(), globs(age_recipients)));
     }
-    if !add.kubelet_credentials.is_empty() {
-        fields.push(("kubeletCredentials".to_owned(), globs(&add.kubelet_credentials)));
+    if !kubelet_credentials.is_empty() {
+        fields.push(("kubeletCredentials".to_owned(), globs(kubelet_credentials)));
     }
     Ok(fields)
+}
+
+fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
+    cluster_settings(
+        &add.name,
+        add.seal.as_ref(),
+        add.scope.as_ref(),
+        add.cert.as_ref(),
+        &add.age_recipients,
+        &add.kubelet_credentials,
+    )
+}
+
+/// `cluster set`: the fields given replace theirs in place (lists whole), `--unset` ones go;
+/// the schema check then judges the result, naming the cluster and field.
+fn apply_cluster_set(editor: &mut Editor, set: &ClusterSetArgs) -> Result<(), Error> {
+    let prefix = || format!("catalog cluster set {}", shown(&set.name));
+    for field in &set.unset {
+        if !CLUSTER_UNSETTABLE.contains(&field.as_str()) {
+            return Err(Error::Usage(format!(
+                "{}: --unset {}: not a field that can be removed (one of {})",
+                prefix(),
+                shown(field),
+                CLUSTER_UNSETTABLE.join(", ")
+            )));
+        }
+    }
+    // The name first: an unknown cluster is refused before any file is read.
+    editor.cluster_mut(&set.name)?;
+    let settings = cluster_settings(
+        &set.name,
+        set.seal.as_ref(),
+        set.scope.as_ref(),
+        set.cert.as_ref(),
+        &set.age_recipients,
+        &set.kubelet_credentials,
+    )?;
+    if settings.is_empty() && set.unset.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: nothing to change: give --cert, --scope, --seal, --age-recipient, --kubelet-credentials or --unset",
+            prefix()
+        )));
+    }
+    if let Some((field, _)) = settings.iter().find(|(k, _)| set.unset.contains(k)) {
+        return Err(Error::Usage(format!(
+            "{}: {field} is both set and --unset",
+            prefix()
+        )));
+    }
+    let fields = editor.cluster_mut(&set.name)?;
+    fields.retain(|(k, _)| !set.unset.contains(k));
+    for (key, value) in settings {
+        set_field(fields, &key, value);
+    }
+    Ok(())
 }
 
 /// The strings of a list in the tree (globs: settings, not credentials).

@@ -73,12 +73,17 @@ fn enc_regex() -> Option<&'static Regex> {
     RE.get_or_init(|| Regex::new(ENC_PATTERN).ok()).as_ref()
 }
 
+/// The `type:` of text in sops' `ENC[…]` form, without decrypting it; `None` for other text.
+pub(crate) fn value_type(text: &str) -> Option<&str> {
+    enc_regex()?.captures(text)?.get(4).map(|m| m.as_str())
+}
+
 /// A decrypted value and the bytes sops' `ToBytes` hashes for it.
 pub(crate) struct Decrypted {
     pub(crate) value: Value,
     pub(crate) mac_bytes: Zeroizing<Vec<u8>>,
-    /// A `type:comment` value: a YAML comment sops moved into a list. sops hashes no comment,
-    /// so `mac_bytes` is empty, and it is no value of the list.
+    /// A `type:comment` value: a YAML comment (sops writes a list's comments as items of the
+    /// list); `value` holds its text. sops hashes no comment, so `mac_bytes` is empty.
     pub(crate) comment: bool,
 }
 
@@ -262,11 +267,13 @@ fn typed(ty: &str, plaintext: &Zeroizing<Vec<u8>>) -> Result<Decrypted, CipherEr
                 comment: false,
             });
         }
-        // sops `Decrypt` returns a `Comment`, and `Tree.Decrypt` hashes no comment. The text is
-        // of no use to pullseal, so it is not kept.
+        // sops `Decrypt` returns a `Comment` (Go's `string` of the bytes, whatever they are),
+        // and `Tree.Decrypt` hashes no comment. The text is kept for an edit to write back.
         "comment" => {
             return Ok(Decrypted {
-                value: Value::Null,
+                value: Value::Str(SecretString::from(
+                    String::from_utf8_lossy(plaintext).into_owned(),
+                )),
                 mac_bytes: Zeroizing::default(),
                 comment: true,
             });

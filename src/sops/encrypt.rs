@@ -28,12 +28,13 @@ use secrecy::{ExposeSecret as _, SecretBox};
 use sha2::{Digest as _, Sha256, Sha512};
 use zeroize::Zeroizing;
 
+use super::comments::{Placed, Seg, Text};
 use super::emit::{self, Node};
 use super::format::DEFAULT_UNENCRYPTED_SUFFIX;
 use super::stanza::{self, StanzaEntropy};
 use super::timestamp::GoTime;
 use super::tree::{Segment, render_path};
-use super::{Decrypted, SopsError, Value, cipher};
+use super::{Comments, Decrypted, SopsError, Value, cipher};
 
 /// The `version` pullseal writes: the sops release whose format it follows and tests against.
 pub const SOPS_VERSION: &str = "3.11.0";
@@ -236,6 +237,23 @@ pub fn encrypt(
     options: &EncryptOptions,
     randomness: Randomness<'_>,
 ) -> Result<String, SopsError> {
+    encrypt_with_comments(documents, &Comments::default(), options, randomness)
+}
+
+/// [`encrypt`], with the YAML comments of the file the documents were decrypted from (see
+/// [`super::Decrypted::comments`]) written back where they stood, encrypted as sops encrypts
+/// them: `type:comment`, the additional data of their mapping or list, outside the MAC. An
+/// unchanged comment keeps its ciphertext with [`Randomness::Edit`], like a value. The
+/// comments of a removed key (inside it, and right before it) go with it.
+///
+/// Comments are written under [`Rule::EncryptAll`] only: under another rule sops would leave
+/// some of them plain, and pullseal writes no comment in the clear.
+pub fn encrypt_with_comments(
+    documents: &[Value],
+    comments: &Comments,
+    options: &EncryptOptions,
+    randomness: Randomness<'_>,
+) -> Result<String, SopsError> {
     let mut recipients: Vec<&age::x25519::Recipient> = Vec::new();
     for r in &options.recipients {
         if !recipients.iter().any(|seen| seen.to_string() == r.to_string()) {
@@ -283,6 +301,8 @@ pub fn encrypt(
         hasher: Sha512::new(),
         keys: Vec::new(),
         display: Vec::new(),
+        placed: Placed::default(),
+        path: Vec::new(),
     };
     if options.mac_only_encrypted {
         // sops `MACOnlyEncryptedInitialization`: sha256("sops").
@@ -299,6 +319,11 @@ pub fn encrypt(
         if entries.iter().any(|(k, _)| k == "sops") {
             return Err(SopsError::ReservedSopsKey { document: index + 1 });
         }
+        walk.placed = if options.rule == Rule::EncryptAll {
+            comments.place(index, document)
+        } else {
+            Placed::default()
+        };
         out_docs.push(walk.map(entries)?);
     }
     let digest = walk.hasher.finalize();
@@ -380,14 +405,22 @@ struct Walk<'a> {
     /// Map keys from the root: the additional data and what the rule looks at.
     keys: Vec<String>,
     display: Vec<Segment>,
+    /// The current document's comments, and the path of the current mapping or list in it.
+    placed: Placed,
+    path: Vec<Seg>,
 }
 
 impl Walk<'_> {
     fn map(&mut self, entries: &[(String, Value)]) -> Result<Vec<(String, Node)>, SopsError> {
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
+            let seg = Seg::Key(key.clone());
+            for text in self.comments(Some(&seg)) {
+                out.push((String::new(), Node::Comment(self.comment(&text)?)));
+            }
             self.keys.push(key.clone());
             self.display.push(Segment::Key(key.clone()));
+            self.path.push(seg);
             let node = if self.regex.is_none() && key.ends_with(DEFAULT_UNENCRYPTED_SUFFIX) {
                 Err(SopsError::PlainUnderDefaultRule {
                     path: render_path(&self.display),
@@ -397,9 +430,42 @@ impl Walk<'_> {
             };
             self.keys.pop();
             self.display.pop();
+            self.path.pop();
             out.push((key.clone(), node?));
         }
+        for text in self.comments(None) {
+            out.push((String::new(), Node::Comment(self.comment(&text)?)));
+        }
         Ok(out)
+    }
+
+    /// The comments of the current mapping or list before `seg`, or at its end.
+    fn comments(&self, seg: Option<&Seg>) -> Vec<Text> {
+        self.placed.at(&self.path).map_or_else(Vec::new, |place| {
+            match seg {
+                Some(seg) => place.before(seg),
+                None => place.end(),
+            }
+            .to_vec()
+        })
+    }
+
+    /// A comment of the current mapping or list, encrypted (the text after its `#`).
+    fn comment(&self, text: &Text) -> Result<String, SopsError> {
+        let plain = match text {
+            Text::Opaque(kept) => return Ok(kept.clone()),
+            Text::Secret(plain) => plain.expose_secret().as_bytes(),
+        };
+        // sops writes an empty comment as it is (`#`).
+        if plain.is_empty() {
+            return Ok(String::new());
+        }
+        let aad = format!("{}:", self.keys.join(":"));
+        let iv = self.source.iv(&aad, "comment", plain)?;
+        cipher::encrypt(plain, "comment", self.key, &aad, &iv).map_err(|e| SopsError::EncryptValue {
+            path: render_path(&self.display),
+            reason: e.to_string(),
+        })
     }
 
     /// sops `shouldBeEncrypted` for the current path.
@@ -414,10 +480,20 @@ impl Walk<'_> {
             Value::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
+                    let seg = Seg::Index(index);
+                    // A list's comments are items, as sops writes them.
+                    for text in self.comments(Some(&seg)) {
+                        out.push(Node::Raw(self.comment(&text)?));
+                    }
                     self.display.push(Segment::Index(index));
+                    self.path.push(seg);
                     let node = self.node(item);
                     self.display.pop();
+                    self.path.pop();
                     out.push(node?);
+                }
+                for text in self.comments(None) {
+                    out.push(Node::Raw(self.comment(&text)?));
                 }
                 return Ok(Node::Seq(out));
             }

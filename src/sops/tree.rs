@@ -5,9 +5,10 @@
 //! with sops' default rule: leaves are visited in document order; a leaf's additional data is
 //! its map-key path joined with `:` plus a trailing `:` (list indices are not part of it);
 //! nulls and empty strings are left plain by sops and add nothing to the MAC; one SHA-512 runs
-//! over every other leaf's `ToBytes`. A YAML comment between or after list items is written by
-//! sops as an encrypted `type:comment` item of the list: it is authenticated like any value,
-//! then dropped, and hashed by no one. The MAC is an uppercase hex string.
+//! over every other leaf's `ToBytes`. A YAML comment of a list is written by sops as an
+//! encrypted `type:comment` item of the list: it is authenticated like any value, hashed by no
+//! one and left out of the list (`super::comments` keeps its text). The MAC is an uppercase
+//! hex string.
 //!
 //! [`first_plain`] decides which values must be encrypted from the rules and the position in
 //! the tree alone (all of them), never from what a value looks like: a leaf that is not an

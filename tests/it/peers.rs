@@ -119,6 +119,15 @@ pub(crate) fn htpasswd() -> PathBuf {
     find("htpasswd", true)
 }
 
+/// `strace` (Debian), which kills pullseal at an exact system call in the crash tests.
+///
+/// # Panics
+///
+/// If it is in neither place.
+pub(crate) fn strace() -> PathBuf {
+    find("strace", true)
+}
+
 fn find(name: &str, or_path: bool) -> PathBuf {
     let dir = bin_dir();
     let candidate = dir.join(name);
