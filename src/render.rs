@@ -34,6 +34,7 @@ use crate::manifest::{Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::{Basic, EcrRefresh};
 use crate::seal::SealError;
+pub use flux::FluxKms;
 
 /// Where a custom kind keeps its pod spec, e.g. `Rollout=spec.template.spec`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +89,9 @@ pub struct Options {
     /// Where the AWS APIs are for `refresh: token`: AWS's own by default; the front-ends set
     /// it from `AWS_ENDPOINT_URL…` (the library reads no environment).
     pub aws: AwsEndpoints,
+    /// What a `seal: sops` cluster's AWS KMS keys need: the AWS keys and endpoints, and the
+    /// KMS entries of an earlier render to reuse (none by default).
+    pub kms: FluxKms,
 }
 
 impl Options {
@@ -105,6 +109,7 @@ impl Options {
             now: time::OffsetDateTime::now_utc(),
             plan_only: false,
             aws: AwsEndpoints::default(),
+            kms: FluxKms::default(),
         }
     }
 }
@@ -430,7 +435,8 @@ fn emit(
         };
         match source {
             secrets::Source::Auths(entry) => {
-                let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
+                let doc = secrets::document(&planned, entry, cluster, key, options.now, &options.kms)
+                    .map_err(failed)?;
                 extra.push(Secret(zeroize::Zeroizing::new(doc)));
             }
             secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
@@ -439,12 +445,13 @@ fn emit(
                     continue;
                 };
                 let entry = crate::registry::AuthsEntry::with(registry, basic);
-                let doc = secrets::document(&planned, &entry, cluster, key, options.now).map_err(failed)?;
+                let doc = secrets::document(&planned, &entry, cluster, key, options.now, &options.kms)
+                    .map_err(failed)?;
                 extra.push(Secret(zeroize::Zeroizing::new(doc)));
             }
             secrets::Source::Ecr { ecr, .. } => {
-                let docs =
-                    secrets::ecr_documents(&planned, ecr, cluster, key, options.now).map_err(failed)?;
+                let docs = secrets::ecr_documents(&planned, ecr, cluster, key, options.now, &options.kms)
+                    .map_err(failed)?;
                 extra.extend(docs.into_iter().map(|d| Secret(zeroize::Zeroizing::new(d))));
             }
         }

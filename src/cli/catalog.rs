@@ -35,11 +35,11 @@ pub struct CatalogArgs {
 /// The subcommands of `pullseal catalog`.
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// Create a new, empty catalog encrypted to the given age recipients; refuses to
-    /// overwrite a file.
-    #[command(
-        after_help = "Example: pullseal catalog init --age age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-    )]
+    /// Create a new, empty catalog encrypted to the given age recipients and AWS KMS keys;
+    /// refuses to overwrite a file.
+    #[command(after_help = "Examples:\n  \
+        pullseal catalog init --age age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  \
+        pullseal catalog init --age age1ql3z7... --kms arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")]
     Init(InitArgs),
     /// Add a registry; the catalog's own checks decide what its type needs.
     #[command(after_help = "Examples:\n  \
@@ -54,11 +54,12 @@ pub enum CatalogCommand {
         pullseal catalog set quay-team --allow-namespace 'shop-*' --allow-namespace web\n  \
         pullseal catalog set company --server registry.example.com:5000 --unset email")]
     Set(SetArgs),
-    /// Re-encrypt the catalog to a new set of age recipients under a new data key; the
-    /// content is kept, every value gets new ciphertext.
+    /// Re-encrypt the catalog to a new set of age recipients and AWS KMS keys under a new
+    /// data key; the content is kept, every value gets new ciphertext.
     #[command(after_help = "Examples:\n  \
         pullseal catalog rekey --add-age age1newadmin...\n  \
-        pullseal catalog rekey --rm-age age1leaver... --add-age age1successor...")]
+        pullseal catalog rekey --rm-age age1leaver... --add-age age1successor...\n  \
+        pullseal catalog rekey --add-kms arn:aws:kms:eu-west-1:123456789012:alias/catalog --rm-kms arn:aws:kms:eu-west-1:123456789012:key/old")]
     Rekey(RekeyArgs),
     /// Replace a registry's credential; everything else is kept.
     #[command(after_help = "Examples:\n  \
@@ -111,10 +112,17 @@ pub enum ClusterCommand {
 
 /// Arguments of `pullseal catalog init`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("recipients").args(["age", "kms"]).required(true).multiple(true)))]
 pub struct InitArgs {
     /// An age recipient (public key) the catalog is encrypted to (repeatable).
-    #[arg(long = "age", value_name = "RECIPIENT", required = true)]
+    #[arg(long = "age", value_name = "RECIPIENT")]
     pub age: Vec<String>,
+
+    /// An AWS KMS key the catalog is encrypted with, ARN or ARN+ROLE_ARN as sops takes it
+    /// (repeatable); needs the cargo feature kms and AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_KMS) for kms:Encrypt.
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
 }
 
 /// Where a secret comes from: standard input or a file, never an argument.
@@ -310,6 +318,11 @@ pub struct ClusterAddArgs {
     #[arg(long = "age-recipient", value_name = "RECIPIENT")]
     pub age_recipients: Vec<String>,
 
+    /// For --seal sops: an AWS KMS key the cluster's Flux may decrypt with instead, ARN or
+    /// ARN+ROLE_ARN (repeatable; rendering then calls kms:Encrypt).
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
+
     /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable).
     #[arg(long = "kubelet-credentials", value_name = "GLOB")]
     pub kubelet_credentials: Vec<String>,
@@ -338,12 +351,17 @@ pub struct ClusterSetArgs {
     #[arg(long = "age-recipient", value_name = "RECIPIENT")]
     pub age_recipients: Vec<String>,
 
+    /// For seal sops: an AWS KMS key the cluster's Flux may decrypt with, ARN or ARN+ROLE_ARN
+    /// (repeatable; replaces the list).
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
+
     /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable;
     /// replaces the list).
     #[arg(long = "kubelet-credentials", value_name = "GLOB")]
     pub kubelet_credentials: Vec<String>,
 
-    /// Remove a field: seal, scope, certificate, ageRecipients or kubeletCredentials
+    /// Remove a field: seal, scope, certificate, ageRecipients, kms or kubeletCredentials
     /// (repeatable).
     #[arg(long, value_name = "FIELD")]
     pub unset: Vec<String>,
@@ -351,16 +369,22 @@ pub struct ClusterSetArgs {
 
 /// Arguments of `pullseal catalog rekey`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").args(["add_age", "rm_age", "add_kms", "rm_kms"]).required(true).multiple(true)))]
 pub struct RekeyArgs {
     /// An age recipient to add (repeatable).
-    #[arg(
-        long = "add-age",
-        value_name = "RECIPIENT",
-        required_unless_present = "rm_age"
-    )]
+    #[arg(long = "add-age", value_name = "RECIPIENT")]
     pub add_age: Vec<String>,
 
     /// An age recipient to remove (repeatable).
     #[arg(long = "rm-age", value_name = "RECIPIENT")]
     pub rm_age: Vec<String>,
+
+    /// An AWS KMS key to add, ARN or ARN+ROLE_ARN as sops takes it (repeatable); needs the
+    /// cargo feature kms and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for kms:Encrypt.
+    #[arg(long = "add-kms", value_name = "ARN")]
+    pub add_kms: Vec<String>,
+
+    /// An AWS KMS key to remove, by its ARN (repeatable).
+    #[arg(long = "rm-kms", value_name = "ARN")]
+    pub rm_kms: Vec<String>,
 }

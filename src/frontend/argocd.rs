@@ -30,7 +30,6 @@ use crate::cli::GenerateArgs;
 use crate::error::{Error, shown, shown_path};
 use crate::manifest::{Source, Stream};
 use crate::render::{self, Options};
-use crate::sops::Identities;
 
 use super::Env;
 
@@ -181,13 +180,17 @@ pub(super) fn generate(
     if !stream.has_object() {
         return Err(ArgocdError::Empty { what }.into());
     }
-    let identities = Identities::discover(None, &|name| env.var(name)).map_err(Error::Identities)?;
+    let identities = super::identities(None, env)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let cluster = choose_cluster(env, &catalog)?;
     let options = Options {
         namespace,
         project,
         aws: crate::registry::ecr_token::AwsEndpoints::from_env(|name| env.var(name)),
+        kms: crate::render::FluxKms {
+            access: crate::sops::KmsAccess::from_env(|name| env.var(name)),
+            ..crate::render::FluxKms::default()
+        },
         ..Options::new(cluster)
     };
     let result = render::render(&stream, &catalog, &options)?;

@@ -22,11 +22,11 @@ use crate::catalog::edit::{Checked, EditError, Editor, set_field, text};
 use crate::catalog::{Cluster, DEFAULT_FILE, Registry, SealMode};
 use crate::cli::{
     AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, ClusterSetArgs, FieldArgs,
-    OutputFormat, RmArgs, RotateArgs, SecretArgs, SetArgs,
+    InitArgs, OutputFormat, RmArgs, RotateArgs, SecretArgs, SetArgs,
 };
 use crate::error::{Error, shown, shown_path};
 use crate::registry::Credentials;
-use crate::sops::{Identities, Value};
+use crate::sops::{KmsAccess, Value};
 
 /// A certificate that expires within this many days is warned about (sealed-secrets renews
 /// its key every 30 days by default).
@@ -60,23 +60,10 @@ pub(crate) fn run(
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     if let CatalogCommand::Init(init) = &args.command {
         let path = args.catalog.clone().unwrap_or_else(|| cwd.join(DEFAULT_FILE));
-        Editor::init(&path, &init.age)?.save()?;
-        let _ = writeln!(
-            report,
-            "created the empty catalog {} for {} age {}",
-            shown_path(&path),
-            init.age.len(),
-            if init.age.len() == 1 {
-                "recipient"
-            } else {
-                "recipients"
-            }
-        );
-        return Ok(());
+        return create(&path, init, env, report);
     }
     let path = locate_catalog(args.catalog.as_deref(), &cwd)?;
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
+    let identities = super::identities(args.age_key_file.as_deref(), env)?;
     let mut editor = Editor::open(&path, &identities)?;
     let done = match &args.command {
         CatalogCommand::Init(_) => return Ok(()),
@@ -104,7 +91,7 @@ pub(crate) fn run(
             format!("rotated the credential of registry {}", shown(&rotate.name))
         }
         CatalogCommand::Rekey(rekey) => {
-            editor.rekey(&rekey.add_age, &rekey.rm_age)?;
+            editor.rekey(&rekey.add_age, &rekey.rm_age, &rekey.add_kms, &rekey.rm_kms)?;
             "re-encrypted the catalog under a new data key".to_owned()
         }
         CatalogCommand::Rm(rm) => {
@@ -179,6 +166,33 @@ fn check_unused(
         }
         .into())
     }
+}
+
+/// `catalog init`: the new, empty catalog at `path`, encrypted to the age recipients and
+/// AWS KMS keys given (the KMS calls with the environment's AWS keys).
+fn create(path: &Path, init: &InitArgs, env: &dyn Env, report: &mut Report<'_>) -> Result<(), Error> {
+    Editor::init(
+        path,
+        &init.age,
+        &init.kms,
+        KmsAccess::from_env(|name| env.var(name)),
+    )?
+    .save()?;
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut keys = Vec::new();
+    if !init.age.is_empty() {
+        keys.push(count(init.age.len(), "age recipient", "age recipients"));
+    }
+    if !init.kms.is_empty() {
+        keys.push(count(init.kms.len(), "AWS KMS key", "AWS KMS keys"));
+    }
+    let _ = writeln!(
+        report,
+        "created the empty catalog {} for {}",
+        shown_path(path),
+        keys.join(" and ")
+    );
+    Ok(())
 }
 
 fn write_report(stdout: &mut dyn Write, text: &str) -> Result<(), Error> {
@@ -425,6 +439,7 @@ const CLUSTER_UNSETTABLE: &[&str] = &[
     "scope",
     "certificate",
     "ageRecipients",
+    "kms",
     "kubeletCredentials",
 ];
 
@@ -436,6 +451,7 @@ fn cluster_settings(
     scope: Option<&String>,
     cert: Option<&std::path::PathBuf>,
     age_recipients: &[String],
+    kms: &[String],
     kubelet_credentials: &[String],
 ) -> Result<Vec<(String, Value)>, Error> {
     let mut fields = Vec::new();
@@ -458,6 +474,9 @@ fn cluster_settings(
     if !age_recipients.is_empty() {
         fields.push(("ageRecipients".to_owned(), globs(age_recipients)));
     }
+    if !kms.is_empty() {
+        fields.push(("kms".to_owned(), globs(kms)));
+    }
     if !kubelet_credentials.is_empty() {
         fields.push(("kubeletCredentials".to_owned(), globs(kubelet_credentials)));
     }
@@ -471,6 +490,7 @@ fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
         add.scope.as_ref(),
         add.cert.as_ref(),
         &add.age_recipients,
+        &add.kms,
         &add.kubelet_credentials,
     )
 }
@@ -497,11 +517,12 @@ fn apply_cluster_set(editor: &mut Editor, set: &ClusterSetArgs) -> Result<(), Er
         set.scope.as_ref(),
         set.cert.as_ref(),
         &set.age_recipients,
+        &set.kms,
         &set.kubelet_credentials,
     )?;
     if settings.is_empty() && set.unset.is_empty() {
         return Err(Error::Usage(format!(
-            "{}: nothing to change: give --cert, --scope, --seal, --age-recipient, --kubelet-credentials or --unset",
+            "{}: nothing to change: give --cert, --scope, --seal, --age-recipient, --kms, --kubelet-credentials or --unset",
             prefix()
         )));
     }

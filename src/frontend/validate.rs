@@ -37,7 +37,6 @@ use crate::error::{Error, shown, shown_path};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::v2::{Check, Credentials, Endpoint, Outcome, Status, Transport, ca_certificates};
 use crate::registry::{Ecr, Login};
-use crate::sops::Identities;
 
 /// One registry to check, owned so that the pool's threads need nothing of the catalog.
 struct Job {
@@ -71,8 +70,7 @@ pub(crate) fn validate(
     let transport = transport(args)?;
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
+    let identities = super::identities(args.age_key_file.as_deref(), env)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let jobs = select(&catalog, &args.names, args.insecure)?;
     let aws = AwsEndpoints::from_env(|name| env.var(name));

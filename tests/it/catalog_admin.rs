@@ -1331,8 +1331,8 @@ fn cluster_set_changes_a_field_and_errors_name_the_cluster_and_field() {
     error: the catalog has no cluster named nope (cluster names: demo)
     error: refusing to write [tmp]/pullseal.catalog.yaml: the catalog would not be valid:
       - clusters.demo.scope: is not one of strict | namespace-wide | cluster-wide
-    error: catalog cluster set demo: nothing to change: give --cert, --scope, --seal, --age-recipient, --kubelet-credentials or --unset
-    error: catalog cluster set demo: --unset server: not a field that can be removed (one of seal, scope, certificate, ageRecipients, kubeletCredentials)
+    error: catalog cluster set demo: nothing to change: give --cert, --scope, --seal, --age-recipient, --kms, --kubelet-credentials or --unset
+    error: catalog cluster set demo: --unset server: not a field that can be removed (one of seal, scope, certificate, ageRecipients, kms, kubeletCredentials)
     error: catalog cluster set demo: scope is both set and --unset
     error: refusing to write [tmp]/pullseal.catalog.yaml: the catalog would not be valid:
       - clusters.demo.ageRecipients: is only used with seal: sops; leave it out

@@ -21,16 +21,14 @@
 //!
 //! No output may hold the AWS keys, the session token or moto's registry token.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use base64::Engine as _;
 use fs_err as fs;
 use serde_json::Value;
 
-use crate::peers;
+use crate::peers::{self, Moto, free_port};
 use crate::support::{AGE_KEY, path, pullseal, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALTEST0001";
@@ -43,65 +41,6 @@ const MOTO_ROLE_PASSWORD: &str = "210987654321-auth-token";
 const SERVER: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const ROLE_SERVER: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
 const SEALED_KEY: &str = "testdata/keys/sealed-secrets-test.key";
-
-/// A running moto server, killed and reaped when dropped.
-pub(crate) struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Moto {
-    /// moto on a free port; `check_keys` makes it refuse keys its IAM does not know.
-    pub(crate) fn start(check_keys: bool) -> Moto {
-        // A free port can be taken between the probe and moto's bind: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(peers::moto_server());
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if check_keys {
-                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
-            }
-            let mut moto = Moto {
-                child: cmd.spawn().expect("cannot start moto_server"),
-                port,
-            };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(30) {
-                if moto.child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = moto.child.kill();
-        }
-        panic!("moto_server did not start on 127.0.0.1");
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
 
 /// A certificate for the test sealing key (`testdata/keys/sealed-secrets-test.key`) valid from
 /// 2014 on, made by Python's `cryptography` (kubesealpy's venv): the committed one starts in

@@ -21,6 +21,7 @@ mod flux;
 mod helm;
 mod inputs;
 mod interop;
+mod kms;
 mod krm;
 mod kubelet;
 mod kustomize;

