@@ -45,7 +45,7 @@ const ROLE_SERVER: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
 const SEALED_KEY: &str = "testdata/keys/sealed-secrets-test.key";
 
 /// A running moto server, killed and reaped when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     port: u16,
 }
@@ -67,7 +67,7 @@ fn free_port() -> u16 {
 
 impl Moto {
     /// moto on a free port; `check_keys` makes it refuse keys its IAM does not know.
-    fn start(check_keys: bool) -> Moto {
+    pub(crate) fn start(check_keys: bool) -> Moto {
         // A free port can be taken between the probe and moto's bind: try a few.
         for _ in 0..5 {
             let port = free_port();
@@ -98,7 +98,7 @@ impl Moto {
         panic!("moto_server did not start on 127.0.0.1");
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

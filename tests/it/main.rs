@@ -25,6 +25,7 @@ mod krm;
 mod kubelet;
 mod kustomize;
 mod laws;
+mod leaks;
 mod peers;
 mod providers;
 mod scaffold;
