@@ -16,6 +16,7 @@ mod doctor;
 mod ecr;
 mod ecr_token;
 mod errors;
+mod fidelity;
 mod fixtures;
 mod flux;
 mod helm;
