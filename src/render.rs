@@ -323,6 +323,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     if let Some(usage) = namer.invalid_template() {
         return Err(usage);
     }
+    unterminated_block_scalars(stream, &mut walk);
     if !walk.diagnostics.is_empty() {
         // Report in input order (syntax errors were found before the walk): sources in the
         // order given, documents in theirs. The sort is stable, so a document's own problems
@@ -370,6 +371,38 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         warnings,
         uses: walk.uses,
     })
+}
+
+/// Reports each document that the output goes on after (a later source's document, or the
+/// pull secrets the walk planned) and whose text, edits applied, ends without a line
+/// break inside a block scalar ([`tree::ends_in_open_block_scalar`]). The writer must end that
+/// line before the next `---`, and a `|` or `|+` scalar would take the line break into its
+/// value (`echo last` would become `echo last` and a newline): the document would no longer
+/// mean what it meant, so it is an error, never a silent change. `|-` and every other ending
+/// read the same with the line break.
+/// A plan-only walk (`usage`, `catalog rm --check`) writes nothing, so nothing is checked.
+fn unterminated_block_scalars(stream: &Stream, walk: &mut Walk<'_>) {
+    if walk.options.plan_only {
+        return;
+    }
+    let secrets_follow = !walk.planned.is_empty();
+    let docs = &stream.documents;
+    for (i, doc) in docs.iter().enumerate() {
+        let next = docs.get(i + 1);
+        let last_of_source = next.is_none_or(|n| n.source != doc.source);
+        if !last_of_source || (next.is_none() && !secrets_follow) {
+            continue;
+        }
+        let text = verify::apply(stream.text(doc), walk.edits.get(i).map_or(&[][..], Vec::as_slice));
+        if tree::ends_in_open_block_scalar(&text) {
+            walk.diagnostics.push(Diagnostic {
+                origin: doc.origin.clone(),
+                object: None,
+                field: None,
+                message: "the file ends inside a block scalar without a line break: the line break pullseal must write before the next document would become part of that value; end the file with a line break (or use `|-`)".to_owned(),
+            });
+        }
+    }
 }
 
 /// The pull credential (user `AWS`, the token) of every ECR registry with `refresh: token`

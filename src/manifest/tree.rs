@@ -545,6 +545,50 @@ fn scalar(value: String, style: ScalarStyle, tag: Option<String>, pos: Pos) -> R
     })
 }
 
+/// Whether `text` (one document) ends inside a block scalar that a line break written after it
+/// would change: the last scalar is a literal or folded one that runs to the end of the text,
+/// its chomping is not strip (`|-`), and the unterminated last line is content (or the
+/// chomping is keep, `|+`). libyaml, and so Kubernetes, reads `a: |` then `  last` at the end
+/// of a file as `last`; with the line break that must come before a following `---`, as
+/// `last` and a newline. (This parser reads both as the latter, which is why the question is
+/// answered from the text and the scalar's position, not from its value.)
+pub(crate) fn ends_in_open_block_scalar(text: &str) -> bool {
+    if text.is_empty() || text.ends_with(super::stream::BREAKS) {
+        return false;
+    }
+    let mut last = None;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return false;
+        };
+        if let Event::Scalar(_, style, ..) = event {
+            last = Some((style, span));
+        }
+    }
+    let Some((ScalarStyle::Literal | ScalarStyle::Folded, span)) = last else {
+        return false;
+    };
+    if span.end.index() != text.chars().count() {
+        return false;
+    }
+    // The header is on the last non-blank line before the content: `|` or `>`, its
+    // indicators, then at most a comment.
+    let content = text
+        .char_indices()
+        .nth(span.start.index())
+        .map_or(text.len(), |(i, _)| i);
+    let head = text.get(..content).unwrap_or("").trim_end();
+    let header_line = head.rsplit(super::stream::BREAKS).next().unwrap_or(head);
+    let indicators = header_line
+        .rsplit_once(['|', '>'])
+        .map_or("", |(_, after)| after.split('#').next().unwrap_or("").trim());
+    if indicators.contains('-') {
+        return false;
+    }
+    let final_line = text.rsplit(super::stream::BREAKS).next().unwrap_or(text);
+    indicators.contains('+') || !final_line.trim().is_empty()
+}
+
 /// The characters libyaml takes as line breaks that YAML 1.2 parsers do not.
 const NEL: char = '\u{85}';
 const LS: char = '\u{2028}';
@@ -724,6 +768,36 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_block_scalar_open_at_the_end_of_the_text_is_found() {
+        for open in [
+            "a: |\n  last",
+            "a: |+\n  last",
+            "a: >\n  folded\n  last",
+            "a:\n  b: |2\n    last",
+            "a: | # comment\n  last",
+            "--- |\n  root",
+            "a: |+\n  last\n  ",
+        ] {
+            assert!(ends_in_open_block_scalar(open), "{open:?}");
+        }
+        for closed in [
+            "a: |\n  last\n",
+            "a: |-\n  last",
+            "a: >2-\n    last",
+            "a: |\n  last\n# a comment",
+            "a: |\n  last\n  ",
+            "a: last",
+            "a: \"quoted\"",
+            "a: [x, \"|\"]",
+            "a: |\n  x\nb: y",
+            "",
+        ] {
+            assert!(!ends_in_open_block_scalar(closed), "{closed:?}");
+        }
+    }
+
     use super::*;
 
     fn errors(text: &str) -> String {

@@ -53,7 +53,8 @@ pub(crate) fn age() -> PathBuf {
     find("age", true)
 }
 
-/// A Python interpreter with `kubesealpy`, `cryptography` and `PyYAML` importable.
+/// A Python interpreter with `kubesealpy`, `cryptography` and `PyYAML` importable (PyYAML, a
+/// YAML 1.1 reader, is also what `tests/it/fidelity.rs` checks rendered streams with).
 ///
 /// It is a wrapper script around the interpreter of its own venv; run `.py` files with it.
 ///

@@ -72,7 +72,7 @@ pub(crate) fn start_script(script: &str, args: &[&str], envs: &[(&str, &str)]) -
 
 /// How a live registry authenticates.
 #[derive(Clone, Copy)]
-enum Auth {
+pub(crate) enum Auth {
     Htpasswd,
     /// Token auth; repositories under `private/` are refused to everyone.
     Token,
@@ -89,8 +89,13 @@ pub(crate) struct Registry {
 
 impl Registry {
     fn start(auth: Auth) -> Registry {
+        Self::start_for(auth, USER, PASSWORD)
+    }
+
+    /// A registry whose one account is `user` with `password` (the leak check's canaries).
+    pub(crate) fn start_for(auth: Auth, user: &str, password: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let (token, auth_block) = auth_config(auth, dir.path());
+        let (token, auth_block) = auth_config(auth, dir.path(), user, password);
         Self::serve(dir, token, &auth_block, "")
     }
 
@@ -170,18 +175,18 @@ impl Registry {
         panic!("docker-registry did not start on 127.0.0.1");
     }
 
-    fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 }
 
 /// The registry's `auth:` section for `auth`, with its token server (started here) in token
 /// mode; key material goes into `d`.
-fn auth_config(auth: Auth, d: &Path) -> (Option<Guard>, String) {
+fn auth_config(auth: Auth, d: &Path, user: &str, password: &str) -> (Option<Guard>, String) {
     match auth {
         Auth::Htpasswd => {
             let out = Command::new(peers::htpasswd())
-                .args(["-Bbn", USER, PASSWORD])
+                .args(["-Bbn", user, password])
                 .output()
                 .unwrap();
             assert!(
@@ -226,11 +231,11 @@ fn auth_config(auth: Auth, d: &Path) -> (Option<Guard>, String) {
                     "--service",
                     "pullseal-test-registry",
                     "--user",
-                    USER,
+                    user,
                     "--deny-prefix",
                     "private/",
                 ],
-                &[("TOKEN_SERVER_PASSWORD", PASSWORD)],
+                &[("TOKEN_SERVER_PASSWORD", password)],
             );
             (
                 Some(guard),
