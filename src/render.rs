@@ -28,7 +28,7 @@ use name::Namer;
 use workload::Walk;
 
 use crate::catalog::{Catalog, Cluster, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
@@ -578,7 +578,10 @@ impl<'n> ObjectId<'n> {
                 Some("") => {}
                 Some(s) if !crate::reference::is_dns_label(s) => out.push((
                     "metadata.namespace",
-                    format!("{s:?} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)"),
+                    format!(
+                        "{} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)",
+                        quoted(s)
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -597,9 +600,9 @@ impl<'n> ObjectId<'n> {
 pub(crate) fn not_a_string(node: &Node) -> String {
     match node.scalar() {
         Some(s) => format!(
-            "is read by Kubernetes as {} ({:?}), not a string; quote it",
+            "is read by Kubernetes as {} ({}), not a string; quote it",
             s.type_name(),
-            node.text().unwrap_or("")
+            quoted(node.text().unwrap_or(""))
         ),
         None => "must be a string, not a mapping or list".to_owned(),
     }

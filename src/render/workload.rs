@@ -12,7 +12,7 @@ use super::secrets::Source;
 use super::verify::{self, Expected, Step};
 use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
 use crate::catalog::{Catalog, Cluster, Registry, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{Node, key_text};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
@@ -136,7 +136,8 @@ impl<'a> Walk<'a> {
                     return;
                 }
                 let message = format!(
-                    "{kind:?} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    "{} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    quoted(kind),
                     shown(kind)
                 );
                 let field = annotation_field(&format!("{prefix}metadata.annotations"), key);
@@ -226,7 +227,9 @@ impl<'a> Walk<'a> {
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
                         let message = format!(
-                            "{value:?} conflicts with {other:?} in {}",
+                            "{} conflicts with {} in {}",
+                            quoted(value),
+                            quoted(other),
                             annotation_field(other_field, key)
                         );
                         self.report(ctx, label, Some(annotation_field(field, key)), message);
@@ -353,7 +356,8 @@ impl<'a> Walk<'a> {
                 let names: Vec<String> = containers.iter().map(|c| shown(&c.name)).collect();
                 let at = Some(container_field(field, container));
                 let message = format!(
-                    "no container named {container:?} (containers: {})",
+                    "no container named {} (containers: {})",
+                    quoted(container),
                     names.join(", ")
                 );
                 self.report(ctx, label, at, message);
@@ -375,10 +379,12 @@ impl<'a> Walk<'a> {
                 Some(Ok(image)) if registry.server.matches(&image) => use_registry(used, registry),
                 Some(Ok(image)) => {
                     let message = format!(
-                        "registry {:?} (server {}) does not serve image {:?} of container {container:?} (normalised: {image})",
+                        "registry {:?} (server {}) does not serve image {} of container {} (normalised: {})",
                         registry.name.as_str(),
                         registry.server,
-                        found.image.unwrap_or("")
+                        quoted(found.image.unwrap_or("")),
+                        quoted(container),
+                        shown(&image.to_string())
                     );
                     self.report(ctx, label, Some(format!("{}.image", found.field)), message);
                     failed = true;
@@ -450,8 +456,9 @@ impl<'a> Walk<'a> {
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
                     let message = format!(
-                        "image {image} of container {:?} matches registries {} equally; name one with {}",
-                        c.name,
+                        "image {} of container {} matches registries {} equally; name one with {}",
+                        shown(&image.to_string()),
+                        quoted(&c.name),
                         names.join(" and "),
                         shown(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name))
                     );
@@ -624,7 +631,8 @@ impl<'a> Walk<'a> {
                 Some(ns) if globs.matches(ns) => {}
                 Some(ns) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in namespace {ns:?} (by registries.{name}.allow.namespaces in the catalog)"
+                        "registry {name:?} is not allowed in namespace {} (by registries.{name}.allow.namespaces in the catalog)",
+                        quoted(ns)
                     ));
                 }
                 None => {
@@ -642,7 +650,8 @@ impl<'a> Walk<'a> {
                 Some(project) if globs.matches(project) => {}
                 Some(project) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in Argo CD project {project:?} (by registries.{name}.allow.projects in the catalog)"
+                        "registry {name:?} is not allowed in Argo CD project {} (by registries.{name}.allow.projects in the catalog)",
+                        quoted(project)
                     ));
                 }
                 None => {
