@@ -429,12 +429,22 @@ impl<'a> Walk<'a> {
         }
         // A container that names a pod-wide registry on its own counts for that registry.
         let mut matched_pod_wide: Vec<&RegistryName> = refs.per_container.values().map(|(n, _)| n).collect();
+        let mut unreadable = false;
         for c in containers
             .iter()
             .filter(|c| !refs.per_container.contains_key(&c.name))
         {
-            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else {
-                continue;
+            // An image the kubelet could not pull either is an error of its own: the message
+            // points at it, and no registry is said to serve "none" of images nobody can read.
+            let image = match c.image.map(str::parse::<Image>) {
+                Some(Ok(image)) => image,
+                Some(Err(e)) => {
+                    self.report(ctx, label, Some(format!("{}.image", c.field)), e.to_string());
+                    failed = true;
+                    unreadable = true;
+                    continue;
+                }
+                None => continue,
             };
             let mut candidates: Vec<&'a Registry> = pod_wide
                 .iter()
@@ -468,7 +478,7 @@ impl<'a> Walk<'a> {
             }
         }
         for r in &pod_wide {
-            if !matched_pod_wide.contains(&&r.name) {
+            if !unreadable && !matched_pod_wide.contains(&&r.name) {
                 let images: Vec<String> = containers.iter().filter_map(|c| c.image).map(shown).collect();
                 let message = format!(
                     "registry {:?} (server {}) serves none of the pod's images ({})",
