@@ -41,6 +41,8 @@ pub(super) struct DocContext<'a> {
     pub(super) edits: Vec<Edit>,
     /// What each edit must do, for the check after editing.
     pub(super) expected: Vec<Expected>,
+    /// The object and field of each edit, for the message when the check fails.
+    pub(super) places: Vec<(String, String)>,
 }
 
 pub(super) struct Walk<'a> {
@@ -75,16 +77,22 @@ impl<'a> Walk<'a> {
             accounts,
             edits: Vec::new(),
             expected: Vec::new(),
+            places: Vec::new(),
         };
         self.object(&mut ctx, root, &[]);
         if ctx.edits.is_empty() {
             return;
         }
         if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
+            // The check is over the whole document; with one edit, its place is the one.
+            let place = match ctx.places.as_slice() {
+                [(object, field)] => (Some(object.clone()), Some(field.clone())),
+                _ => (None, None),
+            };
             self.diagnostics.push(Diagnostic {
                 origin: doc.origin.clone(),
-                object: None,
-                field: None,
+                object: place.0,
+                field: place.1,
                 message: format!(
                     "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
                 ),
@@ -547,6 +555,8 @@ impl<'a> Walk<'a> {
                     path: spec.path.clone(),
                     added,
                 });
+                ctx.places
+                    .push((label.to_owned(), format!("{}.imagePullSecrets", spec.field)));
             }
             Ok(None) => {}
             Err(e) => self.report(
