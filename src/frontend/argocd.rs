@@ -317,6 +317,7 @@ fn run_tool(
                 ),
             ))
         })?;
+    super::inputs::no_nul(&text).map_err(io("read", Path::new(&format!("<{command}>"))))?;
     let name = format!("<{command}>");
     Ok((Stream::new(vec![Source { name, text }]), format!("`{command}`")))
 }
