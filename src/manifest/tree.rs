@@ -550,6 +550,38 @@ const NEL: char = '\u{85}';
 const LS: char = '\u{2028}';
 const PS: char = '\u{2029}';
 
+/// A `%YAML` directive Kubernetes' reader refuses: go-yaml v2 takes only `%YAML 1.1`
+/// (`parserc.go`: any other version is "found incompatible YAML document"), where the parser
+/// here, a YAML 1.2 one, would read `%YAML 1.2` and even `%YAML 2.0` without a word. Directives
+/// stand before the document's content, each on a line of its own.
+fn version_directive(text: &str) -> Option<SyntaxError> {
+    let mut at = 0;
+    let mut line = 1;
+    while at < text.len() {
+        let end = super::stream::line_end(text, at);
+        let current = text.get(at..end).unwrap_or("").trim_end();
+        if let Some(rest) = current.strip_prefix("%YAML") {
+            let version = rest.split('#').next().unwrap_or("").trim();
+            if version != "1.1" {
+                return Some(SyntaxError {
+                    line,
+                    col: 1,
+                    message: format!(
+                        "%YAML {}: Kubernetes' YAML reader takes only %YAML 1.1 documents and refuses this one; remove the directive",
+                        crate::error::shown(version)
+                    ),
+                    other: None,
+                });
+            }
+        } else if !(current.is_empty() || current.starts_with('#') || current.starts_with('%')) {
+            return None;
+        }
+        at = end;
+        line += 1;
+    }
+    None
+}
+
 /// Parses one document. Returns `Ok(None)` for a document without content, and every
 /// problem that makes the document mean something else to another reader.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
@@ -577,6 +609,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
             ),
             other: None,
         }]);
+    }
+    if let Some(e) = version_directive(text) {
+        return Err(vec![e]);
     }
     // The parser gets a copy where libyaml's reading differs from its own, one character for
     // one so that its character positions stay valid for `text`:
@@ -854,6 +889,23 @@ mod tests {
         assert!(parse("---\n# only a comment\n").unwrap().is_none());
         assert!(parse("").unwrap().is_none());
         assert!(parse("%YAML 1.1\n---\n").unwrap().is_none());
+        assert!(
+            parse("%YAML 1.1 # the reader's own\n---\na: 1\n")
+                .unwrap()
+                .is_some()
+        );
+        for version in ["1.2", "2.0", ""] {
+            let text = format!("# head\n%YAML {version}\n---\na: 1\n");
+            let errors = parse(&text).unwrap_err();
+            assert_eq!((errors[0].line, errors[0].col), (2, 1), "{version}");
+            assert!(
+                errors[0].message.contains("takes only %YAML 1.1"),
+                "{}",
+                errors[0].message
+            );
+        }
+        // A `%YAML` that is not a directive (inside a block scalar) is not looked at.
+        assert!(parse("a: |\n  %YAML 9.9\n").unwrap().is_some());
     }
 
     #[test]
