@@ -26,6 +26,7 @@ use super::{Env, render};
 use crate::cli::{InstallKustomizePluginArgs, RenderArgs, plugin_words};
 use crate::error::{Error, shown_path};
 use crate::manifest::tree;
+use crate::render::{NO_NAMESPACE, RenderError};
 
 /// Where under a plugin home kustomize looks for the `Render` plugin.
 pub const PLUGIN_PATH: &str = "pullseal.io/v1alpha1/render/Render";
@@ -135,8 +136,22 @@ pub fn run_plugin(
     let text = read_config(&call.config)?;
     let settings = Settings::parse(&text, &call.config.display().to_string(), &base)?;
     let args = merge(settings, &call.words, &call.config, &base)?;
-    render(&args, &Rooted { env, base }, stdin, stdout, stderr)
+    render(&args, &Rooted { env, base }, stdin, stdout, stderr).map_err(|e| match e {
+        // The render's message names --namespace, which a plugin has no way to give.
+        Error::Input(RenderError::Input(mut diagnostics)) => {
+            for d in &mut diagnostics {
+                if d.message == NO_NAMESPACE {
+                    NO_NAMESPACE_HERE.clone_into(&mut d.message);
+                }
+            }
+            Error::Input(RenderError::Input(diagnostics))
+        }
+        other => other,
+    })
 }
+
+/// What an object with no namespace is told when its secret must be sealed for one.
+const NO_NAMESPACE_HERE: &str = "has no namespace; give the object one, or `namespace` in the kustomization or in the Render settings: the sealing scope binds the secret to a namespace";
 
 /// The render arguments of a plugin run: the settings object, and the `argsOneLiner` words for
 /// what it leaves out (then the environment, as for `pullseal render`). An option in both is an
