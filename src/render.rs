@@ -13,6 +13,7 @@
 
 mod flux;
 mod name;
+pub(crate) use name::template_error;
 pub(crate) mod rewrite;
 mod secrets;
 pub(crate) use secrets::{
