@@ -499,12 +499,14 @@ pub(crate) fn may_matter(text: &str) -> bool {
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
 fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
     let mut parsed = Vec::new();
+    // Every parsed tree is kept until the render ends: they share one node budget.
+    let mut nodes = tree::MAX_NODES;
     for (i, doc) in stream.documents.iter().enumerate() {
         let text = stream.text(doc);
         if !may_matter(text) {
             continue;
         }
-        match tree::parse(text) {
+        match tree::parse_within(text, &mut nodes) {
             Ok(Some(root)) => parsed.push((i, root)),
             Ok(None) => {}
             Err(errors) => {
@@ -517,6 +519,11 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
                         field: None,
                         message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
                     });
+                }
+                if nodes == 0 {
+                    // The budget ran out here, which the error says; every later document
+                    // would only repeat it. The render fails, so none is left unread silently.
+                    break;
                 }
             }
         }
