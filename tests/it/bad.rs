@@ -925,7 +925,8 @@ fn invocation(case: &Case, w: &Path) -> Invocation {
     if let Some(dir) = &case.cwd {
         cwd = w.join(dir);
     }
-    env.extend(case.env.iter().cloned());
+    let work = w.display().to_string();
+    env.extend(case.env.iter().map(|(k, v)| (k.clone(), v.replace("[work]", &work))));
     if let Some(log) = &case.log {
         env.push(("PULLSEAL_LOG".to_owned(), log.clone()));
     }
