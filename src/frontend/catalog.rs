@@ -26,7 +26,7 @@ use crate::cli::{
 };
 use crate::error::{Error, shown, shown_path};
 use crate::registry::Credentials;
-use crate::sops::{Identities, Value};
+use crate::sops::{self, Identities, Value};
 
 /// A certificate that expires within this many days is warned about (sealed-secrets renews
 /// its key every 30 days by default).
@@ -219,15 +219,32 @@ impl Secrets {
 }
 
 fn read_stdin(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut bytes = Zeroizing::new(Vec::new());
-    stdin
-        .read_to_end(&mut bytes)
-        .map_err(io("read", Path::new("<stdin>")))?;
-    Ok(bytes)
+    read_bounded(stdin, Path::new("<stdin>"))
 }
 
 fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    fs_err::read(path).map(Zeroizing::new).map_err(io("read", path))
+    let file = fs_err::File::open(path).map_err(io("read", path))?;
+    read_bounded(file, path)
+}
+
+/// Reads a secret or certificate, at most as much as a whole catalog may hold: no more could be
+/// stored, and a wrong path (`/dev/zero`, a disk image) must not be read into memory whole.
+fn read_bounded(from: impl Read, path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let limit = u64::try_from(sops::MAX_FILE_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Zeroizing::new(Vec::new());
+    from.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io("read", path))?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(io("read", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than the {} MiB a whole catalog may be",
+                sops::MAX_FILE_BYTES >> 20
+            ),
+        )));
+    }
+    Ok(bytes)
 }
 
 /// `bytes` as a secret: UTF-8 text, one trailing newline dropped when `trim` (what `echo` and
@@ -404,7 +421,12 @@ fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
         fields.push(("scope".to_owned(), text(scope)));
     }
     if let Some(cert) = &add.cert {
-        let pem = fs_err::read_to_string(cert).map_err(io("read", cert))?;
+        let pem = String::from_utf8(read_file(cert)?.to_vec()).map_err(|_| {
+            io("read", cert)(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
         fields.push(("certificate".to_owned(), text(&pem)));
     }
     if !add.age_recipients.is_empty() {
