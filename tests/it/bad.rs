@@ -926,7 +926,11 @@ fn invocation(case: &Case, w: &Path) -> Invocation {
         cwd = w.join(dir);
     }
     let work = w.display().to_string();
-    env.extend(case.env.iter().map(|(k, v)| (k.clone(), v.replace("[work]", &work))));
+    env.extend(
+        case.env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("[work]", &work))),
+    );
     if let Some(log) = &case.log {
         env.push(("PULLSEAL_LOG".to_owned(), log.clone()));
     }
