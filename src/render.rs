@@ -13,6 +13,7 @@
 
 mod flux;
 mod name;
+pub(crate) use name::template_error;
 pub(crate) mod rewrite;
 mod secrets;
 pub(crate) use secrets::{
@@ -28,7 +29,7 @@ use name::Namer;
 use workload::Walk;
 
 use crate::catalog::{Catalog, Cluster, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
@@ -538,12 +539,14 @@ pub(crate) fn may_matter(text: &str) -> bool {
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
 fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
     let mut parsed = Vec::new();
+    // Every parsed tree is kept until the render ends: they share one node budget.
+    let mut nodes = tree::MAX_NODES;
     for (i, doc) in stream.documents.iter().enumerate() {
         let text = stream.text(doc);
         if !may_matter(text) {
             continue;
         }
-        match tree::parse(text) {
+        match tree::parse_within(text, &mut nodes) {
             Ok(Some(root)) => parsed.push((i, root)),
             Ok(None) => {}
             Err(errors) => {
@@ -556,6 +559,11 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
                         field: None,
                         message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
                     });
+                }
+                if nodes == 0 {
+                    // The budget ran out here, which the error says; every later document
+                    // would only repeat it. The render fails, so none is left unread silently.
+                    break;
                 }
             }
         }
@@ -618,7 +626,10 @@ impl<'n> ObjectId<'n> {
                 Some("") => {}
                 Some(s) if !crate::reference::is_dns_label(s) => out.push((
                     "metadata.namespace",
-                    format!("{s:?} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)"),
+                    format!(
+                        "{} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)",
+                        quoted(s)
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -637,9 +648,9 @@ impl<'n> ObjectId<'n> {
 pub(crate) fn not_a_string(node: &Node) -> String {
     match node.scalar() {
         Some(s) => format!(
-            "is read by Kubernetes as {} ({:?}), not a string; quote it",
+            "is read by Kubernetes as {} ({}), not a string; quote it",
             s.type_name(),
-            node.text().unwrap_or("")
+            quoted(node.text().unwrap_or(""))
         ),
         None => "must be a string, not a mapping or list".to_owned(),
     }

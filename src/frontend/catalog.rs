@@ -26,7 +26,7 @@ use crate::cli::{
 };
 use crate::error::{Error, shown, shown_path};
 use crate::registry::Credentials;
-use crate::sops::{KmsAccess, Value};
+use crate::sops::{self, KmsAccess, Value};
 
 /// A certificate that expires within this many days is warned about (sealed-secrets renews
 /// its key every 30 days by default).
@@ -257,15 +257,35 @@ impl Secrets {
 }
 
 fn read_stdin(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut bytes = Zeroizing::new(Vec::new());
-    stdin
-        .read_to_end(&mut bytes)
-        .map_err(io("read", Path::new("<stdin>")))?;
-    Ok(bytes)
+    read_bounded(stdin, Path::new("<stdin>"))
 }
 
 fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    fs_err::read(path).map(Zeroizing::new).map_err(io("read", path))
+    let file = fs_err::File::open(path).map_err(io("read", path))?;
+    read_bounded(file, path)
+}
+
+/// Reads a secret or certificate, at most as much as a whole catalog may hold: no more could be
+/// stored, and a wrong path (`/dev/zero`, a disk image) must not be read into memory whole.
+fn read_bounded(from: impl Read, path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    read_limited(from).map_err(|err| io("read", path)(err))
+}
+
+/// [`read_bounded`] without a path, for callers that name the file in their own error.
+fn read_limited(from: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let limit = u64::try_from(sops::MAX_FILE_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Zeroizing::new(Vec::new());
+    from.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than the {} MiB a whole catalog may be",
+                sops::MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `bytes` as a secret: UTF-8 text, one trailing newline dropped when `trim` (what `echo` and
@@ -462,12 +482,20 @@ fn cluster_settings(
         fields.push(("scope".to_owned(), text(scope)));
     }
     if let Some(cert) = cert {
-        let pem = fs_err::read_to_string(cert).map_err(|source| EditError::ReadField {
+        let field_error = |source: std::io::Error| EditError::ReadField {
             what: "cluster",
             name: name.to_owned(),
             field: "certificate",
             path: cert.clone(),
             source: without_path(source, cert),
+        };
+        let file = fs_err::File::open(cert).map_err(field_error)?;
+        let bytes = read_limited(file).map_err(field_error)?;
+        let pem = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            field_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
         })?;
         fields.push(("certificate".to_owned(), text(&pem)));
     }

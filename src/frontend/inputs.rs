@@ -102,7 +102,26 @@ fn read_bounded(from: impl Read, budget: &mut u64) -> std::io::Result<String> {
         ));
     }
     *budget -= len;
+    no_nul(&text)?;
     Ok(text)
+}
+
+/// Refuses a text holding a NUL byte: YAML allows none anywhere in a stream, and a NUL in
+/// valid UTF-8 is the mark of UTF-16 without a byte-order mark or of a file that is not text.
+/// Checked on the whole input because documents pullseal does not parse are passed through
+/// as they are: without this, such a file would go out as "rendered", its annotated
+/// workloads unread.
+pub(super) fn no_nul(text: &str) -> std::io::Result<()> {
+    let Some(at) = memchr::memchr(0, text.as_bytes()) else {
+        return Ok(());
+    };
+    let line = 1 + crate::manifest::stream::count_lines(text.get(..at).unwrap_or(""));
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "it holds a NUL byte (line {line}), which YAML does not allow: is it UTF-16, or not a text file at all?"
+        ),
+    ))
 }
 
 /// An [`Error::Io`] for `action` on `path`.

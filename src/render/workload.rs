@@ -12,7 +12,7 @@ use super::secrets::Source;
 use super::verify::{self, Expected, Step};
 use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
 use crate::catalog::{Catalog, Cluster, Registry, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{Node, key_text};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
@@ -41,6 +41,8 @@ pub(super) struct DocContext<'a> {
     pub(super) edits: Vec<Edit>,
     /// What each edit must do, for the check after editing.
     pub(super) expected: Vec<Expected>,
+    /// The object and field of each edit, for the message when the check fails.
+    pub(super) places: Vec<(String, String)>,
 }
 
 pub(super) struct Walk<'a> {
@@ -75,16 +77,22 @@ impl<'a> Walk<'a> {
             accounts,
             edits: Vec::new(),
             expected: Vec::new(),
+            places: Vec::new(),
         };
         self.object(&mut ctx, root, &[]);
         if ctx.edits.is_empty() {
             return;
         }
         if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
+            // The check is over the whole document; with one edit, its place is the one.
+            let place = match ctx.places.as_slice() {
+                [(object, field)] => (Some(object.clone()), Some(field.clone())),
+                _ => (None, None),
+            };
             self.diagnostics.push(Diagnostic {
                 origin: doc.origin.clone(),
-                object: None,
-                field: None,
+                object: place.0,
+                field: place.1,
                 message: format!(
                     "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
                 ),
@@ -136,7 +144,8 @@ impl<'a> Walk<'a> {
                     return;
                 }
                 let message = format!(
-                    "{kind:?} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    "{} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    quoted(kind),
                     shown(kind)
                 );
                 let field = annotation_field(&format!("{prefix}metadata.annotations"), key);
@@ -226,7 +235,9 @@ impl<'a> Walk<'a> {
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
                         let message = format!(
-                            "{value:?} conflicts with {other:?} in {}",
+                            "{} conflicts with {} in {}",
+                            quoted(value),
+                            quoted(other),
                             annotation_field(other_field, key)
                         );
                         self.report(ctx, label, Some(annotation_field(field, key)), message);
@@ -353,7 +364,8 @@ impl<'a> Walk<'a> {
                 let names: Vec<String> = containers.iter().map(|c| shown(&c.name)).collect();
                 let at = Some(container_field(field, container));
                 let message = format!(
-                    "no container named {container:?} (containers: {})",
+                    "no container named {} (containers: {})",
+                    quoted(container),
                     names.join(", ")
                 );
                 self.report(ctx, label, at, message);
@@ -375,10 +387,12 @@ impl<'a> Walk<'a> {
                 Some(Ok(image)) if registry.server.matches(&image) => use_registry(used, registry),
                 Some(Ok(image)) => {
                     let message = format!(
-                        "registry {:?} (server {}) does not serve image {:?} of container {container:?} (normalised: {image})",
+                        "registry {:?} (server {}) does not serve image {} of container {} (normalised: {})",
                         registry.name.as_str(),
                         registry.server,
-                        found.image.unwrap_or("")
+                        quoted(found.image.unwrap_or("")),
+                        quoted(container),
+                        shown(&image.to_string())
                     );
                     self.report(ctx, label, Some(format!("{}.image", found.field)), message);
                     failed = true;
@@ -423,12 +437,22 @@ impl<'a> Walk<'a> {
         }
         // A container that names a pod-wide registry on its own counts for that registry.
         let mut matched_pod_wide: Vec<&RegistryName> = refs.per_container.values().map(|(n, _)| n).collect();
+        let mut unreadable = false;
         for c in containers
             .iter()
             .filter(|c| !refs.per_container.contains_key(&c.name))
         {
-            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else {
-                continue;
+            // An image the kubelet could not pull either is an error of its own: the message
+            // points at it, and no registry is said to serve "none" of images nobody can read.
+            let image = match c.image.map(str::parse::<Image>) {
+                Some(Ok(image)) => image,
+                Some(Err(e)) => {
+                    self.report(ctx, label, Some(format!("{}.image", c.field)), e.to_string());
+                    failed = true;
+                    unreadable = true;
+                    continue;
+                }
+                None => continue,
             };
             let mut candidates: Vec<&'a Registry> = pod_wide
                 .iter()
@@ -450,8 +474,9 @@ impl<'a> Walk<'a> {
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
                     let message = format!(
-                        "image {image} of container {:?} matches registries {} equally; name one with {}",
-                        c.name,
+                        "image {} of container {} matches registries {} equally; name one with {}",
+                        shown(&image.to_string()),
+                        quoted(&c.name),
                         names.join(" and "),
                         shown(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name))
                     );
@@ -461,7 +486,7 @@ impl<'a> Walk<'a> {
             }
         }
         for r in &pod_wide {
-            if !matched_pod_wide.contains(&&r.name) {
+            if !unreadable && !matched_pod_wide.contains(&&r.name) {
                 let images: Vec<String> = containers.iter().filter_map(|c| c.image).map(shown).collect();
                 let message = format!(
                     "registry {:?} (server {}) serves none of the pod's images ({})",
@@ -530,6 +555,8 @@ impl<'a> Walk<'a> {
                     path: spec.path.clone(),
                     added,
                 });
+                ctx.places
+                    .push((label.to_owned(), format!("{}.imagePullSecrets", spec.field)));
             }
             Ok(None) => {}
             Err(e) => self.report(
@@ -624,7 +651,8 @@ impl<'a> Walk<'a> {
                 Some(ns) if globs.matches(ns) => {}
                 Some(ns) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in namespace {ns:?} (by registries.{name}.allow.namespaces in the catalog)"
+                        "registry {name:?} is not allowed in namespace {} (by registries.{name}.allow.namespaces in the catalog)",
+                        quoted(ns)
                     ));
                 }
                 None => {
@@ -642,7 +670,8 @@ impl<'a> Walk<'a> {
                 Some(project) if globs.matches(project) => {}
                 Some(project) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in Argo CD project {project:?} (by registries.{name}.allow.projects in the catalog)"
+                        "registry {name:?} is not allowed in Argo CD project {} (by registries.{name}.allow.projects in the catalog)",
+                        quoted(project)
                     ));
                 }
                 None => {

@@ -99,8 +99,8 @@ impl Identities {
             });
         if let Some(dir) = config_dir {
             let path = dir.join("sops").join("age").join("keys.txt");
-            match fs_err::read_to_string(&path) {
-                Ok(text) => ids.add(&Zeroizing::new(text), &path.display().to_string())?,
+            match read_bounded(&path) {
+                Ok(text) => ids.add(&text, &path.display().to_string())?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     ids.searched.push(path.display().to_string());
                 }
@@ -200,9 +200,31 @@ impl Identities {
 }
 
 fn read_key_file(path: &Path, source_name: &'static str) -> Result<Zeroizing<String>, SopsError> {
-    fs_err::read_to_string(path)
-        .map(Zeroizing::new)
-        .map_err(|error| SopsError::ReadKeyFile { source_name, error })
+    read_bounded(path).map_err(|error| SopsError::ReadKeyFile { source_name, error })
+}
+
+/// An age key file holds a few lines; more than this is not one (a mistyped path to a disk
+/// image, `/dev/zero`), and is refused instead of read into memory whole.
+const MAX_KEY_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads the key file at `path`, at most [`MAX_KEY_FILE_BYTES`] of it.
+fn read_bounded(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    use std::io::Read as _;
+    let mut text = Zeroizing::new(String::new());
+    fs_err::File::open(path)?
+        .take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if u64::try_from(text.len()).map_or(true, |len| len > MAX_KEY_FILE_BYTES) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} MiB, which no age key file is",
+                path.display(),
+                MAX_KEY_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 /// What happened to one stanza.

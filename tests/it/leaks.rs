@@ -2294,7 +2294,7 @@ fn validate_and_the_registry_and_aws_calls_leak_nothing() {
         sb.pullseal(name)
             .arg("validate")
             .args(keyed(&sb))
-            .args(["--timeout", "3"])
+            .args(["--timeout", "10"])
     };
 
     let dead = std::net::TcpListener::bind("127.0.0.1:0")

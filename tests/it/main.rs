@@ -10,6 +10,7 @@
 )]
 
 mod argocd;
+mod bad;
 mod catalog_admin;
 mod cli;
 mod doctor;
