@@ -31,6 +31,7 @@ mod laws;
 mod leaks;
 mod peers;
 mod providers;
+mod quickstart_admin;
 mod scaffold;
 mod sops_write;
 mod support;
