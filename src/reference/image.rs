@@ -479,6 +479,10 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
-        assert!("jfrog.example.com/docker-local/team_a.b".parse::<Server>().is_ok());
+        assert!(
+            "jfrog.example.com/docker-local/team_a.b"
+                .parse::<Server>()
+                .is_ok()
+        );
     }
 }

@@ -308,13 +308,23 @@ fn all_clusters_never_write_through_a_symbolic_link() {
     for (out_dir, link) in [(&file_link, "demo/manifests.yaml"), (&dir_link, "demo")] {
         let out = pullseal()
             .current_dir(path("examples/quickstart"))
-            .args(["render", "--age-key-file", "demo-age-key.txt", "--all-clusters", "--out-dir"])
+            .args([
+                "render",
+                "--age-key-file",
+                "demo-age-key.txt",
+                "--all-clusters",
+                "--out-dir",
+            ])
             .arg(out_dir)
             .arg("manifests")
             .output()
             .unwrap();
         assert_failure(&out, 5, "is a symbolic link");
-        assert!(String::from_utf8_lossy(&out.stderr).contains(link), "{}", transcript(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(link),
+            "{}",
+            transcript(&out)
+        );
     }
     assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
     assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
