@@ -297,36 +297,7 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     for (i, root) in &parsed {
         walk.document(stream, *i, root, &accounts);
     }
-    let emitted: Vec<(Option<String>, String)> = walk
-        .planned
-        .iter()
-        .flat_map(|((namespace, name), source)| {
-            std::iter::once((namespace.clone(), name.clone()))
-                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
-        })
-        .collect();
-    // An ECR registry refreshed by the External Secrets Operator also emits a generator and
-    // an `ExternalSecret` under the pull secret's name: one of the input's would be a second
-    // object of the same kind and name (which one wins depends on the tool that applies them).
-    let eso: Vec<(Option<String>, String)> = walk
-        .planned
-        .iter()
-        .filter(|(_, source)| source.companion("").is_some())
-        .map(|(key, _)| key.clone())
-        .collect();
-    let clashes = emitted
-        .iter()
-        .filter_map(|key| existing.get(key))
-        .chain(eso.iter().filter_map(|key| existing_eso.get(key)))
-        .flatten();
-    for (origin, label, field) in clashes {
-        walk.diagnostics.push(Diagnostic {
-            origin: origin.clone(),
-            object: Some(label.clone()),
-            field: Some(field.clone()),
-            message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
-        });
-    }
+    clashes(&walk.planned, &existing, &existing_eso, &mut walk.diagnostics);
     // A template that makes invalid names is wrong whatever the manifests say: exit 2.
     if let Some(usage) = namer.invalid_template() {
         return Err(usage);
@@ -667,6 +638,48 @@ fn service_accounts(
     accounts
 }
 
+/// Input objects by (namespace, name): where each is, its label and its name's field.
+type Existing = HashMap<(Option<String>, String), Vec<(Origin, String, String)>>;
+
+/// Reports the input's objects that have the name of something the render emits in their
+/// namespace: a `Secret` or `SealedSecret` named like a pull secret (or an ECR registry's AWS
+/// keys Secret), an `ExternalSecret` or `ECRAuthorizationToken` named like an ECR registry's.
+fn clashes(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    existing: &Existing,
+    eso_objects: &Existing,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let emitted: Vec<(Option<String>, String)> = planned
+        .iter()
+        .flat_map(|((namespace, name), source)| {
+            std::iter::once((namespace.clone(), name.clone()))
+                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
+        })
+        .collect();
+    // An ECR registry refreshed by the External Secrets Operator also emits a generator and
+    // an `ExternalSecret` under the pull secret's name: one of the input's would be a second
+    // object of the same kind and name (which one wins depends on the tool that applies them).
+    let eso: Vec<(Option<String>, String)> = planned
+        .iter()
+        .filter(|(_, source)| source.companion("").is_some())
+        .map(|(key, _)| key.clone())
+        .collect();
+    let clashes = emitted
+        .iter()
+        .filter_map(|key| existing.get(key))
+        .chain(eso.iter().filter_map(|key| eso_objects.get(key)))
+        .flatten();
+    for (origin, label, field) in clashes {
+        diagnostics.push(Diagnostic {
+            origin: origin.clone(),
+            object: Some(label.clone()),
+            field: Some(field.clone()),
+            message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
+        });
+    }
+}
+
 /// The kinds of the input that a pull secret's name may clash with.
 const SECRET_KINDS: &[&str] = &["Secret", "SealedSecret"];
 /// The kinds an ECR registry's pull secret is also made of (`refresh: external-secrets`).
@@ -679,7 +692,7 @@ fn existing_objects(
     default_ns: Option<&str>,
     kinds: &[&str],
     diagnostics: &mut Vec<Diagnostic>,
-) -> HashMap<(Option<String>, String), Vec<(Origin, String, String)>> {
+) -> Existing {
     let mut found = HashMap::new();
     for (i, root) in parsed {
         let Some(doc) = stream.documents.get(*i) else {

@@ -153,7 +153,7 @@ impl<'a> Walk<'a> {
         // The metadata of every object on the way to the pod spec: the object's own, the pod
         // template's, and between them any other template's (a CronJob's `jobTemplate`, the
         // Job's metadata), so no annotation there is silently ignored. `spec` holds none.
-        let sources: Vec<(Vec<(String, Result<String, String>)>, String)> = (0..spec_path.len())
+        let sources: Vec<(Annotations, String)> = (0..spec_path.len())
             .filter_map(|n| spec_path.get(..n))
             .filter(|parent| parent.last() != Some(&"spec"))
             .map(|parent| {
@@ -203,7 +203,7 @@ impl<'a> Walk<'a> {
         &mut self,
         ctx: &DocContext<'_>,
         label: &str,
-        sources: &[(Vec<(String, Result<String, String>)>, String)],
+        sources: &[(Annotations, String)],
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut ok = true;
@@ -755,10 +755,13 @@ fn nested_reference(node: &Node, prefix: &str) -> Option<String> {
     walk(node, prefix.strip_suffix('.').unwrap_or(prefix), true)
 }
 
+/// Annotations by key; a value Kubernetes would not read as a string is the reason why.
+type Annotations = Vec<(String, Result<String, String>)>;
+
 /// The annotations under `path` (a `metadata` mapping), merge keys followed, keys as the
 /// API server reads them. A value that Kubernetes would not read as a string comes back as
 /// the reason (it wants strings there).
-fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Result<String, String>)> {
+fn annotations(node: &Node, path: &[&str]) -> Annotations {
     let Some(meta) = node.path(path) else {
         return Vec::new();
     };
