@@ -176,6 +176,17 @@ pub fn render(
             let result = render::render(&stream, &catalog, &options)?;
             rendered.push((cluster.name.clone(), result));
         }
+        // A symbolic link where pullseal writes (committed to the checkout CI renders in)
+        // would send the stream, any text the manifests' author chose, to a file elsewhere.
+        for (cluster, _) in &rendered {
+            let dir = out_dir.join(cluster);
+            for path in [dir.join("manifests.yaml"), dir] {
+                if fs_err::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let why = "is a symbolic link; pullseal writes no output through one (remove it)";
+                    return Err(io("write", &path)(io::Error::other(why)));
+                }
+            }
+        }
         // Everything rendered: only now touch the disk, so a failure writes nothing.
         for (cluster, result) in rendered {
             warn(stderr, &result.warnings);

@@ -298,28 +298,12 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     let parsed = parse_candidates(stream, &mut walk.diagnostics);
     let default_ns = options.namespace.as_deref();
     let accounts = service_accounts(stream, &parsed, default_ns, &mut walk.diagnostics);
-    let existing = existing_secrets(stream, &parsed, default_ns, &mut walk.diagnostics);
+    let existing = existing_objects(stream, &parsed, default_ns, SECRET_KINDS, &mut walk.diagnostics);
+    let existing_eso = existing_objects(stream, &parsed, default_ns, ESO_KINDS, &mut walk.diagnostics);
     for (i, root) in &parsed {
         walk.document(stream, *i, root, &accounts);
     }
-    let emitted: Vec<(Option<String>, String)> = walk
-        .planned
-        .iter()
-        .flat_map(|((namespace, name), source)| {
-            std::iter::once((namespace.clone(), name.clone()))
-                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
-        })
-        .collect();
-    for key in &emitted {
-        if let Some((origin, label, field)) = existing.get(key) {
-            walk.diagnostics.push(Diagnostic {
-                origin: origin.clone(),
-                object: Some(label.clone()),
-                field: Some(field.clone()),
-                message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
-            });
-        }
-    }
+    clashes(&walk.planned, &existing, &existing_eso, &mut walk.diagnostics);
     // A template that makes invalid names is wrong whatever the manifests say: exit 2.
     if let Some(usage) = namer.invalid_template() {
         return Err(usage);
@@ -705,13 +689,61 @@ fn service_accounts(
     accounts
 }
 
-/// `Secret`s and `SealedSecret`s in the input, by (namespace, name).
-fn existing_secrets(
+/// Input objects by (namespace, name): where each is, its label and its name's field.
+type Existing = HashMap<(Option<String>, String), Vec<(Origin, String, String)>>;
+
+/// Reports the input's objects that have the name of something the render emits in their
+/// namespace: a `Secret` or `SealedSecret` named like a pull secret (or an ECR registry's AWS
+/// keys Secret), an `ExternalSecret` or `ECRAuthorizationToken` named like an ECR registry's.
+fn clashes(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    existing: &Existing,
+    eso_objects: &Existing,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let emitted: Vec<(Option<String>, String)> = planned
+        .iter()
+        .flat_map(|((namespace, name), source)| {
+            std::iter::once((namespace.clone(), name.clone()))
+                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
+        })
+        .collect();
+    // An ECR registry refreshed by the External Secrets Operator also emits a generator and
+    // an `ExternalSecret` under the pull secret's name: one of the input's would be a second
+    // object of the same kind and name (which one wins depends on the tool that applies them).
+    let eso: Vec<(Option<String>, String)> = planned
+        .iter()
+        .filter(|(_, source)| source.companion("").is_some())
+        .map(|(key, _)| key.clone())
+        .collect();
+    let clashes = emitted
+        .iter()
+        .filter_map(|key| existing.get(key))
+        .chain(eso.iter().filter_map(|key| eso_objects.get(key)))
+        .flatten();
+    for (origin, label, field) in clashes {
+        diagnostics.push(Diagnostic {
+            origin: origin.clone(),
+            object: Some(label.clone()),
+            field: Some(field.clone()),
+            message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
+        });
+    }
+}
+
+/// The kinds of the input that a pull secret's name may clash with.
+const SECRET_KINDS: &[&str] = &["Secret", "SealedSecret"];
+/// The kinds an ECR registry's pull secret is also made of (`refresh: external-secrets`).
+const ESO_KINDS: &[&str] = &["ExternalSecret", "ECRAuthorizationToken"];
+
+/// The input's objects of `kinds`, by (namespace, name).
+fn existing_objects(
     stream: &Stream,
     parsed: &[(usize, Node)],
     default_ns: Option<&str>,
+    kinds: &[&str],
     diagnostics: &mut Vec<Diagnostic>,
-) -> HashMap<(Option<String>, String), (Origin, String, String)> {
+) -> Existing {
     let mut found = HashMap::new();
     for (i, root) in parsed {
         let Some(doc) = stream.documents.get(*i) else {
@@ -719,14 +751,14 @@ fn existing_secrets(
         };
         for (prefix, object) in objects(root) {
             let id = ObjectId::of(object, default_ns);
-            if matches!(id.kind, "Secret" | "SealedSecret")
+            if kinds.contains(&id.kind)
                 && report_identity(object, &id, &doc.origin, &prefix, diagnostics)
                 && !id.name.is_empty()
             {
-                found.insert(
-                    (id.namespace.clone(), id.name.to_owned()),
-                    (doc.origin.clone(), id.label(), format!("{prefix}metadata.name")),
-                );
+                found
+                    .entry((id.namespace.clone(), id.name.to_owned()))
+                    .or_insert_with(Vec::new)
+                    .push((doc.origin.clone(), id.label(), format!("{prefix}metadata.name")));
             }
         }
     }

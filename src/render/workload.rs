@@ -138,7 +138,14 @@ impl<'a> Walk<'a> {
         let spec_path: Option<Vec<&str>> = custom.or_else(|| builtin_pod_spec(kind).map(<[&str]>::to_vec));
         let meta_ann = annotations(node, &["metadata"]);
         let Some(spec_path) = spec_path else {
-            if let Some((key, _)) = meta_ann.iter().find(|(k, _)| is_reference_key(k)) {
+            // Where the annotation is, on the object's metadata or deep in a template of it:
+            // one pullseal cannot act on must not pass silently.
+            let found = meta_ann
+                .iter()
+                .find(|(k, _)| is_reference_key(k))
+                .map(|(key, _)| annotation_field(&format!("{prefix}metadata.annotations"), key))
+                .or_else(|| nested_reference(node, prefix));
+            if let Some(field) = found {
                 if node.path(&["kind"]).is_none_or(|k| k.as_str().is_none()) {
                     report_identity(node, &id, ctx.origin, prefix, &mut self.diagnostics);
                     return;
@@ -148,23 +155,28 @@ impl<'a> Walk<'a> {
                     quoted(kind),
                     shown(kind)
                 );
-                let field = annotation_field(&format!("{prefix}metadata.annotations"), key);
                 self.report(ctx, &label, Some(field), message);
             }
             return;
         };
-        let template_meta: Vec<&str> = match spec_path.split_last() {
-            Some((_, [])) | None => vec!["metadata"],
-            Some((_, parent)) => parent.iter().copied().chain(["metadata"]).collect(),
-        };
-        // A Pod is its own template: read its annotations once.
-        let tpl_ann = if template_meta == ["metadata"] {
-            Vec::new()
-        } else {
-            annotations(node, &template_meta)
-        };
-        let tpl_field = format!("{prefix}{}.annotations", template_meta.join("."));
-        let refs = self.references(ctx, &label, prefix, &meta_ann, &tpl_ann, &tpl_field);
+        // The metadata of every object on the way to the pod spec: the object's own, the pod
+        // template's, and between them any other template's (a CronJob's `jobTemplate`, the
+        // Job's metadata), so no annotation there is silently ignored. `spec` holds none.
+        let sources: Vec<(Annotations, String)> = (0..spec_path.len())
+            .filter_map(|n| spec_path.get(..n))
+            .filter(|parent| parent.last() != Some(&"spec"))
+            .map(|parent| {
+                let meta: Vec<&str> = parent.iter().copied().chain(["metadata"]).collect();
+                let field = format!("{prefix}{}.annotations", meta.join("."));
+                let entries = if parent.is_empty() {
+                    meta_ann.clone()
+                } else {
+                    annotations(node, &meta)
+                };
+                (entries, field)
+            })
+            .collect();
+        let refs = self.references(ctx, &label, &sources);
         let Some(refs) = refs else { return };
         if refs.pod_wide.is_empty() && refs.per_container.is_empty() {
             return;
@@ -200,19 +212,12 @@ impl<'a> Walk<'a> {
         &mut self,
         ctx: &DocContext<'_>,
         label: &str,
-        prefix: &str,
-        meta: &[(String, Result<String, String>)],
-        template: &[(String, Result<String, String>)],
-        tpl_field: &str,
+        sources: &[(Annotations, String)],
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut ok = true;
-        let sources = [
-            (meta, format!("{prefix}metadata.annotations")),
-            (template, tpl_field.to_owned()),
-        ];
-        for (entries, field) in &sources {
-            for (key, value) in *entries {
+        for (entries, field) in sources {
+            for (key, value) in entries {
                 if !key.starts_with("pullseal.io/") && !key.starts_with(CONTAINER_ANNOTATION_PREFIX) {
                     continue;
                 }
@@ -751,10 +756,41 @@ fn is_reference_key(key: &str) -> bool {
             .is_some_and(|c| !c.is_empty())
 }
 
+/// The field of the first pullseal reference annotation in a `metadata` mapping nested
+/// anywhere inside `node` (not its own), as `spec.template.metadata.annotations[key]`.
+fn nested_reference(node: &Node, prefix: &str) -> Option<String> {
+    fn walk(node: &Node, at: &str, top: bool) -> Option<String> {
+        if node.is_seq() {
+            return node
+                .items()
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{at}[{i}]"), false));
+        }
+        if !top {
+            let found = annotations(node, &["metadata"])
+                .into_iter()
+                .find(|(k, _)| is_reference_key(k));
+            if let Some((key, _)) = found {
+                return Some(annotation_field(&format!("{at}.metadata.annotations"), &key));
+            }
+        }
+        node.resolved_entries().into_iter().find_map(|(k, v)| {
+            let key = key_text(k)?;
+            let inner = if at.is_empty() { key } else { format!("{at}.{key}") };
+            walk(v, &inner, false)
+        })
+    }
+    walk(node, prefix.strip_suffix('.').unwrap_or(prefix), true)
+}
+
+/// Annotations by key; a value Kubernetes would not read as a string is the reason why.
+type Annotations = Vec<(String, Result<String, String>)>;
+
 /// The annotations under `path` (a `metadata` mapping), merge keys followed, keys as the
 /// API server reads them. A value that Kubernetes would not read as a string comes back as
 /// the reason (it wants strings there).
-fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Result<String, String>)> {
+fn annotations(node: &Node, path: &[&str]) -> Annotations {
     let Some(meta) = node.path(path) else {
         return Vec::new();
     };
