@@ -108,8 +108,18 @@ impl Quickstart {
 #[test]
 fn every_admin_command_works_on_the_quickstart_catalog() {
     let mut q = Quickstart::new();
+    reading(&mut q);
+    developer_side(&mut q);
+    registry_edits(&mut q);
+    rm_check(&mut q);
+    clusters(&mut q);
+    what_sops_writes(&mut q);
+    rekey(&mut q);
+    nothing_printed(&q);
+}
 
-    // Reading: names, types, servers and clusters; never a credential.
+/// Reading: names, types, servers and clusters; never a credential.
+fn reading(q: &mut Quickstart) {
     let ls = q.ok(&["catalog", "ls", "--output", "json"], "");
     let ls: serde_json::Value = serde_json::from_str(&ls).unwrap();
     let text = ls.to_string();
@@ -121,8 +131,10 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
     }
     let show = q.ok(&["catalog", "show", "quay-team"], "");
     assert!(show.contains("quay-team") && show.contains("quay.io"), "{show}");
+}
 
-    // The developer's side: the annotation to paste and a scaffolded workload that renders.
+/// The developer's side: the annotation to paste and a scaffolded workload that renders.
+fn developer_side(q: &mut Quickstart) {
     let snippet = q.ok(&["annotation", "company", "--container", "web"], "");
     assert!(
         snippet.contains("pullseal.io/") && snippet.contains("company"),
@@ -157,8 +169,10 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
             "usage lacks {name}: {usage}"
         );
     }
+}
 
-    // add, set, rotate: each change is what the real sops reads back.
+/// add, set, rotate: each change is what the real sops reads back.
+fn registry_edits(q: &mut Quickstart) {
     q.ok(
         &[
             "catalog",
@@ -192,9 +206,11 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
         HARBOR_ROTATED
     );
     assert_eq!(q.sops_value(r#"["registries"]["harbor"]["username"]"#), "robot");
+}
 
-    // rm --check refuses while the quickstart's Deployment uses quay-team, naming it, and
-    // leaves the file as it was; an unused registry goes.
+/// rm --check refuses while the quickstart's Deployment uses quay-team, naming it, and
+/// leaves the file as it was; an unused registry goes.
+fn rm_check(q: &mut Quickstart) {
     let before = q.catalog_bytes();
     let refused = q.run(&["catalog", "rm", "quay-team", "--check", "manifests/"], "");
     assert!(!refused.status.success(), "{}", transcript(&refused));
@@ -210,8 +226,10 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
         !q.sops_has(r#"["registries"]["harbor"]"#),
         "harbor is still in the catalog"
     );
+}
 
-    // Clusters: add, set, render for it (opened by the independent unsealer), rm.
+/// Clusters: add, set, render for it (opened by the independent unsealer), rm.
+fn clusters(q: &mut Quickstart) {
     q.ok(
         &[
             "catalog",
@@ -248,8 +266,10 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
     assert!(company.contains("registry.example.com:5000"), "{opened:?}");
     q.ok(&["catalog", "cluster", "rm", "staging"], "");
     assert!(!q.sops_has(r#"["clusters"]["staging"]"#));
+}
 
-    // What sops writes, pullseal reads and edits again.
+/// What sops writes, pullseal reads and edits again.
+fn what_sops_writes(q: &mut Quickstart) {
     let set = Command::new(peers::sops())
         .args(["set"])
         .arg(q.path("pullseal.catalog.yaml"))
@@ -268,9 +288,11 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
     );
     q.ok(&["catalog", "set", "company", "--email", "ci@example.com"], "");
     assert_eq!(q.sops_value(r#"["registries"]["company"]["username"]"#), "ci-bot");
+}
 
-    // rekey to a new admin made by the real age-keygen, dropping the demo recipient: the real
-    // age opens the new stanza, the real sops decrypts with the new key and not the old one.
+/// rekey to a new admin made by the real age-keygen, dropping the demo recipient: the real
+/// age opens the new stanza, the real sops decrypts with the new key and not the old one.
+fn rekey(q: &mut Quickstart) {
     let keygen = Command::new(peers::bin_dir().join("age-keygen"))
         .arg("-o")
         .arg(q.path("new-admin.txt"))
@@ -323,8 +345,10 @@ fn every_admin_command_works_on_the_quickstart_catalog() {
         32,
         "the age stanza does not hold a 32-byte sops data key"
     );
+}
 
-    // Nothing pullseal printed holds a credential it handled.
+/// Nothing pullseal printed holds a credential it handled.
+fn nothing_printed(q: &Quickstart) {
     for out in &q.outputs {
         let shown = format!(
             "{}{}",
