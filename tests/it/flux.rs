@@ -19,9 +19,9 @@ use std::process::Command;
 use base64::Engine as _;
 use fs_err as fs;
 
-use crate::interop::{encrypt, render_with};
+use crate::interop::render_with;
 use crate::peers;
-use crate::support::{AGE_KEY, CATALOG, path, render, transcript};
+use crate::support::{AGE_KEY, CATALOG, encrypt, path, render, transcript};
 
 const INPUT: &str = "testdata/render/flux-sops/input.yaml";
 
@@ -217,7 +217,7 @@ fn all_clusters_writes_a_sops_cluster_beside_a_sealed_one() {
     let cert: String = cert.lines().flat_map(|l| ["      ", l, "\n"]).collect();
     let plain = format!(
         "apiVersion: pullseal.io/v1alpha1\nkind: RegistryCatalog\nregistries:\n  company:\n    type: generic\n    server: registry.example.com:5000\n    username: robot\n    password: test-password-company\nclusters:\n  flux:\n    seal: sops\n    ageRecipients: [\"{}\"]\n  test:\n    certificate: |\n{cert}",
-        crate::interop::recipient()
+        crate::support::recipient()
     );
     let catalog = encrypt(tmp.path(), &plain, &[]);
     let input = tmp.path().join("app.yaml");

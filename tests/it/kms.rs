@@ -28,9 +28,8 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use fs_err as fs;
 
-use crate::interop::recipient;
 use crate::peers::{self, Moto};
-use crate::support::{AGE_KEY, path, pullseal, transcript};
+use crate::support::{AGE_KEY, path, pullseal, recipient, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALKMS00001";
 const SECRET_ACCESS_KEY: &str = "pullseal-kms-SECRET-4d5e6f70-leakcheck";

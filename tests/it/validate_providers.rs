@@ -44,10 +44,9 @@ use fs_err as fs;
 use serde_json::Value;
 
 use crate::ecr_token::with_aws;
-use crate::interop::encrypt;
-use crate::peers::Moto;
-use crate::support::{AGE_KEY, path, pullseal, transcript};
-use crate::validate::{Guard, Registry, start_script};
+use crate::peers::{Guard, Moto, start_script};
+use crate::support::{AGE_KEY, encrypt, path, pullseal, transcript};
+use crate::validate::Registry;
 
 /// The hosts the test certificate names: every example server's, the token services', and two
 /// hostile servers of the replay.
