@@ -14,7 +14,6 @@
 use fs_err as fs;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use crate::peers;
 use crate::support::{
@@ -25,11 +24,9 @@ use crate::support::{
 const SEALING_KEY: &str = "testdata/keys/sealed-secrets-test.key";
 
 fn sops(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(peers::sops())
+    peers::sops_with_key(&path(AGE_KEY))
         .args(args)
         .current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap()
 }

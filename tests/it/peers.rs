@@ -109,6 +109,16 @@ pub(crate) fn skopeo() -> PathBuf {
     find("skopeo", true)
 }
 
+/// The real `sops` with `key` as its only age identity (no `SOPS_AGE_KEY` inherited) and no
+/// version check.
+pub(crate) fn sops_with_key(key: &Path) -> Command {
+    let mut cmd = Command::new(sops());
+    cmd.env("SOPS_AGE_KEY_FILE", key)
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_DISABLE_VERSION_CHECK", "1");
+    cmd
+}
+
 /// moto's server (`moto[server]`, a local AWS), a wrapper around its venv's `moto_server`.
 ///
 /// # Panics

@@ -41,11 +41,9 @@ pub fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> PathBuf {
     }
     args.extend_from_slice(extra);
     args.push("plain.yaml");
-    let out = std::process::Command::new(crate::peers::sops())
+    let out = crate::peers::sops_with_key(&path(AGE_KEY))
         .args(&args)
         .current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
