@@ -132,6 +132,24 @@ impl Admin {
         path.display().to_string()
     }
 
+    /// A new age key made by the real `age-keygen` into the catalog's directory as `name`:
+    /// its file and its recipient.
+    fn age_key(&self, name: &str) -> (PathBuf, String) {
+        let file = self.dir.path().join(name);
+        let out = Command::new(peers::age().with_file_name("age-keygen"))
+            .arg("-o")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let recipient = String::from_utf8_lossy(&out.stderr)
+            .split_whitespace()
+            .find(|w| w.starts_with("age1"))
+            .unwrap()
+            .to_owned();
+        (file, recipient)
+    }
+
     /// The real `sops decrypt` of the catalog as YAML, comments and all. sops must have
     /// decrypted every comment: it warns about one it could not.
     fn sops_yaml(&self) -> String {
@@ -773,18 +791,7 @@ fn a_sops_cluster_is_added_and_renders_for_flux() {
 fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
     let mut admin = Admin::with_quay_team();
     let before = fs::read_to_string(admin.catalog()).unwrap();
-    let new_key = admin.dir.path().join("new-admin.txt");
-    let out = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&new_key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let new_recipient = String::from_utf8_lossy(&out.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
+    let (new_key, new_recipient) = admin.age_key("new-admin.txt");
     // Removing a recipient the catalog does not have, or the last one, is refused.
     let out = admin.run(&["rekey", "--rm-age", &new_recipient], "");
     assert_eq!(
@@ -1060,19 +1067,8 @@ fn comments_of_a_sops_catalog_survive_every_pullseal_edit() {
 
     // rekey: a new data key, so every value and comment gets new ciphertext; the same text.
     let before = fs::read_to_string(admin.catalog()).unwrap();
-    let second = admin.dir.path().join("second.txt");
-    let out = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&out.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     admin.ok(&["rekey", "--add-age", &second_recipient], "");
     let after = fs::read_to_string(admin.catalog()).unwrap();
     let comments = |text: &str| -> Vec<String> {
@@ -1364,19 +1360,8 @@ fn a_kill_at_the_rename_leaves_the_old_catalog_and_only_ciphertext() {
     }
 
     let mut admin = Admin::with_quay_team();
-    let second = admin.dir.path().join("second.txt");
-    let keygen = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(keygen.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&keygen.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     let company_pw = admin.file("company.pw", COMPANY_PASSWORD);
     let kills: [(&[&str], &str, &str); 4] = [
         (
@@ -1602,19 +1587,8 @@ fn the_leak_check_covers_every_catalog_command() {
         "",
     );
     assert!(admin.render("company").contains("kind: SealedSecret"));
-    let second = admin.dir.path().join("second.txt");
-    let keygen = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(keygen.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&keygen.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     admin.ok(&["rekey", "--add-age", &second_recipient], "");
     admin.ok(&["rm", "gar"], "");
     admin.ok(&["cluster", "rm", "flux"], "");
