@@ -29,7 +29,7 @@ use fs_err as fs;
 use serde_json::Value;
 
 use crate::peers::{self, Moto, free_port};
-use crate::support::{AGE_KEY, PROXY_VARS, encrypt, path, pullseal, transcript};
+use crate::support::{AGE_KEY, PROXY_VARS, encrypt, output_text, path, pullseal, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALTEST0001";
 const SECRET_ACCESS_KEY: &str = "pullseal-test-secret-access-key-0001";
@@ -111,14 +111,6 @@ fn assert_no_secret(text: &str) {
     for needle in ["Authorization:", "authorization:", "Basic "] {
         assert!(!text.contains(needle), "{needle:?} was printed:\n{text}");
     }
-}
-
-fn output_text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `pullseal` with AWS pointed at `endpoint`, no AWS settings or proxies inherited, and

@@ -1004,11 +1004,7 @@ impl Run<'_> {
         writer.join().unwrap();
         let name = &self.name;
         assert_eq!(out.status.code(), Some(code), "{name}:\n{}", transcript(&out));
-        let shown = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let shown = crate::support::output_text(&out);
         assert!(
             shown.contains(needle),
             "{name}: {needle:?} missing:\n{}",

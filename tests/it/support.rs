@@ -212,6 +212,15 @@ pub fn transcript(output: &std::process::Output) -> String {
     )
 }
 
+/// A finished command's stdout then stderr, as text (for what must not be in either).
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Renders the every-workload fixture for `cluster` (it needs the Rollout pod-spec path).
 pub fn render_workloads(cluster: &str) -> std::process::Output {
     render(cluster)

@@ -24,7 +24,7 @@ use fs_err as fs;
 use serde_json::Value;
 
 use crate::peers::{self, Guard, start_script};
-use crate::support::{AGE_KEY, PROXY_VARS, encrypt, path, pullseal, transcript};
+use crate::support::{AGE_KEY, PROXY_VARS, encrypt, output_text, path, pullseal, transcript};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret-registry-pass";
@@ -253,11 +253,7 @@ fn validate(catalog: &Path, args: &[&str]) -> Output {
 
 /// No password, token, `Authorization` header or Basic pair in a run's output.
 fn assert_no_secret(out: &Output) {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(out);
     let basic =
         |p: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{USER}:{p}"));
     for secret in [PASSWORD, WRONG, REPLAYED_TOKEN, &basic(PASSWORD), &basic(WRONG)] {
