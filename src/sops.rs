@@ -836,18 +836,7 @@ mod tests {
         let text = read("list-comments.enc.yaml");
         let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
         assert_eq!(d.comments().len(), 5);
-        let options = EncryptOptions {
-            recipients: vec![
-                age::x25519::Recipient::from_str(
-                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
-                )
-                .unwrap(),
-            ],
-            kms: KmsRecipients::default(),
-            rule: Rule::EncryptAll,
-            mac_only_encrypted: false,
-            last_modified: LastModified::from_unix(0).unwrap(),
-        };
+        let options = simple_options();
         let again =
             encrypt_with_comments(d.documents(), d.comments(), &options, Randomness::Edit(&d)).unwrap();
         let changed: Vec<&str> = text

@@ -32,7 +32,7 @@ use std::path::Path;
 use super::inputs::{io, locate_catalog, read_stdin};
 use super::{Env, Settings, choose_cluster, default_namespace, load_catalog, options, warn};
 use crate::error::{Error, shown};
-use crate::manifest::stream::{BREAKS, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
 use crate::manifest::tree::{self, Kind, Node};
 use crate::manifest::yaml11::Scalar;
 use crate::manifest::{Edit, Origin, Stream};
@@ -546,13 +546,7 @@ fn append_items(text: &str, list: &Node, trees: &[Node], docs: &[&str], nl: &str
         .ok_or_else(layout)?;
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or_else(layout)?;
-    let end = tail.content_end(text);
-    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
-    let at = if at_line_start { end } else { line_end(text, end) };
-    let mut insert = String::new();
-    if at == text.len() && !text.ends_with(BREAKS) {
-        insert.push_str(nl);
-    }
+    let (at, mut insert) = after_line(text, tail.content_end(text), nl);
     for doc in docs {
         item_lines(&mut insert, doc, &indent, nl);
     }

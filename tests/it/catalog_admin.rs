@@ -132,15 +132,30 @@ impl Admin {
         path.display().to_string()
     }
 
+    /// A new age key made by the real `age-keygen` into the catalog's directory as `name`:
+    /// its file and its recipient.
+    fn age_key(&self, name: &str) -> (PathBuf, String) {
+        let file = self.dir.path().join(name);
+        let out = Command::new(peers::age().with_file_name("age-keygen"))
+            .arg("-o")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let recipient = String::from_utf8_lossy(&out.stderr)
+            .split_whitespace()
+            .find(|w| w.starts_with("age1"))
+            .unwrap()
+            .to_owned();
+        (file, recipient)
+    }
+
     /// The real `sops decrypt` of the catalog as YAML, comments and all. sops must have
     /// decrypted every comment: it warns about one it could not.
     fn sops_yaml(&self) -> String {
-        let out = Command::new(peers::sops())
+        let out = peers::sops_with_key(&path(AGE_KEY))
             .args(["decrypt", "--input-type", "yaml", "--output-type", "yaml"])
             .arg(self.catalog())
-            .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-            .env_remove("SOPS_AGE_KEY")
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -154,12 +169,9 @@ impl Admin {
 
     /// The real `sops decrypt` of the catalog, as JSON.
     fn sops_json(&self) -> serde_json::Value {
-        let out = Command::new(peers::sops())
+        let out = peers::sops_with_key(&path(AGE_KEY))
             .args(["decrypt", "--output-type", "json"])
             .arg(self.catalog())
-            .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-            .env_remove("SOPS_AGE_KEY")
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
             .output()
             .unwrap();
         assert!(
@@ -198,12 +210,9 @@ impl Admin {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// A catalog with a `seal: none` cluster `demo` and the registry `quay-team`.
-    fn with_quay_team() -> Admin {
-        let mut admin = Admin::new();
-        admin.ok(&["init", "--age", RECIPIENT], "");
-        admin.ok(&["cluster", "add", "demo", "--seal", "none"], "");
-        admin.ok(
+    /// `pullseal catalog add quay-team` (quay.io/acme, `acme+ci`, [`QUAY_TOKEN`] on stdin).
+    fn add_quay_team(&mut self) {
+        self.ok(
             &[
                 "add",
                 "quay-team",
@@ -217,6 +226,14 @@ impl Admin {
             ],
             QUAY_TOKEN,
         );
+    }
+
+    /// A catalog with a `seal: none` cluster `demo` and the registry `quay-team`.
+    fn with_quay_team() -> Admin {
+        let mut admin = Admin::new();
+        admin.ok(&["init", "--age", RECIPIENT], "");
+        admin.ok(&["cluster", "add", "demo", "--seal", "none"], "");
+        admin.add_quay_team();
         admin
     }
 
@@ -582,13 +599,10 @@ fn sops_set_then_pullseal_rotate() {
         ],
         COMPANY_PASSWORD,
     );
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(&path(AGE_KEY))
         .args(["set"])
         .arg(admin.catalog())
         .args([r#"["registries"]["company"]["email"]"#, r#""ci@example.com""#])
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env_remove("SOPS_AGE_KEY")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(
@@ -737,20 +751,7 @@ fn a_sops_cluster_is_added_and_renders_for_flux() {
         ],
         "",
     );
-    admin.ok(
-        &[
-            "add",
-            "quay-team",
-            "--type",
-            "quay",
-            "--server",
-            "quay.io/acme",
-            "--username",
-            "acme+ci",
-            "--password-stdin",
-        ],
-        QUAY_TOKEN,
-    );
+    admin.add_quay_team();
     let json = admin.sops_json();
     assert_eq!(json["clusters"]["flux"]["seal"], "sops");
     assert_eq!(json["clusters"]["flux"]["ageRecipients"][0], RECIPIENT);
@@ -790,18 +791,7 @@ fn a_sops_cluster_is_added_and_renders_for_flux() {
 fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
     let mut admin = Admin::with_quay_team();
     let before = fs::read_to_string(admin.catalog()).unwrap();
-    let new_key = admin.dir.path().join("new-admin.txt");
-    let out = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&new_key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let new_recipient = String::from_utf8_lossy(&out.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
+    let (new_key, new_recipient) = admin.age_key("new-admin.txt");
     // Removing a recipient the catalog does not have, or the last one, is refused.
     let out = admin.run(&["rekey", "--rm-age", &new_recipient], "");
     assert_eq!(
@@ -833,12 +823,9 @@ fn rekey_moves_the_catalog_to_new_recipients_under_a_new_data_key() {
         assert!(!encrypted(&before).contains(&line), "kept ciphertext: {line}");
     }
     let sops = |key: &std::path::Path| {
-        Command::new(peers::sops())
+        peers::sops_with_key(key)
             .args(["decrypt", "--output-type", "json"])
             .arg(admin.catalog())
-            .env("SOPS_AGE_KEY_FILE", key)
-            .env_remove("SOPS_AGE_KEY")
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
             .output()
             .unwrap()
     };
@@ -892,12 +879,8 @@ fn rm_check_refuses_while_a_workload_uses_the_registry() {
 
 /// Runs the real `sops` on `file` with the test key.
 fn sops_run(args: &[&str], file: &Path, env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(peers::sops());
-    cmd.args(args)
-        .arg(file)
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env_remove("SOPS_AGE_KEY")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1");
+    let mut cmd = peers::sops_with_key(&path(AGE_KEY));
+    cmd.args(args).arg(file);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -1084,19 +1067,8 @@ fn comments_of_a_sops_catalog_survive_every_pullseal_edit() {
 
     // rekey: a new data key, so every value and comment gets new ciphertext; the same text.
     let before = fs::read_to_string(admin.catalog()).unwrap();
-    let second = admin.dir.path().join("second.txt");
-    let out = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&out.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     admin.ok(&["rekey", "--add-age", &second_recipient], "");
     let after = fs::read_to_string(admin.catalog()).unwrap();
     let comments = |text: &str| -> Vec<String> {
@@ -1171,13 +1143,10 @@ fn comments_added_with_sops_edit_survive_pullseal_edits() {
     assert_comments_encrypted(&fs::read_to_string(admin.catalog()).unwrap());
 
     // A value changed by `sops set` and a pullseal rotate: the comments stay.
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(&path(AGE_KEY))
         .arg("set")
         .arg(admin.catalog())
         .args([r#"["registries"]["quay-team"]["username"]"#, r#""acme+robot""#])
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env_remove("SOPS_AGE_KEY")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -1212,20 +1181,7 @@ fn cluster_set_changes_a_field_and_errors_name_the_cluster_and_field() {
         &["cluster", "add", "demo", "--cert", cert, "--scope", "strict"],
         "",
     );
-    admin.ok(
-        &[
-            "add",
-            "quay-team",
-            "--type",
-            "quay",
-            "--server",
-            "quay.io/acme",
-            "--username",
-            "acme+ci",
-            "--password-stdin",
-        ],
-        QUAY_TOKEN,
-    );
+    admin.add_quay_team();
 
     let before = fs::read_to_string(admin.catalog()).unwrap();
     admin.ok(&["cluster", "set", "demo", "--scope", "namespace-wide"], "");
@@ -1404,19 +1360,8 @@ fn a_kill_at_the_rename_leaves_the_old_catalog_and_only_ciphertext() {
     }
 
     let mut admin = Admin::with_quay_team();
-    let second = admin.dir.path().join("second.txt");
-    let keygen = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(keygen.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&keygen.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     let company_pw = admin.file("company.pw", COMPANY_PASSWORD);
     let kills: [(&[&str], &str, &str); 4] = [
         (
@@ -1467,12 +1412,9 @@ fn a_kill_at_the_rename_leaves_the_old_catalog_and_only_ciphertext() {
         let tmp = fresh[0].clone();
         assert_eq!(mode(&tmp), 0o600);
         let text = fs::read_to_string(&tmp).unwrap();
-        let opened = Command::new(peers::sops())
+        let opened = peers::sops_with_key(&path(AGE_KEY))
             .args(["decrypt", "--input-type", "yaml", "--output-type", "json"])
             .arg(&tmp)
-            .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-            .env_remove("SOPS_AGE_KEY")
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
             .output()
             .unwrap();
         assert!(
@@ -1520,20 +1462,7 @@ fn the_leak_check_covers_every_catalog_command() {
     let cert = cert.to_str().unwrap().to_owned();
     admin.ok(&["init", "--age", RECIPIENT], "");
     admin.ok(&["cluster", "add", "demo", "--cert", &cert], "");
-    admin.ok(
-        &[
-            "add",
-            "quay-team",
-            "--type",
-            "quay",
-            "--server",
-            "quay.io/acme",
-            "--username",
-            "acme+ci",
-            "--password-stdin",
-        ],
-        QUAY_TOKEN,
-    );
+    admin.add_quay_team();
     let company_pw = admin.file("company.pw", COMPANY_PASSWORD);
     admin.ok(
         &[
@@ -1658,19 +1587,8 @@ fn the_leak_check_covers_every_catalog_command() {
         "",
     );
     assert!(admin.render("company").contains("kind: SealedSecret"));
-    let second = admin.dir.path().join("second.txt");
-    let keygen = Command::new(peers::age().with_file_name("age-keygen"))
-        .arg("-o")
-        .arg(&second)
-        .output()
-        .unwrap();
-    assert!(keygen.status.success());
+    let (second, second_recipient) = admin.age_key("second.txt");
     admin.inputs.push(second.clone());
-    let second_recipient = String::from_utf8_lossy(&keygen.stderr)
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned();
     admin.ok(&["rekey", "--add-age", &second_recipient], "");
     admin.ok(&["rm", "gar"], "");
     admin.ok(&["cluster", "rm", "flux"], "");

@@ -29,7 +29,7 @@ use fs_err as fs;
 use serde_json::Value;
 
 use crate::peers::{self, Moto, free_port};
-use crate::support::{AGE_KEY, path, pullseal, transcript};
+use crate::support::{AGE_KEY, PROXY_VARS, encrypt, output_text, path, pullseal, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALTEST0001";
 const SECRET_ACCESS_KEY: &str = "pullseal-test-secret-access-key-0001";
@@ -82,33 +82,7 @@ fn catalog(dir: &Path, cert: &str) -> PathBuf {
         plain.push_str(line);
         plain.push('\n');
     }
-    fs::write(dir.join("plain.yaml"), &plain).unwrap();
-    let key = fs::read_to_string(path(AGE_KEY)).unwrap();
-    let recipient = key.split_whitespace().find(|w| w.starts_with("age1")).unwrap();
-    let out = Command::new(peers::sops())
-        .args([
-            "encrypt",
-            "--age",
-            recipient,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "plain.yaml",
-        ])
-        .current_dir(dir)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sops: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    fs::remove_file(dir.join("plain.yaml")).unwrap();
-    let file = dir.join("pullseal.catalog.yaml");
-    fs::write(&file, out.stdout).unwrap();
-    file
+    encrypt(dir, &plain, &[])
 }
 
 fn committed_cert() -> String {
@@ -139,34 +113,18 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-fn output_text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `pullseal` with AWS pointed at `endpoint`, no AWS settings or proxies inherited, and
 /// registry checks sent to a proxy where nothing listens (see the module doc).
 pub(crate) fn with_aws(endpoint: &str) -> assert_cmd::Command {
     let mut cmd = pullseal();
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
+    for var in PROXY_VARS.iter().chain(&[
         "AWS_ENDPOINT_URL_ECR",
         "AWS_ENDPOINT_URL_STS",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
-    ] {
+    ]) {
         cmd.env_remove(var);
     }
     let dead = free_port();
@@ -372,7 +330,7 @@ fn the_refresh_token_example_renders_the_token_aws_hands_out() {
     let moto = Moto::start(false);
     let tmp = tempfile::tempdir().unwrap();
     let plain = fs::read_to_string(path("examples/registries/catalog.yaml")).unwrap();
-    let encrypted = crate::interop::encrypt(tmp.path(), &plain, &[]);
+    let encrypted = encrypt(tmp.path(), &plain, &[]);
     let ids = Identities::discover(Some(&path(AGE_KEY)), &|_| None).unwrap();
     let catalog = Catalog::load(&encrypted, &ids).unwrap();
     let manifest = "examples/registries/manifests-ecr-token.yaml";

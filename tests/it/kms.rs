@@ -28,9 +28,8 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use fs_err as fs;
 
-use crate::interop::recipient;
 use crate::peers::{self, Moto};
-use crate::support::{AGE_KEY, path, pullseal, transcript};
+use crate::support::{AGE_KEY, path, pullseal, recipient, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALKMS00001";
 const SECRET_ACCESS_KEY: &str = "pullseal-kms-SECRET-4d5e6f70-leakcheck";
@@ -723,12 +722,17 @@ fn a_role_is_assumed_first_and_written_as_sops_writes_it() {
             .output()
             .unwrap()
     };
-    let out = pullseal()
+    // pullseal in `dir` with the keys and moto as the common endpoint.
+    let with_keys = || {
+        let mut cmd = pullseal();
+        cmd.current_dir(dir)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            .env("AWS_ENDPOINT_URL", kms.moto.url());
+        cmd
+    };
+    let out = with_keys()
         .args(["catalog", "init", "--kms", &with_role])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-        .env("AWS_ENDPOINT_URL", kms.moto.url())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
@@ -767,7 +771,7 @@ fn a_role_is_assumed_first_and_written_as_sops_writes_it() {
         "          role: arn:aws:iam::123456789012:role/catalog-admin"
     );
     fs::write(dir.join("theirs.catalog.yaml"), &theirs).unwrap();
-    let out = pullseal()
+    let out = with_keys()
         .args([
             "catalog",
             "--catalog",
@@ -776,21 +780,13 @@ fn a_role_is_assumed_first_and_written_as_sops_writes_it() {
             "--output",
             "json",
         ])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-        .env("AWS_ENDPOINT_URL", kms.moto.url())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", transcript(&out));
     no_leak(&out);
     // The role really is assumed first: with STS where nothing listens, that call fails.
-    let out = pullseal()
+    let out = with_keys()
         .args(["catalog", "--catalog", "theirs.catalog.yaml", "ls"])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-        .env("AWS_ENDPOINT_URL", kms.moto.url())
         .env(
             "AWS_ENDPOINT_URL_STS",
             format!("http://127.0.0.1:{}", peers::free_port()),

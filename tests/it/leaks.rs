@@ -681,31 +681,7 @@ registries:
 /// `plain` encrypted by the real sops for the test recipient, with `sops_args` before the file.
 fn sops_encrypt(plain: &str, sops_args: &[&str]) -> String {
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(tmp.path().join("catalog.yaml"), plain).unwrap();
-    let out = Command::new(peers::sops())
-        .args([
-            "encrypt",
-            "--age",
-            RECIPIENT,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-        ])
-        .args(sops_args)
-        .arg("catalog.yaml")
-        .current_dir(tmp.path())
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .env_remove("SOPS_AGE_KEY")
-        .env_remove("SOPS_AGE_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sops: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    fs::read_to_string(crate::support::encrypt(tmp.path(), plain, sops_args)).unwrap()
 }
 
 /// The SOPS data key of `catalog`, opened independently of pullseal: the real `age` decrypts
@@ -1028,11 +1004,7 @@ impl Run<'_> {
         writer.join().unwrap();
         let name = &self.name;
         assert_eq!(out.status.code(), Some(code), "{name}:\n{}", transcript(&out));
-        let shown = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let shown = crate::support::output_text(&out);
         assert!(
             shown.contains(needle),
             "{name}: {needle:?} missing:\n{}",
@@ -2288,7 +2260,8 @@ fn point(sb: &Sandbox, name: &str, server: &str) {
 #[test]
 #[allow(clippy::too_many_lines)] // one server after the other, each with its runs
 fn validate_and_the_registry_and_aws_calls_leak_nothing() {
-    use crate::validate::{Auth, Registry, start_script};
+    use crate::peers::start_script;
+    use crate::validate::{Auth, Registry};
     let sb = Sandbox::new();
     let validate = |name: &str| {
         sb.pullseal(name)
@@ -2297,11 +2270,7 @@ fn validate_and_the_registry_and_aws_calls_leak_nothing() {
             .args(["--timeout", "10"])
     };
 
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let dead = crate::peers::free_port();
     point(&sb, "company", &format!("127.0.0.1:{dead}"));
     validate("validate, nothing listens")
         .arg("company")

@@ -8,8 +8,13 @@
 //!
 //! A missing peer fails the test that wanted it, with a message that says how to install it.
 //! Nothing is skipped: an interop test that quietly skips proves nothing.
+//!
+//! Live servers (moto, the project's replay scripts, `docker-registry` in `validate`) are
+//! started on a free 127.0.0.1 port by [`listening`] or [`start_script`] and held by a
+//! [`Guard`], which kills them when the test ends, pass or fail.
 
 use std::env;
+use std::io::{BufRead as _, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -104,6 +109,16 @@ pub(crate) fn skopeo() -> PathBuf {
     find("skopeo", true)
 }
 
+/// The real `sops` with `key` as its only age identity (no `SOPS_AGE_KEY` inherited) and no
+/// version check.
+pub(crate) fn sops_with_key(key: &Path) -> Command {
+    let mut cmd = Command::new(sops());
+    cmd.env("SOPS_AGE_KEY_FILE", key)
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_DISABLE_VERSION_CHECK", "1");
+    cmd
+}
+
 /// moto's server (`moto[server]`, a local AWS), a wrapper around its venv's `moto_server`.
 ///
 /// # Panics
@@ -113,16 +128,14 @@ pub(crate) fn moto_server() -> PathBuf {
     find("moto_server", false)
 }
 
-/// A running moto server, killed and reaped when dropped.
-pub(crate) struct Moto {
-    child: Child,
-    port: u16,
-}
+/// A child process killed and reaped when dropped, so that a live fixture stops when its
+/// test ends, pass or fail.
+pub(crate) struct Guard(pub(crate) Child);
 
-impl Drop for Moto {
+impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -135,37 +148,82 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `what` by `spawn(port)` on a free 127.0.0.1 port and waits up to `wait` (polling
+/// every `poll`) until that port takes connections; returns it guarded, and the port. A free
+/// port can be taken between the probe and the server's bind, and a server that exits is
+/// not waited for: five tries, each on a new port.
+///
+/// # Panics
+///
+/// If no try listens in time.
+pub(crate) fn listening(
+    what: &str,
+    wait: Duration,
+    poll: Duration,
+    mut spawn: impl FnMut(u16) -> Child,
+) -> (Guard, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = Guard(spawn(port));
+        let started = Instant::now();
+        while started.elapsed() < wait {
+            if child.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (child, port);
+            }
+            std::thread::sleep(poll);
+        }
+    }
+    panic!("{what} did not start on 127.0.0.1");
+}
+
+/// Starts `python3 SCRIPT ARGS` (a script of the project's) that prints its port(s) on its
+/// first stdout line; returns it guarded, and the line.
+pub(crate) fn start_script(script: &str, args: &[&str], envs: &[(&str, &str)]) -> (Guard, String) {
+    let mut child = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start python3 {script}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(!line.trim().is_empty(), "{script} printed no port");
+    (guard, line.trim().to_owned())
+}
+
+/// A running moto server, killed and reaped when dropped.
+pub(crate) struct Moto {
+    _guard: Guard,
+    port: u16,
+}
+
 impl Moto {
     /// moto on a free port; `check_keys` makes it refuse keys its IAM does not know.
     pub(crate) fn start(check_keys: bool) -> Moto {
-        // A free port can be taken between the probe and moto's bind: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(moto_server());
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if check_keys {
-                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
-            }
-            let mut moto = Moto {
-                child: cmd.spawn().expect("cannot start moto_server"),
-                port,
-            };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(30) {
-                if moto.child.try_wait().unwrap().is_some() {
-                    break;
+        let (guard, port) = listening(
+            "moto_server",
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            |port| {
+                let mut cmd = Command::new(moto_server());
+                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                if check_keys {
+                    cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = moto.child.kill();
-        }
-        panic!("moto_server did not start on 127.0.0.1");
+                cmd.spawn().expect("cannot start moto_server")
+            },
+        );
+        Moto { _guard: guard, port }
     }
 
     /// The server's endpoint, for `AWS_ENDPOINT_URL…`.

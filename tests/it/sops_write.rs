@@ -54,25 +54,19 @@ fn identities(key_file: &Path) -> Identities {
 
 /// Runs the real sops in `dir` with `key_file` as its only identity source.
 fn sops_cmd(args: &[&str], dir: &Path, key_file: &Path) -> std::process::Output {
-    Command::new(peers::sops())
+    peers::sops_with_key(key_file)
         .args(args)
         .current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", key_file)
-        .env_remove("SOPS_AGE_KEY")
         .env("XDG_CONFIG_HOME", dir.join("no-config"))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap()
 }
 
 /// `sops decrypt --output-type json FILE` as JSON; panics with sops' stderr on failure.
 fn sops_json(file: &Path, key_file: &Path) -> serde_json::Value {
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(key_file)
         .args(["decrypt", "--input-type", "yaml", "--output-type", "json"])
         .arg(file)
-        .env("SOPS_AGE_KEY_FILE", key_file)
-        .env_remove("SOPS_AGE_KEY")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(
@@ -371,11 +365,9 @@ fn sops_set_and_sops_edit_work_on_a_pullseal_file_and_pullseal_reads_the_result(
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // sops edit with a scripted editor.
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(&test_key())
         .args(["edit", "catalog.sops.yaml"])
         .current_dir(dir.path())
-        .env("SOPS_AGE_KEY_FILE", test_key())
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .env("EDITOR", "sed -i -e s/username:\\ bot/username:\\ robot/")
         .output()
         .unwrap();

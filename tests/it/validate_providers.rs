@@ -44,10 +44,9 @@ use fs_err as fs;
 use serde_json::Value;
 
 use crate::ecr_token::with_aws;
-use crate::interop::encrypt;
-use crate::peers::Moto;
-use crate::support::{AGE_KEY, path, pullseal, transcript};
-use crate::validate::{Guard, Registry, start_script};
+use crate::peers::{Guard, Moto, start_script};
+use crate::support::{AGE_KEY, encrypt, output_text, path, pullseal, transcript};
+use crate::validate::Registry;
 
 /// The hosts the test certificate names: every example server's, the token services', and two
 /// hostile servers of the replay.
@@ -329,11 +328,7 @@ fn validate(catalog: &Path, moto: &Moto, ca: Option<&Path>, hops: &[String], arg
 
 /// No secret of the catalog or the replay, no `Authorization` header and no Basic pair.
 fn assert_no_secret(out: &Output) {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(out);
     let (gar, gcr) = gcr_keys();
     for secret in SECRETS.iter().copied().chain([gar.as_str(), gcr.as_str()]) {
         assert!(!text.contains(secret), "{secret:?} was printed:\n{text}");
