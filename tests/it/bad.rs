@@ -41,7 +41,7 @@ const CORPUS: &str = "testdata/bad";
 /// The hang guard: a case still running after this is killed and fails. Generous: most cases
 /// take well under a second, the million-node floods about 5 s in a debug build, and on a
 /// loaded 2-core machine (cases run 4 at a time) those took 20 s.
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_mins(1);
 
 /// The default address-space limit of a case's process (`ulimit -v`); a case may raise it.
 const MEMORY_MIB: u64 = 512;
