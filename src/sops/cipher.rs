@@ -83,18 +83,24 @@ impl std::fmt::Display for CipherError {
 /// `,tag:` before that which leaves `tag` non-empty, and `data` at the last `,iv:` before
 /// that which leaves `iv` and `data` non-empty.
 fn enc_fields(text: &str) -> Option<[&str; 4]> {
-    let line = text.split('\n').next().unwrap_or_default();
-    let rest = line.strip_prefix("ENC[AES256_GCM,data:")?;
-    // The last occurrence of `needle` that ends at least one byte before `end`.
-    // (Bytes, not `str`: the byte before `end` need not end a character. The needles are
-    // ASCII, so every place found is a character boundary.)
-    let last_before = |needle: &str, end: usize| {
-        memchr::memmem::rfind(rest.as_bytes().get(..end.checked_sub(1)?)?, needle.as_bytes())
+    let line = match memchr::memchr(b'\n', text.as_bytes()) {
+        Some(end) => text.get(..end)?,
+        None => text,
     };
-    let close = rest.rfind(']')?;
-    let ty = last_before(",type:", close)?;
-    let tag = last_before(",tag:", ty)?;
-    let iv = last_before(",iv:", tag).filter(|&at| at > 0)?;
+    let rest = line.strip_prefix("ENC[AES256_GCM,data:")?;
+    let bytes = rest.as_bytes();
+    // The last occurrence of `needle` (each starts with `,`) that ends at least one byte before
+    // `end`. Bytes, not `str`: the byte before `end` need not end a character; the needles are
+    // ASCII, so every place found is a character boundary.
+    let last_before = |needle: &[u8], end: usize| {
+        let region = bytes.get(..end.checked_sub(1)?)?;
+        memchr::memrchr_iter(b',', region)
+            .find(|&at| region.get(at..).is_some_and(|tail| tail.starts_with(needle)))
+    };
+    let close = memchr::memrchr(b']', bytes)?;
+    let ty = last_before(b",type:", close)?;
+    let tag = last_before(b",tag:", ty)?;
+    let iv = last_before(b",iv:", tag).filter(|&at| at > 0)?;
     Some([
         rest.get(..iv)?,
         rest.get(iv + ",iv:".len()..tag)?,
@@ -173,6 +179,13 @@ impl IvStash {
         mac.finalize().into_bytes().into()
     }
 
+    /// Keeps the value `text` (`ENC[…]`, decrypted successfully with this stash's key) found
+    /// at `aad`, for the table. Values with IVs of other lengths than 32 bytes are left out
+    /// when the table is made: sops reuses 32-byte IVs only.
+    pub(crate) fn keep(&mut self, aad: String, text: String) {
+        self.values.push((aad, text));
+    }
+
     /// The table of IVs by value id, made on first use from the values kept.
     fn ivs(&self) -> &HashMap<[u8; 32], [u8; 32]> {
         self.ivs.get_or_init(|| {
@@ -224,11 +237,9 @@ pub(crate) fn decrypt_stashing(
             comment: false,
         });
     }
-    let Opened { ty, iv, plaintext } = open_value(text, key, aad)?;
-    if let Some(stash) = stash
-        && iv.len() == 32
-    {
-        stash.values.push((aad.to_owned(), text.to_owned()));
+    let Opened { ty, plaintext, .. } = open_value(text, key, aad)?;
+    if let Some(stash) = stash {
+        stash.keep(aad.to_owned(), text.to_owned());
     }
     typed(ty, &plaintext)
 }
