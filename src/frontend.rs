@@ -167,15 +167,12 @@ pub fn render(
             .out_dir
             .clone()
             .ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
-        let mut rendered = Vec::new();
-        for cluster in catalog.clusters() {
-            let result = render::render(&stream, &catalog, &options(cluster.name.clone()))?;
-            rendered.push((cluster.name.clone(), result));
-        }
+        let clusters: Vec<Options> = catalog.clusters().map(|c| options(c.name.clone())).collect();
+        let rendered = render::render_each(&stream, &catalog, &clusters)?;
         // Everything rendered: only now touch the disk, so a failure writes nothing.
-        for (cluster, result) in rendered {
+        for (cluster, result) in catalog.clusters().map(|c| &c.name).zip(rendered) {
             warn(stderr, &result.warnings);
-            let dir = out_dir.join(&cluster);
+            let dir = out_dir.join(cluster);
             fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
             let path = dir.join("manifests.yaml");
             let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io("create", &path))?);

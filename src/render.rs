@@ -88,6 +88,11 @@ pub struct Options {
     /// Where the AWS APIs are for `refresh: token`: AWS's own by default; the front-ends set
     /// it from `AWS_ENDPOINT_URL…` (the library reads no environment).
     pub aws: AwsEndpoints,
+    /// How many threads may seal at once (each pull secret is sealed on its own, an RSA
+    /// operation per value); `None`, the default, for as many as the OS lets the process run
+    /// (`std::thread::available_parallelism`, which follows CPU affinity and cgroup quotas).
+    /// The output does not depend on it.
+    pub jobs: Option<std::num::NonZeroUsize>,
 }
 
 impl Options {
@@ -105,6 +110,7 @@ impl Options {
             now: time::OffsetDateTime::now_utc(),
             plan_only: false,
             aws: AwsEndpoints::default(),
+            jobs: None,
         }
     }
 }
@@ -408,7 +414,37 @@ fn ecr_tokens(
     Ok(tokens)
 }
 
-/// The documents of every planned secret, in the plan's (namespace, name) order.
+/// Renders `stream` for each of `clusters` (one [`Options`] each), the clusters spread over
+/// the threads `clusters[0].jobs` allows: the renders of `--all-clusters`, with the catalog
+/// decrypted and its certificates read once. The results are in the order given; if any
+/// render fails, the first failure in that order is returned.
+pub fn render_each(
+    stream: &Stream,
+    catalog: &Catalog,
+    clusters: &[Options],
+) -> Result<Vec<Rendered>, RenderError> {
+    let threads = clusters
+        .first()
+        .and_then(|options| options.jobs)
+        .unwrap_or_else(crate::jobs::available);
+    // The threads go to the clusters first; a cluster seals on the threads left over for it
+    // (all of them when there is one cluster, its own alone when there are more clusters).
+    let per_cluster = std::num::NonZeroUsize::new(threads.get() / clusters.len().max(1))
+        .unwrap_or(std::num::NonZeroUsize::MIN);
+    let clusters: Vec<Options> = clusters
+        .iter()
+        .map(|options| Options {
+            jobs: Some(per_cluster),
+            ..options.clone()
+        })
+        .collect();
+    crate::jobs::map(&clusters, threads, |options| render(stream, catalog, options))
+        .into_iter()
+        .collect()
+}
+
+/// The documents of every planned secret, in the plan's (namespace, name) order. The secrets
+/// are made on up to `options.jobs` threads; the first failure in plan order is returned.
 fn emit(
     planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
     cluster: &Cluster,
@@ -416,40 +452,58 @@ fn emit(
     options: &Options,
     tokens: &BTreeMap<String, Basic>,
 ) -> Result<Vec<Secret>, RenderError> {
+    let items: Vec<_> = planned.iter().collect();
+    let threads = options.jobs.unwrap_or_else(crate::jobs::available);
+    let made = crate::jobs::map(&items, threads, |((namespace, name), source)| {
+        emit_one(namespace.as_deref(), name, source, cluster, key, options, tokens)
+    });
     let mut extra = Vec::with_capacity(planned.len());
-    for ((namespace, name), source) in planned {
-        let planned = secrets::Planned {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            registry: source.registry(),
-        };
-        let failed = |source| RenderError::Seal {
-            cluster: cluster.name.clone(),
-            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-            source,
-        };
-        match source {
-            secrets::Source::Auths(entry) => {
-                let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
-                // `ecr_tokens` made one for every such registry of the plan.
-                let Some(basic) = tokens.get(registry.name.as_str()) else {
-                    continue;
-                };
-                let entry = crate::registry::AuthsEntry::with(registry, basic);
-                let doc = secrets::document(&planned, &entry, cluster, key, options.now).map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { ecr, .. } => {
-                let docs =
-                    secrets::ecr_documents(&planned, ecr, cluster, key, options.now).map_err(failed)?;
-                extra.extend(docs.into_iter().map(|d| Secret(zeroize::Zeroizing::new(d))));
-            }
-        }
+    for docs in made {
+        extra.extend(docs?);
     }
     Ok(extra)
+}
+
+/// The documents of the planned secret `name` in `namespace`.
+fn emit_one(
+    namespace: Option<&str>,
+    name: &str,
+    source: &secrets::Source<'_>,
+    cluster: &Cluster,
+    key: &[u8],
+    options: &Options,
+    tokens: &BTreeMap<String, Basic>,
+) -> Result<Vec<Secret>, RenderError> {
+    let planned = secrets::Planned {
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+        registry: source.registry(),
+    };
+    let failed = |source| RenderError::Seal {
+        cluster: cluster.name.clone(),
+        secret: format!("{}/{name}", namespace.unwrap_or("")),
+        source,
+    };
+    let secret = |doc| Secret(zeroize::Zeroizing::new(doc));
+    match source {
+        secrets::Source::Auths(entry) => {
+            let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
+            // `ecr_tokens` made one for every such registry of the plan.
+            let Some(basic) = tokens.get(registry.name.as_str()) else {
+                return Ok(Vec::new());
+            };
+            let entry = crate::registry::AuthsEntry::with(registry, basic);
+            let doc = secrets::document(&planned, &entry, cluster, key, options.now).map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { ecr, .. } => {
+            let docs = secrets::ecr_documents(&planned, ecr, cluster, key, options.now).map_err(failed)?;
+            Ok(docs.into_iter().map(secret).collect())
+        }
+    }
 }
 
 /// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when

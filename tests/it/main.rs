@@ -25,6 +25,7 @@ mod krm;
 mod kubelet;
 mod kustomize;
 mod laws;
+mod parallel;
 mod peers;
 mod providers;
 mod scaffold;
