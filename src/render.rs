@@ -30,7 +30,7 @@ use workload::Walk;
 use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::error::shown;
 use crate::manifest::tree::{self, Node};
-use crate::manifest::{Edit, Origin, Stream};
+use crate::manifest::{Document, Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::{Basic, EcrRefresh};
 use crate::seal::SealError;
@@ -112,6 +112,11 @@ impl Options {
             aws: AwsEndpoints::default(),
             jobs: None,
         }
+    }
+
+    /// [`Options::jobs`], or the threads the OS lets the process run.
+    fn threads(&self) -> std::num::NonZeroUsize {
+        self.jobs.unwrap_or_else(crate::jobs::available)
     }
 }
 
@@ -269,6 +274,32 @@ impl Rendered {
 
 /// Renders `stream` for `options.cluster`.
 pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<Rendered, RenderError> {
+    let candidates = Candidates::parse(stream, options.threads());
+    render_candidates(stream, &candidates, catalog, options)
+}
+
+/// The documents of a stream that may matter to a render, parsed, and the syntax errors of
+/// those that do not parse: the same for every cluster, so `--all-clusters` parses once.
+struct Candidates {
+    parsed: Vec<(usize, Node)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Candidates {
+    fn parse(stream: &Stream, threads: std::num::NonZeroUsize) -> Candidates {
+        let mut diagnostics = Vec::new();
+        let parsed = parse_candidates(stream, threads, &mut diagnostics);
+        Candidates { parsed, diagnostics }
+    }
+}
+
+/// [`render`] of a stream whose candidates are parsed.
+fn render_candidates(
+    stream: &Stream,
+    candidates: &Candidates,
+    catalog: &Catalog,
+    options: &Options,
+) -> Result<Rendered, RenderError> {
     let cluster = catalog
         .cluster(&options.cluster)
         .ok_or_else(|| RenderError::Cluster {
@@ -290,18 +321,20 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         cluster,
         options,
         namer: &namer,
-        diagnostics: Vec::new(),
+        diagnostics: candidates.diagnostics.clone(),
         planned: BTreeMap::new(),
         edits: vec![Vec::new(); stream.documents.len()],
         uses: Vec::new(),
+        unchecked: Vec::new(),
     };
-    let parsed = parse_candidates(stream, &mut walk.diagnostics);
+    let parsed = &candidates.parsed;
     let default_ns = options.namespace.as_deref();
-    let accounts = service_accounts(stream, &parsed, default_ns, &mut walk.diagnostics);
-    let existing = existing_secrets(stream, &parsed, default_ns, &mut walk.diagnostics);
-    for (i, root) in &parsed {
+    let accounts = service_accounts(stream, parsed, default_ns, &mut walk.diagnostics);
+    let existing = existing_secrets(stream, parsed, default_ns, &mut walk.diagnostics);
+    for (i, root) in parsed {
         walk.document(stream, *i, root, &accounts);
     }
+    walk.check_edits(options.threads());
     let emitted: Vec<(Option<String>, String)> = walk
         .planned
         .iter()
@@ -416,7 +449,7 @@ fn ecr_tokens(
 
 /// Renders `stream` for each of `clusters` (one [`Options`] each), the clusters spread over
 /// the threads `clusters[0].jobs` allows: the renders of `--all-clusters`, with the catalog
-/// decrypted and its certificates read once. The results are in the order given; if any
+/// decrypted, its certificates read and the stream parsed once. The results are in the order given; if any
 /// render fails, the first failure in that order is returned.
 pub fn render_each(
     stream: &Stream,
@@ -425,8 +458,7 @@ pub fn render_each(
 ) -> Result<Vec<Rendered>, RenderError> {
     let threads = clusters
         .first()
-        .and_then(|options| options.jobs)
-        .unwrap_or_else(crate::jobs::available);
+        .map_or_else(crate::jobs::available, Options::threads);
     // The threads go to the clusters first; a cluster seals on the threads left over for it
     // (all of them when there is one cluster, its own alone when there are more clusters).
     let per_cluster = std::num::NonZeroUsize::new(threads.get() / clusters.len().max(1))
@@ -438,9 +470,12 @@ pub fn render_each(
             ..options.clone()
         })
         .collect();
-    crate::jobs::map(&clusters, threads, |options| render(stream, catalog, options))
-        .into_iter()
-        .collect()
+    let candidates = Candidates::parse(stream, threads);
+    crate::jobs::map(&clusters, threads, |options| {
+        render_candidates(stream, &candidates, catalog, options)
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The documents of every planned secret, in the plan's (namespace, name) order. The secrets
@@ -453,8 +488,7 @@ fn emit(
     tokens: &BTreeMap<String, Basic>,
 ) -> Result<Vec<Secret>, RenderError> {
     let items: Vec<_> = planned.iter().collect();
-    let threads = options.jobs.unwrap_or_else(crate::jobs::available);
-    let made = crate::jobs::map(&items, threads, |((namespace, name), source)| {
+    let made = crate::jobs::map(&items, options.threads(), |((namespace, name), source)| {
         emit_one(namespace.as_deref(), name, source, cluster, key, options, tokens)
     });
     let mut extra = Vec::with_capacity(planned.len());
@@ -550,14 +584,27 @@ pub(crate) fn may_matter(text: &str) -> bool {
 
 /// Parses the documents that may need work. Others are never parsed. A document that may
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
-fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
+fn parse_candidates(
+    stream: &Stream,
+    threads: std::num::NonZeroUsize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Node)> {
+    let candidates: Vec<(usize, &Document)> = stream
+        .documents
+        .iter()
+        .enumerate()
+        .filter(|(_, doc)| may_matter(stream.text(doc)))
+        .collect();
+    // Each document parses on its own; the results are taken in stream order.
+    let threads = if candidates.len() < PARALLEL_PARSES_FROM {
+        std::num::NonZeroUsize::MIN
+    } else {
+        threads
+    };
+    let results = crate::jobs::map(&candidates, threads, |(_, doc)| tree::parse(stream.text(doc)));
     let mut parsed = Vec::new();
-    for (i, doc) in stream.documents.iter().enumerate() {
-        let text = stream.text(doc);
-        if !may_matter(text) {
-            continue;
-        }
-        match tree::parse(text) {
+    for ((i, doc), result) in candidates.into_iter().zip(results) {
+        match result {
             Ok(Some(root)) => parsed.push((i, root)),
             Ok(None) => {}
             Err(errors) => {
@@ -576,6 +623,9 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
     }
     parsed
 }
+
+/// Fewer candidate documents than this are parsed on the calling thread.
+const PARALLEL_PARSES_FROM: usize = 8;
 
 type Accounts = HashMap<(Option<String>, String), Vec<String>>;
 

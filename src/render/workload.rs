@@ -52,7 +52,23 @@ pub(super) struct Walk<'a> {
     pub(super) planned: BTreeMap<(Option<String>, String), Source<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
     pub(super) uses: Vec<super::Use>,
+    /// The edited documents whose edits still need their check, in walk order: the check
+    /// parses the document again, so [`Walk::check_edits`] runs them all at once, in parallel.
+    pub(super) unchecked: Vec<Unchecked<'a>>,
 }
+
+/// A document's edits waiting for [`verify::verify`].
+pub(super) struct Unchecked<'a> {
+    index: usize,
+    text: &'a str,
+    origin: &'a Origin,
+    root: &'a Node,
+    edits: Vec<Edit>,
+    expected: Vec<Expected>,
+}
+
+/// Fewer edited documents than this are checked on the calling thread.
+const PARALLEL_CHECKS_FROM: usize = 8;
 
 /// One container of a pod.
 struct Container<'n> {
@@ -62,9 +78,8 @@ struct Container<'n> {
 }
 
 impl<'a> Walk<'a> {
-    /// Walks document `i`, then checks its edits by parsing the result again: a mismatch is
-    /// this document's error, and nothing of it is written.
-    pub(super) fn document(&mut self, stream: &Stream, i: usize, root: &Node, accounts: &Accounts) {
+    /// Walks document `i`; its edits are checked by [`Walk::check_edits`].
+    pub(super) fn document(&mut self, stream: &'a Stream, i: usize, root: &'a Node, accounts: &Accounts) {
         let Some(doc) = stream.documents.get(i) else {
             return;
         };
@@ -80,19 +95,46 @@ impl<'a> Walk<'a> {
         if ctx.edits.is_empty() {
             return;
         }
-        if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
-            self.diagnostics.push(Diagnostic {
-                origin: doc.origin.clone(),
-                object: None,
-                field: None,
-                message: format!(
-                    "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
-                ),
-            });
-            return;
-        }
-        if let Some(slot) = self.edits.get_mut(i) {
-            *slot = ctx.edits;
+        self.unchecked.push(Unchecked {
+            index: i,
+            text,
+            origin: &doc.origin,
+            root,
+            edits: ctx.edits,
+            expected: ctx.expected,
+        });
+    }
+
+    /// Checks the edits of every walked document by parsing the result again (on up to
+    /// `threads` threads): a mismatch is that document's error, and nothing of it is
+    /// written. The errors are added in walk order, as if each document had been checked
+    /// right after its walk.
+    pub(super) fn check_edits(&mut self, threads: std::num::NonZeroUsize) {
+        let unchecked = std::mem::take(&mut self.unchecked);
+        let threads = if unchecked.len() < PARALLEL_CHECKS_FROM {
+            std::num::NonZeroUsize::MIN
+        } else {
+            threads
+        };
+        let checked = crate::jobs::map(&unchecked, threads, |doc| {
+            verify::verify(doc.text, doc.root, &doc.edits, &doc.expected)
+        });
+        for (doc, result) in unchecked.into_iter().zip(checked) {
+            match result {
+                Ok(()) => {
+                    if let Some(slot) = self.edits.get_mut(doc.index) {
+                        *slot = doc.edits;
+                    }
+                }
+                Err(message) => self.diagnostics.push(Diagnostic {
+                    origin: doc.origin.clone(),
+                    object: None,
+                    field: None,
+                    message: format!(
+                        "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
+                    ),
+                }),
+            }
         }
     }
 

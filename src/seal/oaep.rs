@@ -14,6 +14,8 @@
 //! no private key here; the tests open what it writes with the independent `rsa` crate), or
 //! let the message, the seed or the encoded block outlive the call or reach an error.
 
+use std::sync::OnceLock;
+
 use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::{BoxedUint, Odd};
 use sha2::{Digest, Sha256};
@@ -31,11 +33,13 @@ const MAX_PUBLIC_EXPONENT: u64 = (1 << 33) - 1;
 /// What [`SealError::Encrypt`] says this module was doing.
 const STEP: &str = "wrapping the session key with RSA-OAEP";
 
-/// An RSA public key ready for the public operation: the modulus in Montgomery form and the
-/// exponent. Cloning shares the precomputed modulus.
+/// An RSA public key ready for the public operation: the modulus, its Montgomery parameters
+/// (made on first use: a catalog has a certificate per cluster, a render seals for one) and
+/// the exponent. Clones share the parameters once made.
 #[derive(Clone)]
 pub(super) struct PublicKey {
-    params: BoxedMontyParams,
+    modulus: Odd<BoxedUint>,
+    params: OnceLock<BoxedMontyParams>,
     exponent: u64,
     /// The modulus length in bytes, `k` in RFC 8017.
     size: usize,
@@ -76,8 +80,8 @@ impl PublicKey {
             return Err(invalid("public exponent too large"));
         }
         Ok(PublicKey {
-            // The modulus is public: its precomputation may take variable time.
-            params: BoxedMontyParams::new_vartime(n),
+            modulus: n,
+            params: OnceLock::new(),
             exponent: e,
             size: modulus.len(),
             bits,
@@ -110,14 +114,18 @@ impl PublicKey {
     /// `m^e mod n` for the encoded message `encoded` (`k` bytes, first byte zero, so below the
     /// modulus), as `k` big-endian bytes.
     fn raw(&self, encoded: &[u8]) -> Result<Vec<u8>, SealError> {
-        let precision = self.params.bits_precision();
+        // The modulus is public: its precomputation may take variable time.
+        let params = self
+            .params
+            .get_or_init(|| BoxedMontyParams::new_vartime(self.modulus.clone()));
+        let precision = params.bits_precision();
         let m = Zeroizing::new(BoxedUint::from_be_slice(encoded, precision).map_err(|err| {
             SealError::Encrypt {
                 step: STEP,
                 reason: format!("the encoded message does not fit the modulus: {err:?}"),
             }
         })?);
-        let base = Zeroizing::new(BoxedMontyForm::new(BoxedUint::clone(&m), &self.params));
+        let base = Zeroizing::new(BoxedMontyForm::new(BoxedUint::clone(&m), params));
         // Left to right over the exponent's bits below its top one (e >= 3 has at least one).
         let top = self.exponent.ilog2();
         let mut power = Zeroizing::new(base.square());
