@@ -58,7 +58,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     c.bench_function("certificate/from_pem", |b| {
-        b.iter(|| Certificate::from_pem(black_box(CERT)).unwrap())
+        b.iter(|| Certificate::from_pem(black_box(CERT)).unwrap());
     });
 }
 

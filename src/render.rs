@@ -279,17 +279,24 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
 }
 
 /// The documents of a stream that may matter to a render, parsed, and the syntax errors of
-/// those that do not parse: the same for every cluster, so `--all-clusters` parses once.
+/// those that do not parse: the same for every cluster, so `--all-clusters` parses once (and
+/// checks each distinct set of edits of a document once).
 struct Candidates {
     parsed: Vec<(usize, Node)>,
     diagnostics: Vec<Diagnostic>,
+    /// The checks of the edits made to them so far.
+    checks: workload::Checks,
 }
 
 impl Candidates {
     fn parse(stream: &Stream, threads: std::num::NonZeroUsize) -> Candidates {
         let mut diagnostics = Vec::new();
         let parsed = parse_candidates(stream, threads, &mut diagnostics);
-        Candidates { parsed, diagnostics }
+        Candidates {
+            parsed,
+            diagnostics,
+            checks: workload::Checks::default(),
+        }
     }
 }
 
@@ -334,7 +341,7 @@ fn render_candidates(
     for (i, root) in parsed {
         walk.document(stream, *i, root, &accounts);
     }
-    walk.check_edits(options.threads());
+    walk.check_edits(&candidates.checks, options.threads());
     let emitted: Vec<(Option<String>, String)> = walk
         .planned
         .iter()

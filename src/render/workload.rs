@@ -4,8 +4,9 @@
 //!
 //! This module must not write output or seal anything; it only plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use super::name::Namer;
 use super::secrets::Source;
@@ -70,6 +71,36 @@ pub(super) struct Unchecked<'a> {
 /// Fewer edited documents than this are checked on the calling thread.
 const PARALLEL_CHECKS_FROM: usize = 8;
 
+/// The checks of edited documents made so far, by document index: the renders of
+/// `--all-clusters` share one, since most clusters make the same edits to a document (the
+/// check is a function of the document and its edits alone).
+#[derive(Default)]
+pub(super) struct Checks(Mutex<HashMap<usize, Vec<Check>>>);
+
+/// One document's edits, what they must do, and the verdict of the check.
+type Check = (Vec<Edit>, Vec<Expected>, Result<(), String>);
+
+impl Checks {
+    /// The verdict on `doc`'s edits: remembered, or checked now and remembered.
+    fn verdict(&self, doc: &Unchecked<'_>) -> Result<(), String> {
+        let same = |(edits, expected, _): &&Check| *edits == doc.edits && *expected == doc.expected;
+        if let Ok(known) = self.0.lock()
+            && let Some((_, _, verdict)) = known.get(&doc.index).and_then(|checks| checks.iter().find(same))
+        {
+            return verdict.clone();
+        }
+        let verdict = verify::verify(doc.text, doc.root, &doc.edits, &doc.expected);
+        if let Ok(mut known) = self.0.lock() {
+            known.entry(doc.index).or_default().push((
+                doc.edits.clone(),
+                doc.expected.clone(),
+                verdict.clone(),
+            ));
+        }
+        verdict
+    }
+}
+
 /// One container of a pod.
 struct Container<'n> {
     name: String,
@@ -106,19 +137,17 @@ impl<'a> Walk<'a> {
     }
 
     /// Checks the edits of every walked document by parsing the result again (on up to
-    /// `threads` threads): a mismatch is that document's error, and nothing of it is
-    /// written. The errors are added in walk order, as if each document had been checked
+    /// `threads` threads, each verdict looked up in `checks` first): a mismatch is that
+    /// document's error, and nothing of it is written. The errors are added in walk order, as if each document had been checked
     /// right after its walk.
-    pub(super) fn check_edits(&mut self, threads: std::num::NonZeroUsize) {
+    pub(super) fn check_edits(&mut self, checks: &Checks, threads: std::num::NonZeroUsize) {
         let unchecked = std::mem::take(&mut self.unchecked);
         let threads = if unchecked.len() < PARALLEL_CHECKS_FROM {
             std::num::NonZeroUsize::MIN
         } else {
             threads
         };
-        let checked = crate::jobs::map(&unchecked, threads, |doc| {
-            verify::verify(doc.text, doc.root, &doc.edits, &doc.expected)
-        });
+        let checked = crate::jobs::map(&unchecked, threads, |doc| checks.verdict(doc));
         for (doc, result) in unchecked.into_iter().zip(checked) {
             match result {
                 Ok(()) => {
