@@ -167,19 +167,21 @@ pub fn render(
             .out_dir
             .clone()
             .ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
-        let mut rendered = Vec::new();
-        for cluster in catalog.clusters() {
-            let mut options = options(cluster.name.clone());
-            if !cluster.kms.is_empty() {
-                options.kms.previous = previous_kms(&out_dir.join(&cluster.name).join("manifests.yaml"));
-            }
-            let result = render::render(&stream, &catalog, &options)?;
-            rendered.push((cluster.name.clone(), result));
-        }
+        let clusters: Vec<Options> = catalog
+            .clusters()
+            .map(|cluster| {
+                let mut options = options(cluster.name.clone());
+                if !cluster.kms.is_empty() {
+                    options.kms.previous = previous_kms(&out_dir.join(&cluster.name).join("manifests.yaml"));
+                }
+                options
+            })
+            .collect();
+        let rendered = render::render_each(&stream, &catalog, &clusters)?;
         // A symbolic link where pullseal writes (committed to the checkout CI renders in)
         // would send the stream, any text the manifests' author chose, to a file elsewhere.
-        for (cluster, _) in &rendered {
-            let dir = out_dir.join(cluster);
+        for cluster in catalog.clusters() {
+            let dir = out_dir.join(&cluster.name);
             for path in [dir.join("manifests.yaml"), dir] {
                 if fs_err::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
                     let why = "is a symbolic link; pullseal writes no output through one (remove it)";
@@ -188,9 +190,9 @@ pub fn render(
             }
         }
         // Everything rendered: only now touch the disk, so a failure writes nothing.
-        for (cluster, result) in rendered {
+        for (cluster, result) in catalog.clusters().map(|c| &c.name).zip(rendered) {
             warn(stderr, &result.warnings);
-            let dir = out_dir.join(&cluster);
+            let dir = out_dir.join(cluster);
             fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
             let path = dir.join("manifests.yaml");
             let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io("create", &path))?);

@@ -93,6 +93,11 @@ pub struct Options {
     /// What a `seal: sops` cluster's AWS KMS keys need: the AWS keys and endpoints, and the
     /// KMS entries of an earlier render to reuse (none by default).
     pub kms: FluxKms,
+    /// How many threads may seal at once (each pull secret is sealed on its own, an RSA
+    /// operation per value); `None`, the default, for as many as the OS lets the process run
+    /// (`std::thread::available_parallelism`, which follows CPU affinity and cgroup quotas).
+    /// The output does not depend on it.
+    pub jobs: Option<std::num::NonZeroUsize>,
 }
 
 impl Options {
@@ -111,7 +116,13 @@ impl Options {
             plan_only: false,
             aws: AwsEndpoints::default(),
             kms: FluxKms::default(),
+            jobs: None,
         }
+    }
+
+    /// [`Options::jobs`], or the threads the OS lets the process run.
+    fn threads(&self) -> std::num::NonZeroUsize {
+        self.jobs.unwrap_or_else(crate::jobs::available)
     }
 }
 
@@ -269,6 +280,39 @@ impl Rendered {
 
 /// Renders `stream` for `options.cluster`.
 pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<Rendered, RenderError> {
+    let candidates = Candidates::parse(stream);
+    render_candidates(stream, &candidates, catalog, options)
+}
+
+/// The documents of a stream that may matter to a render, parsed, and the syntax errors of
+/// those that do not parse: the same for every cluster, so `--all-clusters` parses once (and
+/// checks each distinct set of edits of a document once).
+struct Candidates {
+    parsed: Vec<(usize, Node)>,
+    diagnostics: Vec<Diagnostic>,
+    /// The checks of the edits made to them so far.
+    checks: workload::Checks,
+}
+
+impl Candidates {
+    fn parse(stream: &Stream) -> Candidates {
+        let mut diagnostics = Vec::new();
+        let parsed = parse_candidates(stream, &mut diagnostics);
+        Candidates {
+            parsed,
+            diagnostics,
+            checks: workload::Checks::default(),
+        }
+    }
+}
+
+/// [`render`] of a stream whose candidates are parsed.
+fn render_candidates(
+    stream: &Stream,
+    candidates: &Candidates,
+    catalog: &Catalog,
+    options: &Options,
+) -> Result<Rendered, RenderError> {
     let cluster = catalog
         .cluster(&options.cluster)
         .ok_or_else(|| RenderError::Cluster {
@@ -290,19 +334,21 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         cluster,
         options,
         namer: &namer,
-        diagnostics: Vec::new(),
+        diagnostics: candidates.diagnostics.clone(),
         planned: BTreeMap::new(),
         edits: vec![Vec::new(); stream.documents.len()],
         uses: Vec::new(),
+        unchecked: Vec::new(),
     };
-    let parsed = parse_candidates(stream, &mut walk.diagnostics);
+    let parsed = &candidates.parsed;
     let default_ns = options.namespace.as_deref();
-    let accounts = service_accounts(stream, &parsed, default_ns, &mut walk.diagnostics);
-    let existing = existing_objects(stream, &parsed, default_ns, SECRET_KINDS, &mut walk.diagnostics);
-    let existing_eso = existing_objects(stream, &parsed, default_ns, ESO_KINDS, &mut walk.diagnostics);
-    for (i, root) in &parsed {
+    let accounts = service_accounts(stream, parsed, default_ns, &mut walk.diagnostics);
+    let existing = existing_objects(stream, parsed, default_ns, SECRET_KINDS, &mut walk.diagnostics);
+    let existing_eso = existing_objects(stream, parsed, default_ns, ESO_KINDS, &mut walk.diagnostics);
+    for (i, root) in parsed {
         walk.document(stream, *i, root, &accounts);
     }
+    walk.check_edits(&candidates.checks, options.threads());
     clashes(&walk.planned, &existing, &existing_eso, &mut walk.diagnostics);
     // A template that makes invalid names is wrong whatever the manifests say: exit 2.
     if let Some(usage) = namer.invalid_template() {
@@ -431,7 +477,39 @@ fn ecr_tokens(
     Ok(tokens)
 }
 
-/// The documents of every planned secret, in the plan's (namespace, name) order.
+/// Renders `stream` for each of `clusters` (one [`Options`] each), the clusters spread over
+/// the threads `clusters[0].jobs` allows: the renders of `--all-clusters`, with the catalog
+/// decrypted, its certificates read and the stream parsed once. The results are in the order given; if any
+/// render fails, the first failure in that order is returned.
+pub fn render_each(
+    stream: &Stream,
+    catalog: &Catalog,
+    clusters: &[Options],
+) -> Result<Vec<Rendered>, RenderError> {
+    let threads = clusters
+        .first()
+        .map_or_else(crate::jobs::available, Options::threads);
+    // The threads go to the clusters first; a cluster seals on the threads left over for it
+    // (all of them when there is one cluster, its own alone when there are more clusters).
+    let per_cluster = std::num::NonZeroUsize::new(threads.get() / clusters.len().max(1))
+        .unwrap_or(std::num::NonZeroUsize::MIN);
+    let clusters: Vec<Options> = clusters
+        .iter()
+        .map(|options| Options {
+            jobs: Some(per_cluster),
+            ..options.clone()
+        })
+        .collect();
+    let candidates = Candidates::parse(stream);
+    crate::jobs::map(&clusters, threads, |options| {
+        render_candidates(stream, &candidates, catalog, options)
+    })
+    .into_iter()
+    .collect()
+}
+
+/// The documents of every planned secret, in the plan's (namespace, name) order. The secrets
+/// are made on up to `options.jobs` threads; the first failure in plan order is returned.
 fn emit(
     planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
     cluster: &Cluster,
@@ -439,42 +517,60 @@ fn emit(
     options: &Options,
     tokens: &BTreeMap<String, Basic>,
 ) -> Result<Vec<Secret>, RenderError> {
+    let items: Vec<_> = planned.iter().collect();
+    let made = crate::jobs::map(&items, options.threads(), |((namespace, name), source)| {
+        emit_one(namespace.as_deref(), name, source, cluster, key, options, tokens)
+    });
     let mut extra = Vec::with_capacity(planned.len());
-    for ((namespace, name), source) in planned {
-        let planned = secrets::Planned {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            registry: source.registry(),
-        };
-        let failed = |source| RenderError::Seal {
-            cluster: cluster.name.clone(),
-            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-            source,
-        };
-        match source {
-            secrets::Source::Auths(entry) => {
-                let doc = secrets::document(&planned, entry, cluster, key, options.now, &options.kms)
-                    .map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
-                // `ecr_tokens` made one for every such registry of the plan.
-                let Some(basic) = tokens.get(registry.name.as_str()) else {
-                    continue;
-                };
-                let entry = crate::registry::AuthsEntry::with(registry, basic);
-                let doc = secrets::document(&planned, &entry, cluster, key, options.now, &options.kms)
-                    .map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { ecr, .. } => {
-                let docs = secrets::ecr_documents(&planned, ecr, cluster, key, options.now, &options.kms)
-                    .map_err(failed)?;
-                extra.extend(docs.into_iter().map(|d| Secret(zeroize::Zeroizing::new(d))));
-            }
-        }
+    for docs in made {
+        extra.extend(docs?);
     }
     Ok(extra)
+}
+
+/// The documents of the planned secret `name` in `namespace`.
+fn emit_one(
+    namespace: Option<&str>,
+    name: &str,
+    source: &secrets::Source<'_>,
+    cluster: &Cluster,
+    key: &[u8],
+    options: &Options,
+    tokens: &BTreeMap<String, Basic>,
+) -> Result<Vec<Secret>, RenderError> {
+    let planned = secrets::Planned {
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+        registry: source.registry(),
+    };
+    let failed = |source| RenderError::Seal {
+        cluster: cluster.name.clone(),
+        secret: format!("{}/{name}", namespace.unwrap_or("")),
+        source,
+    };
+    let secret = |doc| Secret(zeroize::Zeroizing::new(doc));
+    match source {
+        secrets::Source::Auths(entry) => {
+            let doc = secrets::document(&planned, entry, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
+            // `ecr_tokens` made one for every such registry of the plan.
+            let Some(basic) = tokens.get(registry.name.as_str()) else {
+                return Ok(Vec::new());
+            };
+            let entry = crate::registry::AuthsEntry::with(registry, basic);
+            let doc = secrets::document(&planned, &entry, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { ecr, .. } => {
+            let docs = secrets::ecr_documents(&planned, ecr, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(docs.into_iter().map(secret).collect())
+        }
+    }
 }
 
 /// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when
@@ -523,7 +619,9 @@ pub(crate) fn may_matter(text: &str) -> bool {
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
 fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
     let mut parsed = Vec::new();
-    // Every parsed tree is kept until the render ends: they share one node budget.
+    // Every parsed tree is kept until the render ends: they share one node budget. That is
+    // also why the documents parse one after another, in stream order: parsed in parallel,
+    // each would need its own budget and memory would no longer be bounded.
     let mut nodes = tree::MAX_NODES;
     for (i, doc) in stream.documents.iter().enumerate() {
         let text = stream.text(doc);

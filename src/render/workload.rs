@@ -4,8 +4,9 @@
 //!
 //! This module must not write output or seal anything; it only plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use super::name::Namer;
 use super::secrets::Source;
@@ -54,6 +55,54 @@ pub(super) struct Walk<'a> {
     pub(super) planned: BTreeMap<(Option<String>, String), Source<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
     pub(super) uses: Vec<super::Use>,
+    /// The edited documents whose edits still need their check, in walk order: the check
+    /// parses the document again, so [`Walk::check_edits`] runs them all at once, in parallel.
+    pub(super) unchecked: Vec<Unchecked<'a>>,
+}
+
+/// A document's edits waiting for [`verify::verify`].
+pub(super) struct Unchecked<'a> {
+    index: usize,
+    text: &'a str,
+    origin: &'a Origin,
+    root: &'a Node,
+    edits: Vec<Edit>,
+    expected: Vec<Expected>,
+    /// The (object, field) of each edit, for the diagnostic if the check fails.
+    places: Vec<(String, String)>,
+}
+
+/// Fewer edited documents than this are checked on the calling thread.
+const PARALLEL_CHECKS_FROM: usize = 8;
+
+/// The checks of edited documents made so far, by document index: the renders of
+/// `--all-clusters` share one, since most clusters make the same edits to a document (the
+/// check is a function of the document and its edits alone).
+#[derive(Default)]
+pub(super) struct Checks(Mutex<HashMap<usize, Vec<Check>>>);
+
+/// One document's edits, what they must do, and the verdict of the check.
+type Check = (Vec<Edit>, Vec<Expected>, Result<(), String>);
+
+impl Checks {
+    /// The verdict on `doc`'s edits: remembered, or checked now and remembered.
+    fn verdict(&self, doc: &Unchecked<'_>) -> Result<(), String> {
+        let same = |(edits, expected, _): &&Check| *edits == doc.edits && *expected == doc.expected;
+        if let Ok(known) = self.0.lock()
+            && let Some((_, _, verdict)) = known.get(&doc.index).and_then(|checks| checks.iter().find(same))
+        {
+            return verdict.clone();
+        }
+        let verdict = verify::verify(doc.text, doc.root, &doc.edits, &doc.expected);
+        if let Ok(mut known) = self.0.lock() {
+            known.entry(doc.index).or_default().push((
+                doc.edits.clone(),
+                doc.expected.clone(),
+                verdict.clone(),
+            ));
+        }
+        verdict
+    }
 }
 
 /// One container of a pod.
@@ -64,9 +113,8 @@ struct Container<'n> {
 }
 
 impl<'a> Walk<'a> {
-    /// Walks document `i`, then checks its edits by parsing the result again: a mismatch is
-    /// this document's error, and nothing of it is written.
-    pub(super) fn document(&mut self, stream: &Stream, i: usize, root: &Node, accounts: &Accounts) {
+    /// Walks document `i`; its edits are checked by [`Walk::check_edits`].
+    pub(super) fn document(&mut self, stream: &'a Stream, i: usize, root: &'a Node, accounts: &Accounts) {
         let Some(doc) = stream.documents.get(i) else {
             return;
         };
@@ -83,24 +131,46 @@ impl<'a> Walk<'a> {
         if ctx.edits.is_empty() {
             return;
         }
-        if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
-            // The check is over the whole document; with one edit, its place is the one.
-            let place = match ctx.places.as_slice() {
-                [(object, field)] => (Some(object.clone()), Some(field.clone())),
-                _ => (None, None),
-            };
-            self.diagnostics.push(Diagnostic {
-                origin: doc.origin.clone(),
-                object: place.0,
-                field: place.1,
-                message: format!(
-                    "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
-                ),
-            });
-            return;
-        }
-        if let Some(slot) = self.edits.get_mut(i) {
-            *slot = ctx.edits;
+        self.unchecked.push(Unchecked {
+            index: i,
+            text,
+            origin: &doc.origin,
+            root,
+            edits: ctx.edits,
+            expected: ctx.expected,
+            places: ctx.places,
+        });
+    }
+
+    /// Checks the edits of every walked document by parsing the result again (on up to
+    /// `threads` threads, each verdict looked up in `checks` first): a mismatch is that
+    /// document's error, and nothing of it is written. The errors are added in walk order, as if each document had been checked
+    /// right after its walk.
+    pub(super) fn check_edits(&mut self, checks: &Checks, threads: std::num::NonZeroUsize) {
+        let unchecked = std::mem::take(&mut self.unchecked);
+        let threads = if unchecked.len() < PARALLEL_CHECKS_FROM {
+            std::num::NonZeroUsize::MIN
+        } else {
+            threads
+        };
+        let checked = crate::jobs::map(&unchecked, threads, |doc| checks.verdict(doc));
+        for (doc, result) in unchecked.into_iter().zip(checked) {
+            match result {
+                Ok(()) => {
+                    if let Some(slot) = self.edits.get_mut(doc.index) {
+                        *slot = doc.edits;
+                    }
+                }
+                Err(message) => self.diagnostics.push(Diagnostic {
+                    origin: doc.origin.clone(),
+                    // The check is over the whole document; with one edit, its place is the one.
+                    object: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.0.clone()),
+                    field: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.1.clone()),
+                    message: format!(
+                        "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
+                    ),
+                }),
+            }
         }
     }
 

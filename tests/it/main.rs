@@ -29,6 +29,7 @@ mod kubelet;
 mod kustomize;
 mod laws;
 mod leaks;
+mod parallel;
 mod peers;
 mod providers;
 mod quickstart_admin;
