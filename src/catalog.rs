@@ -14,7 +14,7 @@
 //! data is its key path, ties it to its registry, cluster and field.
 
 pub mod edit;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;

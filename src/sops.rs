@@ -608,6 +608,37 @@ pub fn kms_stanzas(text: &str) -> Result<Vec<KmsStanza>, SopsError> {
     Ok(meta.key_groups.into_iter().flat_map(|g| g.kms).collect())
 }
 
+/// Reads plain (unencrypted) YAML `text` into one [`Value`] per document, typed as sops types
+/// a file's values (go-yaml v3 rules, the same reader [`decrypt`] uses), with no `sops`
+/// metadata handling: the trees the fuzz targets and tests hand to [`encrypt`] and to the
+/// catalog's schema check. The pipeline never reads a plain catalog.
+#[doc(hidden)]
+pub fn read_plain(text: &str) -> Result<Vec<Value>, SopsError> {
+    fn convert(node: yaml::Node) -> Result<Value, SopsError> {
+        let pos = node.pos;
+        Ok(match node.value {
+            yaml::Plain::Null => Value::Null,
+            yaml::Plain::Bool(b) => Value::Bool(b),
+            yaml::Plain::Int(i) => Value::Int(i),
+            yaml::Plain::Float(f) => Value::Float(f),
+            yaml::Plain::Str(s) => Value::Str(SecretString::from(s)),
+            yaml::Plain::Time(t) => Value::Time(t.to_rfc3339_nano().ok_or_else(|| SopsError::Yaml {
+                line: pos.line,
+                col: pos.col,
+                reason: "a timestamp whose zone go-yaml cannot print (hours outside 0..=23)".to_owned(),
+            })?),
+            yaml::Plain::Seq(items) => Value::Seq(items.into_iter().map(convert).collect::<Result<_, _>>()?),
+            yaml::Plain::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| convert(v).map(|v| (k, v)))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+    yaml::parse(text)?.into_iter().map(convert).collect()
+}
+
 /// Refuses a file with a plain value (naming the first one) or a loosening metadata field.
 fn require_fully_encrypted(branches: &[format::Branch], meta: &format::Metadata) -> Result<(), SopsError> {
     let spot = tree::first_plain(branches);
@@ -669,7 +700,6 @@ mod tests {
     use secrecy::ExposeSecret as _;
     use sha2::{Digest as _, Sha512};
 
-    use super::yaml::{Node, Plain};
     use super::*;
 
     const DIR: &str = "testdata/sops";
@@ -703,21 +733,7 @@ mod tests {
 
     /// Reads a plain YAML file into values with the same go-yaml rules, no decryption.
     fn plain_documents(text: &str) -> Vec<Value> {
-        fn convert(node: Node) -> Value {
-            match node.value {
-                Plain::Null => Value::Null,
-                Plain::Bool(b) => Value::Bool(b),
-                Plain::Int(i) => Value::Int(i),
-                Plain::Float(f) => Value::Float(f),
-                Plain::Str(s) => Value::Str(SecretString::from(s)),
-                Plain::Time(t) => Value::Time(t.to_rfc3339_nano().unwrap()),
-                Plain::Seq(items) => Value::Seq(items.into_iter().map(convert).collect()),
-                Plain::Map(entries) => {
-                    Value::Map(entries.into_iter().map(|(k, v)| (k, convert(v))).collect())
-                }
-            }
-        }
-        yaml::parse(text).unwrap().into_iter().map(convert).collect()
+        read_plain(text).unwrap()
     }
 
     /// Structural equality; floats compare as sops prints them (so NaN equals NaN).

@@ -185,7 +185,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-pub(super) fn check(root: &Value) -> Result<Checked, Vec<String>> {
+pub(crate) fn check(root: &Value) -> Result<Checked, Vec<String>> {
     let mut problems = Problems(Vec::new());
     match root {
         // The one exception: `registries: {}` and `clusters: {}` at the top, an empty catalog

@@ -32,6 +32,12 @@ pub(crate) enum RewriteError {
     /// The layout around the list is one pullseal does not edit.
     #[error("cannot find where to write in imagePullSecrets; write the list in block or flow style")]
     Layout,
+    /// The list is only merged in (`<<`) and has an entry without a string `name`, which the
+    /// list pullseal writes out in its place could not carry.
+    #[error(
+        "imagePullSecrets is merged in (<<) and has an entry without a name; write the list out in the pod spec so that pullseal can add to it"
+    )]
+    MergedWithoutName,
 }
 
 /// Names already listed in `imagePullSecrets` of `pod_spec` (following merge keys), and whether
@@ -120,6 +126,11 @@ fn edit(text: &str, pod_spec: &Node, wanted: &[String]) -> Result<Edit, RewriteE
                 return Err(RewriteError::NotAList);
             }
             let mut all = existing_names(pod_spec);
+            // The written list replaces the merged one whole: an entry it cannot copy would
+            // be dropped.
+            if all.len() != list.items().len() {
+                return Err(RewriteError::MergedWithoutName);
+            }
             all.extend(wanted.iter().cloned());
             insert_key(text, pod_spec, &all, nl, style)
         }
@@ -477,6 +488,25 @@ mod tests {
             run(text, &["a"], &[]),
             "base: &b\n  imagePullSecrets: [{name: m}]\nspec:\n  <<: *b\n  imagePullSecrets:\n  - name: m\n  - name: a\n  c: 1\n"
         );
+    }
+
+    /// Found by the `manifest` fuzz target: the written-out list dropped the merged entry
+    /// that had no `name`, and the edit failed its own check.
+    #[test]
+    fn merged_lists_with_an_entry_without_a_name_are_refused() {
+        for list in [
+            "[{n$ame: shared}]",
+            "[{name: m}, {}]",
+            "[{name: 1}]",
+            "[{name: m}, x]",
+        ] {
+            let text = format!("base: &b\n  imagePullSecrets: {list}\nspec:\n  <<: *b\n  c: 1\n");
+            let root = tree::parse(&text).unwrap().unwrap();
+            let err =
+                add_pull_secrets(&text, root.path(&["spec"]).unwrap(), &["a".to_owned()], &[]).unwrap_err();
+            assert_eq!(err, RewriteError::MergedWithoutName, "{list}");
+        }
+        insta::assert_snapshot!(RewriteError::MergedWithoutName, @"imagePullSecrets is merged in (<<) and has an entry without a name; write the list out in the pod spec so that pullseal can add to it");
     }
 
     #[test]

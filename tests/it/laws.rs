@@ -1,6 +1,7 @@
 //! Laws of the library, checked with proptest over generated streams: a stream without
 //! pullseal annotations renders to itself byte for byte, and rendering is deterministic.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -118,5 +119,73 @@ proptest! {
         ];
         let text = pick.iter().map(|i| docs[*i]).collect::<Vec<_>>().join("---\n");
         prop_assert_eq!(run(&text), run(&text));
+    }
+}
+
+/// Workloads with pullseal annotations of every kind, right and wrong, for the render fuzz
+/// target's invariants (`pullseal::fuzzing::render`).
+fn annotated() -> impl Strategy<Value = String> {
+    let kind = prop_oneof![
+        Just(("Pod", "spec")),
+        Just(("Deployment", "spec.template.spec")),
+        Just(("CronJob", "spec.jobTemplate.spec.template.spec")),
+        Just(("Rollout", "spec.template.spec")),
+        Just(("ConfigMap", "data")),
+    ];
+    let annotation = prop_oneof![
+        Just("pullseal.io/registries: company"),
+        Just("pullseal.io/registries: \"company, quay-team\""),
+        Just("pullseal.io/registries: Company"),
+        Just("pullseal.io/registries: ''"),
+        Just("pullseal.io/registries: hub-public"),
+        Just("pullseal.io/registries: ecr-main"),
+        Just("registry.pullseal.io/web: dockerhub"),
+        Just("registry.pullseal.io/web: nope"),
+        Just("pullseal.io/registry: company"),
+    ];
+    let image = prop_oneof![
+        Just("registry.example.com:5000/web:1"),
+        Just("quay.io/acme/app"),
+        Just("nginx"),
+        Just("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"),
+        Just("Not An Image"),
+    ];
+    let namespace = prop_oneof![Just("shop"), Just("team-a"), Just(""), Just("Bad_NS")];
+    let document = (
+        kind,
+        proptest::collection::vec(annotation, 0..3),
+        image,
+        namespace,
+    )
+        .prop_map(|((kind, spec), annotations, image, namespace)| {
+            let mut doc = format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: web\n");
+            if !namespace.is_empty() {
+                let _ = writeln!(doc, "  namespace: {namespace}");
+            }
+            if !annotations.is_empty() {
+                doc.push_str("  annotations:\n");
+                for a in annotations {
+                    let _ = writeln!(doc, "    {a}");
+                }
+            }
+            // The pod spec as a flow mapping at its path.
+            let path: Vec<&str> = spec.split('.').collect();
+            let mut value = format!("{{containers: [{{name: web, image: \"{image}\"}}]}}");
+            for key in path.iter().skip(1).rev() {
+                value = format!("{{{key}: {value}}}");
+            }
+            let _ = writeln!(doc, "{}: {value}", path[0]);
+            doc
+        });
+    proptest::collection::vec(document, 1..4).prop_map(|docs| docs.join("---\n"))
+}
+
+proptest! {
+    // Each case seals up to a few secrets, twice.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn renders_hold_the_fuzz_invariants(text in annotated(), choice in any::<u8>()) {
+        pullseal::fuzzing::render(catalog(), choice, &text);
     }
 }
