@@ -12,7 +12,9 @@
 
 use std::time::Instant;
 
-use pullseal::sops::{self, EncryptOptions, Identities, LastModified, Randomness, Rule, Seed, Value};
+use pullseal::sops::{
+    self, EncryptOptions, Identities, KmsRecipients, LastModified, Randomness, Rule, Seed, Value,
+};
 use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 const ENTRIES: usize = 2_000;
@@ -37,6 +39,7 @@ fn main() {
     let identity = age::x25519::Identity::generate();
     let options = EncryptOptions {
         recipients: vec![identity.to_public()],
+        kms: KmsRecipients::default(),
         rule: Rule::EncryptAll,
         mac_only_encrypted: false,
         last_modified: LastModified::from_unix(1_796_038_236).unwrap(),

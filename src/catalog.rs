@@ -150,6 +150,9 @@ pub struct Cluster {
     /// The age recipients a `seal: sops` cluster's Secrets are encrypted to (the public keys
     /// of the identities its Flux decrypts with); empty for the other modes.
     pub age_recipients: Vec<age::x25519::Recipient>,
+    /// The AWS KMS keys a `seal: sops` cluster's Secrets are also encrypted with (its Flux
+    /// decrypts with one of them, or an age identity); empty for the other modes.
+    pub kms: Vec<crate::sops::KmsKey>,
 }
 
 impl Cluster {

@@ -14,8 +14,8 @@ use clap::{Parser, Subcommand};
 
 pub use argocd::{ArgocdArgs, ArgocdCommand, GenerateArgs};
 pub use catalog::{
-    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, FieldArgs, InitArgs, ListArgs,
-    NameArgs, RekeyArgs, RmArgs, RotateArgs, SecretArgs, SetArgs, ShowArgs,
+    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, ClusterSetArgs, FieldArgs,
+    InitArgs, ListArgs, NameArgs, RekeyArgs, RmArgs, RotateArgs, SecretArgs, SetArgs, ShowArgs,
 };
 pub use doctor::DoctorArgs;
 pub use kustomize::{InstallKustomizePluginArgs, plugin_words};

@@ -112,16 +112,45 @@ pub enum Error {
 /// the cursor or recolour the terminal, a CR or newline would start a forged line, a bidi
 /// override (U+202E) would show the rest of the line reversed. Rust's `Debug` escapes every
 /// control, format (bidi, zero-width) and separator character; the tests pin that.
+///
+/// Text longer than [`SHOWN_MAX`] bytes (no name, image or path is; a 1 MiB annotation value
+/// is) is cut there and marked with how much was left out, so that one bad value cannot flood
+/// the terminal or the log.
 pub(crate) fn shown(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
+    let (head, cut) = clipped(text);
+    let plain = !head.is_empty()
+        && head
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.+/=:@<>".contains(&b));
-    if plain {
-        text.to_owned()
+    let mut out = if plain {
+        head.to_owned()
     } else {
-        format!("{text:?}")
+        format!("{head:?}")
+    };
+    out.push_str(&cut);
+    out
+}
+
+/// Text from an input always quoted and escaped (`"Company"`), and clipped as [`shown`] clips.
+pub(crate) fn quoted(text: &str) -> String {
+    let (head, cut) = clipped(text);
+    format!("{head:?}{cut}")
+}
+
+/// How many bytes of an input's text a message shows at most.
+pub(crate) const SHOWN_MAX: usize = 512;
+
+/// The first [`SHOWN_MAX`] bytes of `text` (at a character boundary), and what marks the cut.
+fn clipped(text: &str) -> (&str, String) {
+    if text.len() <= SHOWN_MAX {
+        return (text, String::new());
     }
+    let mut end = SHOWN_MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = text.get(..end).unwrap_or("");
+    (head, format!("... ({} bytes in all)", text.len()))
 }
 
 /// A path as a message shows it: [`shown`], as a file name can hold any character.
@@ -206,6 +235,13 @@ impl Error {
                     "set the namespace where the manifests are made: Helm, which does not tell a post-renderer the release namespace, needs --post-renderer-args --namespace=<release namespace>; kustomize, `namespace` in the kustomization or in the Render settings; Argo CD gives the Application's destination namespace (ARGOCD_APP_NAMESPACE)",
                 )
             }
+            Error::Edit(EditError::Invalid { problems, .. })
+                if !problems.is_empty() && problems.iter().all(|p| p.starts_with("clusters.")) =>
+            {
+                Some(
+                    "each field has the option of its name (catalog cluster add or set): --cert (certificate), --scope, --seal, --age-recipient (ageRecipients), --kms, --kubelet-credentials; --unset FIELD removes one",
+                )
+            }
             Error::Edit(EditError::Invalid { .. }) => Some(
                 "each field has the option of its name: --server, --username, --email, --public, --region, --access-key-id, --role-arn, --refresh, --allow-namespace/-cluster/-project; password: --password-stdin, --password-file or --key-file (gcr); secretAccessKey: --secret-access-key-stdin or --secret-access-key-file; sessionToken: --session-token-file",
             ),
@@ -219,7 +255,28 @@ impl Error {
 
 #[cfg(test)]
 mod tests {
-    use super::shown;
+    use super::{SHOWN_MAX, quoted, shown};
+
+    #[test]
+    fn long_text_is_clipped_and_says_how_long_it_was() {
+        let long = "a".repeat(1 << 20);
+        let out = shown(&long);
+        assert_eq!(
+            out,
+            format!("{}... (1048576 bytes in all)", "a".repeat(SHOWN_MAX))
+        );
+        let quoted_out = quoted(&format!("{long} b"));
+        assert_eq!(
+            quoted_out,
+            format!("\"{}\"... (1048578 bytes in all)", "a".repeat(SHOWN_MAX))
+        );
+        // The cut never splits a character.
+        let wide = "\u{e9}".repeat(SHOWN_MAX);
+        assert!(shown(&wide).starts_with(&format!("\"{}\"...", "\u{e9}".repeat(SHOWN_MAX / 2))));
+        // Up to the limit nothing is cut.
+        assert_eq!(shown(&"a".repeat(SHOWN_MAX)), "a".repeat(SHOWN_MAX));
+        assert_eq!(quoted("Company"), "\"Company\"");
+    }
 
     #[test]
     fn plain_words_are_shown_as_they_are() {

@@ -38,8 +38,8 @@ use crate::error::Error;
 use crate::manifest::Stream;
 use crate::reference::is_dns_label;
 use crate::registry::ecr_token::AwsEndpoints;
-use crate::render::{self, Options};
-use crate::sops::Identities;
+use crate::render::{self, FluxKms, Options};
+use crate::sops::{Identities, KmsAccess};
 
 /// The process environment, injectable for tests.
 pub trait Env {
@@ -167,15 +167,32 @@ pub fn render(
             .out_dir
             .clone()
             .ok_or_else(|| Error::Usage("--all-clusters needs --out-dir".to_owned()))?;
-        let mut rendered = Vec::new();
+        let clusters: Vec<Options> = catalog
+            .clusters()
+            .map(|cluster| {
+                let mut options = options(cluster.name.clone());
+                if !cluster.kms.is_empty() {
+                    options.kms.previous = previous_kms(&out_dir.join(&cluster.name).join("manifests.yaml"));
+                }
+                options
+            })
+            .collect();
+        let rendered = render::render_each(&stream, &catalog, &clusters)?;
+        // A symbolic link where pullseal writes (committed to the checkout CI renders in)
+        // would send the stream, any text the manifests' author chose, to a file elsewhere.
         for cluster in catalog.clusters() {
-            let result = render::render(&stream, &catalog, &options(cluster.name.clone()))?;
-            rendered.push((cluster.name.clone(), result));
+            let dir = out_dir.join(&cluster.name);
+            for path in [dir.join("manifests.yaml"), dir] {
+                if fs_err::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let why = "is a symbolic link; pullseal writes no output through one (remove it)";
+                    return Err(io("write", &path)(io::Error::other(why)));
+                }
+            }
         }
         // Everything rendered: only now touch the disk, so a failure writes nothing.
-        for (cluster, result) in rendered {
+        for (cluster, result) in catalog.clusters().map(|c| &c.name).zip(rendered) {
             warn(stderr, &result.warnings);
-            let dir = out_dir.join(&cluster);
+            let dir = out_dir.join(cluster);
             fs_err::create_dir_all(&dir).map_err(io("create", &dir))?;
             let path = dir.join("manifests.yaml");
             let mut file = io::BufWriter::new(fs_err::File::create(&path).map_err(io("create", &path))?);
@@ -197,17 +214,43 @@ pub fn render(
     out.flush().map_err(io("write", stdout_path))
 }
 
-/// Decrypts the catalog at `path` with the age identities the arguments and environment give.
+/// Decrypts the catalog at `path` with the master keys the arguments and environment give.
 fn load_catalog(args: &RenderArgs, env: &dyn Env, path: &Path) -> Result<Catalog, Error> {
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
-    Ok(Catalog::load(path, &identities)?)
+    Ok(Catalog::load(
+        path,
+        &identities(args.age_key_file.as_deref(), env)?,
+    )?)
 }
 
-/// The render options of `args` for `cluster`; the AWS endpoints from the environment.
+/// The master keys a sops file may be opened with: the age identities `age_key_file` and the
+/// environment give, as sops finds them, and AWS KMS access through the standard AWS variables
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_KMS`,
+/// `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`).
+fn identities(age_key_file: Option<&Path>, env: &dyn Env) -> Result<Identities, Error> {
+    Ok(Identities::discover(age_key_file, &|name| env.var(name))
+        .map_err(Error::Identities)?
+        .with_kms(KmsAccess::from_env(|name| env.var(name))))
+}
+
+/// The KMS entries of the Secrets an earlier `--out-dir` render wrote to `path`, for reuse
+/// (see [`FluxKms`]); none when there is no such file or it cannot be read.
+fn previous_kms(
+    path: &Path,
+) -> std::collections::BTreeMap<(Option<String>, String), Vec<crate::sops::KmsStanza>> {
+    match fs_err::read_to_string(path) {
+        Ok(text) => FluxKms::previous_from(&text),
+        Err(_) => std::collections::BTreeMap::new(),
+    }
+}
+
+/// The render options of `args` for `cluster`; the AWS endpoints and keys from the environment.
 fn options(args: &RenderArgs, env: &dyn Env, namespace: Option<&String>, cluster: String) -> Options {
     Options {
         aws: AwsEndpoints::from_env(|name| env.var(name)),
+        kms: FluxKms {
+            access: KmsAccess::from_env(|name| env.var(name)),
+            previous: std::collections::BTreeMap::new(),
+        },
         namespace: namespace.cloned(),
         pod_specs: args.pod_specs.clone(),
         secret_name: args.secret_name.clone(),

@@ -192,6 +192,7 @@ fn write_options(identities: &Identities, last_modified: i64) -> crate::sops::En
             .recipients()
             .filter_map(|(_, r)| r.parse().ok())
             .collect(),
+        kms: crate::sops::KmsRecipients::default(),
         rule: crate::sops::Rule::EncryptAll,
         mac_only_encrypted: false,
         last_modified: crate::sops::LastModified::from_unix(last_modified).expect("a valid time"),

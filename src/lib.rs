@@ -32,6 +32,7 @@ mod error;
 pub mod frontend;
 #[doc(hidden)]
 pub mod fuzzing;
+mod jobs;
 pub mod manifest;
 pub mod reference;
 pub mod registry;

@@ -3,7 +3,7 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal as _, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches as _};
 use pullseal::cli::Cli;
 use pullseal::frontend::{self, ProcessEnv, Report, kustomize};
 
@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     // kustomize's legacy exec plugin runs pullseal with its config file as argv[1]; anything
     // else is the command line clap knows, with clap's own errors.
     let argv: Vec<OsString> = std::env::args_os().collect();
+    // Built once: building clap's command is a tenth of a small render's CPU time.
     let command = Cli::command();
     let subcommands: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
     let plugin = kustomize::plugin_call(&argv, &subcommands);
@@ -37,7 +38,12 @@ fn main() -> ExitCode {
     // error is a usage error that goes through the report, so PULLSEAL_LOG has it too.
     let parsed = match plugin {
         Some(call) => Ok(Err(call)),
-        None => Cli::try_parse_from(&argv)
+        // What `Cli::try_parse_from` does, on the command built above.
+        None => command
+            .try_get_matches_from(&argv)
+            .and_then(|mut matches| {
+                Cli::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut Cli::command()))
+            })
             .map(Ok)
             .map_err(|err| if err.use_stderr() { err } else { err.exit() }),
     };

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::quoted;
+
 pub use image::{DOCKER_HUB, Image, Server};
 
 /// The pod-wide annotation.
@@ -28,7 +30,8 @@ pub const CONTAINER_ANNOTATION_PREFIX: &str = "registry.pullseal.io/";
 pub enum ReferenceError {
     /// A registry name that is not a DNS-1123 label.
     #[error(
-        "registry name {name:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)"
+        "registry name {} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)",
+        quoted(name)
     )]
     InvalidName {
         /// The name as written.
@@ -38,19 +41,19 @@ pub enum ReferenceError {
     #[error("the annotation lists no registry")]
     Empty,
     /// The same registry listed twice.
-    #[error("registry {name:?} is listed twice")]
+    #[error("registry {} is listed twice", quoted(name))]
     Duplicate {
         /// The repeated name.
         name: String,
     },
     /// An image reference that cannot be parsed.
-    #[error("image {image:?} is not a valid image reference")]
+    #[error("image {} is not a valid image reference", quoted(image))]
     InvalidImage {
         /// The image as written.
         image: String,
     },
     /// A catalog server that cannot be parsed.
-    #[error("server {server:?} is not valid: {why}")]
+    #[error("server {} is not valid: {why}", quoted(server))]
     InvalidServer {
         /// The server as written.
         server: String,

@@ -13,6 +13,7 @@
 
 mod flux;
 mod name;
+pub(crate) use name::template_error;
 pub(crate) mod rewrite;
 mod secrets;
 pub(crate) use secrets::{
@@ -28,12 +29,13 @@ use name::Namer;
 use workload::Walk;
 
 use crate::catalog::{Catalog, Cluster, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{self, Node};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::{Basic, EcrRefresh};
 use crate::seal::SealError;
+pub use flux::FluxKms;
 
 /// Where a custom kind keeps its pod spec, e.g. `Rollout=spec.template.spec`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +90,14 @@ pub struct Options {
     /// Where the AWS APIs are for `refresh: token`: AWS's own by default; the front-ends set
     /// it from `AWS_ENDPOINT_URL…` (the library reads no environment).
     pub aws: AwsEndpoints,
+    /// What a `seal: sops` cluster's AWS KMS keys need: the AWS keys and endpoints, and the
+    /// KMS entries of an earlier render to reuse (none by default).
+    pub kms: FluxKms,
+    /// How many threads may seal at once (each pull secret is sealed on its own, an RSA
+    /// operation per value); `None`, the default, for as many as the OS lets the process run
+    /// (`std::thread::available_parallelism`, which follows CPU affinity and cgroup quotas).
+    /// The output does not depend on it.
+    pub jobs: Option<std::num::NonZeroUsize>,
 }
 
 impl Options {
@@ -105,7 +115,14 @@ impl Options {
             now: time::OffsetDateTime::now_utc(),
             plan_only: false,
             aws: AwsEndpoints::default(),
+            kms: FluxKms::default(),
+            jobs: None,
         }
+    }
+
+    /// [`Options::jobs`], or the threads the OS lets the process run.
+    fn threads(&self) -> std::num::NonZeroUsize {
+        self.jobs.unwrap_or_else(crate::jobs::available)
     }
 }
 
@@ -263,6 +280,39 @@ impl Rendered {
 
 /// Renders `stream` for `options.cluster`.
 pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<Rendered, RenderError> {
+    let candidates = Candidates::parse(stream);
+    render_candidates(stream, &candidates, catalog, options)
+}
+
+/// The documents of a stream that may matter to a render, parsed, and the syntax errors of
+/// those that do not parse: the same for every cluster, so `--all-clusters` parses once (and
+/// checks each distinct set of edits of a document once).
+struct Candidates {
+    parsed: Vec<(usize, Node)>,
+    diagnostics: Vec<Diagnostic>,
+    /// The checks of the edits made to them so far.
+    checks: workload::Checks,
+}
+
+impl Candidates {
+    fn parse(stream: &Stream) -> Candidates {
+        let mut diagnostics = Vec::new();
+        let parsed = parse_candidates(stream, &mut diagnostics);
+        Candidates {
+            parsed,
+            diagnostics,
+            checks: workload::Checks::default(),
+        }
+    }
+}
+
+/// [`render`] of a stream whose candidates are parsed.
+fn render_candidates(
+    stream: &Stream,
+    candidates: &Candidates,
+    catalog: &Catalog,
+    options: &Options,
+) -> Result<Rendered, RenderError> {
     let cluster = catalog
         .cluster(&options.cluster)
         .ok_or_else(|| RenderError::Cluster {
@@ -284,40 +334,27 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
         cluster,
         options,
         namer: &namer,
-        diagnostics: Vec::new(),
+        diagnostics: candidates.diagnostics.clone(),
         planned: BTreeMap::new(),
         edits: vec![Vec::new(); stream.documents.len()],
         uses: Vec::new(),
+        unchecked: Vec::new(),
     };
-    let parsed = parse_candidates(stream, &mut walk.diagnostics);
+    let parsed = &candidates.parsed;
     let default_ns = options.namespace.as_deref();
-    let accounts = service_accounts(stream, &parsed, default_ns, &mut walk.diagnostics);
-    let existing = existing_secrets(stream, &parsed, default_ns, &mut walk.diagnostics);
-    for (i, root) in &parsed {
+    let accounts = service_accounts(stream, parsed, default_ns, &mut walk.diagnostics);
+    let existing = existing_objects(stream, parsed, default_ns, SECRET_KINDS, &mut walk.diagnostics);
+    let existing_eso = existing_objects(stream, parsed, default_ns, ESO_KINDS, &mut walk.diagnostics);
+    for (i, root) in parsed {
         walk.document(stream, *i, root, &accounts);
     }
-    let emitted: Vec<(Option<String>, String)> = walk
-        .planned
-        .iter()
-        .flat_map(|((namespace, name), source)| {
-            std::iter::once((namespace.clone(), name.clone()))
-                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
-        })
-        .collect();
-    for key in &emitted {
-        if let Some((origin, label, field)) = existing.get(key) {
-            walk.diagnostics.push(Diagnostic {
-                origin: origin.clone(),
-                object: Some(label.clone()),
-                field: Some(field.clone()),
-                message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
-            });
-        }
-    }
+    walk.check_edits(&candidates.checks, options.threads());
+    clashes(&walk.planned, &existing, &existing_eso, &mut walk.diagnostics);
     // A template that makes invalid names is wrong whatever the manifests say: exit 2.
     if let Some(usage) = namer.invalid_template() {
         return Err(usage);
     }
+    unterminated_block_scalars(stream, &mut walk);
     if !walk.diagnostics.is_empty() {
         // Report in input order (syntax errors were found before the walk): sources in the
         // order given, documents in theirs. The sort is stable, so a document's own problems
@@ -367,6 +404,38 @@ pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<R
     })
 }
 
+/// Reports each document that the output goes on after (a later source's document, or the
+/// pull secrets the walk planned) and whose text, edits applied, ends without a line
+/// break inside a block scalar ([`tree::ends_in_open_block_scalar`]). The writer must end that
+/// line before the next `---`, and a `|` or `|+` scalar would take the line break into its
+/// value (`echo last` would become `echo last` and a newline): the document would no longer
+/// mean what it meant, so it is an error, never a silent change. `|-` and every other ending
+/// read the same with the line break.
+/// A plan-only walk (`usage`, `catalog rm --check`) writes nothing, so nothing is checked.
+fn unterminated_block_scalars(stream: &Stream, walk: &mut Walk<'_>) {
+    if walk.options.plan_only {
+        return;
+    }
+    let secrets_follow = !walk.planned.is_empty();
+    let docs = &stream.documents;
+    for (i, doc) in docs.iter().enumerate() {
+        let next = docs.get(i + 1);
+        let last_of_source = next.is_none_or(|n| n.source != doc.source);
+        if !last_of_source || (next.is_none() && !secrets_follow) {
+            continue;
+        }
+        let text = verify::apply(stream.text(doc), walk.edits.get(i).map_or(&[][..], Vec::as_slice));
+        if tree::ends_in_open_block_scalar(&text) {
+            walk.diagnostics.push(Diagnostic {
+                origin: doc.origin.clone(),
+                object: None,
+                field: None,
+                message: "the file ends inside a block scalar without a line break: the line break pullseal must write before the next document would become part of that value; end the file with a line break (or use `|-`)".to_owned(),
+            });
+        }
+    }
+}
+
 /// The pull credential (user `AWS`, the token) of every ECR registry with `refresh: token`
 /// that the plan uses, by registry name: one exchange per registry, each token checked
 /// against `options.now`, its expiry a warning.
@@ -408,7 +477,39 @@ fn ecr_tokens(
     Ok(tokens)
 }
 
-/// The documents of every planned secret, in the plan's (namespace, name) order.
+/// Renders `stream` for each of `clusters` (one [`Options`] each), the clusters spread over
+/// the threads `clusters[0].jobs` allows: the renders of `--all-clusters`, with the catalog
+/// decrypted, its certificates read and the stream parsed once. The results are in the order given; if any
+/// render fails, the first failure in that order is returned.
+pub fn render_each(
+    stream: &Stream,
+    catalog: &Catalog,
+    clusters: &[Options],
+) -> Result<Vec<Rendered>, RenderError> {
+    let threads = clusters
+        .first()
+        .map_or_else(crate::jobs::available, Options::threads);
+    // The threads go to the clusters first; a cluster seals on the threads left over for it
+    // (all of them when there is one cluster, its own alone when there are more clusters).
+    let per_cluster = std::num::NonZeroUsize::new(threads.get() / clusters.len().max(1))
+        .unwrap_or(std::num::NonZeroUsize::MIN);
+    let clusters: Vec<Options> = clusters
+        .iter()
+        .map(|options| Options {
+            jobs: Some(per_cluster),
+            ..options.clone()
+        })
+        .collect();
+    let candidates = Candidates::parse(stream);
+    crate::jobs::map(&clusters, threads, |options| {
+        render_candidates(stream, &candidates, catalog, options)
+    })
+    .into_iter()
+    .collect()
+}
+
+/// The documents of every planned secret, in the plan's (namespace, name) order. The secrets
+/// are made on up to `options.jobs` threads; the first failure in plan order is returned.
 fn emit(
     planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
     cluster: &Cluster,
@@ -416,40 +517,60 @@ fn emit(
     options: &Options,
     tokens: &BTreeMap<String, Basic>,
 ) -> Result<Vec<Secret>, RenderError> {
+    let items: Vec<_> = planned.iter().collect();
+    let made = crate::jobs::map(&items, options.threads(), |((namespace, name), source)| {
+        emit_one(namespace.as_deref(), name, source, cluster, key, options, tokens)
+    });
     let mut extra = Vec::with_capacity(planned.len());
-    for ((namespace, name), source) in planned {
-        let planned = secrets::Planned {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            registry: source.registry(),
-        };
-        let failed = |source| RenderError::Seal {
-            cluster: cluster.name.clone(),
-            secret: format!("{}/{name}", namespace.as_deref().unwrap_or("")),
-            source,
-        };
-        match source {
-            secrets::Source::Auths(entry) => {
-                let doc = secrets::document(&planned, entry, cluster, key, options.now).map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
-                // `ecr_tokens` made one for every such registry of the plan.
-                let Some(basic) = tokens.get(registry.name.as_str()) else {
-                    continue;
-                };
-                let entry = crate::registry::AuthsEntry::with(registry, basic);
-                let doc = secrets::document(&planned, &entry, cluster, key, options.now).map_err(failed)?;
-                extra.push(Secret(zeroize::Zeroizing::new(doc)));
-            }
-            secrets::Source::Ecr { ecr, .. } => {
-                let docs =
-                    secrets::ecr_documents(&planned, ecr, cluster, key, options.now).map_err(failed)?;
-                extra.extend(docs.into_iter().map(|d| Secret(zeroize::Zeroizing::new(d))));
-            }
-        }
+    for docs in made {
+        extra.extend(docs?);
     }
     Ok(extra)
+}
+
+/// The documents of the planned secret `name` in `namespace`.
+fn emit_one(
+    namespace: Option<&str>,
+    name: &str,
+    source: &secrets::Source<'_>,
+    cluster: &Cluster,
+    key: &[u8],
+    options: &Options,
+    tokens: &BTreeMap<String, Basic>,
+) -> Result<Vec<Secret>, RenderError> {
+    let planned = secrets::Planned {
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+        registry: source.registry(),
+    };
+    let failed = |source| RenderError::Seal {
+        cluster: cluster.name.clone(),
+        secret: format!("{}/{name}", namespace.unwrap_or("")),
+        source,
+    };
+    let secret = |doc| Secret(zeroize::Zeroizing::new(doc));
+    match source {
+        secrets::Source::Auths(entry) => {
+            let doc = secrets::document(&planned, entry, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { registry, ecr } if ecr.refresh() == EcrRefresh::Token => {
+            // `ecr_tokens` made one for every such registry of the plan.
+            let Some(basic) = tokens.get(registry.name.as_str()) else {
+                return Ok(Vec::new());
+            };
+            let entry = crate::registry::AuthsEntry::with(registry, basic);
+            let doc = secrets::document(&planned, &entry, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(vec![secret(doc)])
+        }
+        secrets::Source::Ecr { ecr, .. } => {
+            let docs = secrets::ecr_documents(&planned, ecr, cluster, key, options.now, &options.kms)
+                .map_err(failed)?;
+            Ok(docs.into_iter().map(secret).collect())
+        }
+    }
 }
 
 /// Why `cluster` cannot seal, if it cannot. A certificate that cannot seal is only fatal when
@@ -498,12 +619,16 @@ pub(crate) fn may_matter(text: &str) -> bool {
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
 fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
     let mut parsed = Vec::new();
+    // Every parsed tree is kept until the render ends: they share one node budget. That is
+    // also why the documents parse one after another, in stream order: parsed in parallel,
+    // each would need its own budget and memory would no longer be bounded.
+    let mut nodes = tree::MAX_NODES;
     for (i, doc) in stream.documents.iter().enumerate() {
         let text = stream.text(doc);
         if !may_matter(text) {
             continue;
         }
-        match tree::parse(text) {
+        match tree::parse_within(text, &mut nodes) {
             Ok(Some(root)) => parsed.push((i, root)),
             Ok(None) => {}
             Err(errors) => {
@@ -516,6 +641,11 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
                         field: None,
                         message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
                     });
+                }
+                if nodes == 0 {
+                    // The budget ran out here, which the error says; every later document
+                    // would only repeat it. The render fails, so none is left unread silently.
+                    break;
                 }
             }
         }
@@ -578,7 +708,10 @@ impl<'n> ObjectId<'n> {
                 Some("") => {}
                 Some(s) if !crate::reference::is_dns_label(s) => out.push((
                     "metadata.namespace",
-                    format!("{s:?} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)"),
+                    format!(
+                        "{} is not a valid namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63)",
+                        quoted(s)
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -597,9 +730,9 @@ impl<'n> ObjectId<'n> {
 pub(crate) fn not_a_string(node: &Node) -> String {
     match node.scalar() {
         Some(s) => format!(
-            "is read by Kubernetes as {} ({:?}), not a string; quote it",
+            "is read by Kubernetes as {} ({}), not a string; quote it",
             s.type_name(),
-            node.text().unwrap_or("")
+            quoted(node.text().unwrap_or(""))
         ),
         None => "must be a string, not a mapping or list".to_owned(),
     }
@@ -654,13 +787,61 @@ fn service_accounts(
     accounts
 }
 
-/// `Secret`s and `SealedSecret`s in the input, by (namespace, name).
-fn existing_secrets(
+/// Input objects by (namespace, name): where each is, its label and its name's field.
+type Existing = HashMap<(Option<String>, String), Vec<(Origin, String, String)>>;
+
+/// Reports the input's objects that have the name of something the render emits in their
+/// namespace: a `Secret` or `SealedSecret` named like a pull secret (or an ECR registry's AWS
+/// keys Secret), an `ExternalSecret` or `ECRAuthorizationToken` named like an ECR registry's.
+fn clashes(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    existing: &Existing,
+    eso_objects: &Existing,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let emitted: Vec<(Option<String>, String)> = planned
+        .iter()
+        .flat_map(|((namespace, name), source)| {
+            std::iter::once((namespace.clone(), name.clone()))
+                .chain(source.companion(name).map(|c| (namespace.clone(), c)))
+        })
+        .collect();
+    // An ECR registry refreshed by the External Secrets Operator also emits a generator and
+    // an `ExternalSecret` under the pull secret's name: one of the input's would be a second
+    // object of the same kind and name (which one wins depends on the tool that applies them).
+    let eso: Vec<(Option<String>, String)> = planned
+        .iter()
+        .filter(|(_, source)| source.companion("").is_some())
+        .map(|(key, _)| key.clone())
+        .collect();
+    let clashes = emitted
+        .iter()
+        .filter_map(|key| existing.get(key))
+        .chain(eso.iter().filter_map(|key| eso_objects.get(key)))
+        .flatten();
+    for (origin, label, field) in clashes {
+        diagnostics.push(Diagnostic {
+            origin: origin.clone(),
+            object: Some(label.clone()),
+            field: Some(field.clone()),
+            message: "pullseal emits a pull secret with this name here; rename one of them (--secret-name), or was this stream rendered twice?".to_owned(),
+        });
+    }
+}
+
+/// The kinds of the input that a pull secret's name may clash with.
+const SECRET_KINDS: &[&str] = &["Secret", "SealedSecret"];
+/// The kinds an ECR registry's pull secret is also made of (`refresh: external-secrets`).
+const ESO_KINDS: &[&str] = &["ExternalSecret", "ECRAuthorizationToken"];
+
+/// The input's objects of `kinds`, by (namespace, name).
+fn existing_objects(
     stream: &Stream,
     parsed: &[(usize, Node)],
     default_ns: Option<&str>,
+    kinds: &[&str],
     diagnostics: &mut Vec<Diagnostic>,
-) -> HashMap<(Option<String>, String), (Origin, String, String)> {
+) -> Existing {
     let mut found = HashMap::new();
     for (i, root) in parsed {
         let Some(doc) = stream.documents.get(*i) else {
@@ -668,14 +849,14 @@ fn existing_secrets(
         };
         for (prefix, object) in objects(root) {
             let id = ObjectId::of(object, default_ns);
-            if matches!(id.kind, "Secret" | "SealedSecret")
+            if kinds.contains(&id.kind)
                 && report_identity(object, &id, &doc.origin, &prefix, diagnostics)
                 && !id.name.is_empty()
             {
-                found.insert(
-                    (id.namespace.clone(), id.name.to_owned()),
-                    (doc.origin.clone(), id.label(), format!("{prefix}metadata.name")),
-                );
+                found
+                    .entry((id.namespace.clone(), id.name.to_owned()))
+                    .or_insert_with(Vec::new)
+                    .push((doc.origin.clone(), id.label(), format!("{prefix}metadata.name")));
             }
         }
     }

@@ -17,6 +17,7 @@
 //! `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go` (`EncryptionLabel`,
 //! `SecretScope`); see <https://github.com/bitnami-labs/sealed-secrets#scopes>.
 
+mod oaep;
 mod sealed_secrets;
 
 use std::fmt;

@@ -26,19 +26,26 @@
 //! errors must never contain a decrypted value, the data key, identity lines or ciphertext:
 //! they say what is wrong and where (key path, line). Decrypted strings are
 //! [`secrecy::SecretString`]s, intermediate plaintext buffers are zeroized. It decrypts data
-//! keys only with age identities (not KMS, PGP, Vault or plugins).
+//! keys with age identities and AWS KMS keys ([`kms`], cargo feature `kms`: the only network
+//! calls of this module), not with PGP, Vault, GCP or Azure keys or age plugins.
 //!
-//! [`encrypt`] is the way back (`encrypt` → `emit`, with `stanza` for the age recipients): a
-//! [`Value`] tree becomes a file the real sops decrypts, verifies and edits, with the MAC,
-//! additional data and metadata exactly as sops writes them. Its randomness is the caller's
-//! choice ([`Randomness`]): the OS, a secret seed (byte-identical output for identical input),
-//! or the previous file (unchanged values keep their ciphertext). It writes no files.
+//! The file's YAML comments come out decrypted too ([`Decrypted::comments`], `comments`),
+//! and [`encrypt_with_comments`] writes them back encrypted where sops reads them.
+//!
+//! [`encrypt`] is the way back (`encrypt` → `emit`, with `stanza` for the age recipients and
+//! `kms:Encrypt` for the KMS keys): a [`Value`] tree becomes a file the real sops decrypts,
+//! verifies and edits, with the MAC, additional data and metadata exactly as sops writes them.
+//! Its randomness is the caller's choice ([`Randomness`]): the OS, a secret seed
+//! (byte-identical output for identical input, unless a new KMS entry is needed), or the
+//! previous file (unchanged values keep their ciphertext). It writes no files.
 
 mod cipher;
+mod comments;
 mod emit;
 mod encrypt;
 mod format;
 mod keys;
+pub mod kms;
 mod shamir;
 mod stanza;
 mod timestamp;
@@ -49,8 +56,13 @@ use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 use crate::error::shown;
 
-pub use encrypt::{EncryptOptions, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt};
+pub use comments::Comments;
+pub use encrypt::{
+    EncryptOptions, KmsRecipients, LastModified, Randomness, Rule, SOPS_VERSION, Seed, encrypt,
+    encrypt_with_comments,
+};
 pub use keys::Identities;
+pub use kms::{KmsAccess, KmsKey, KmsStanza};
 
 /// The largest file [`decrypt`] reads (8 MiB): a catalog is a few kilobytes per cluster.
 pub const MAX_FILE_BYTES: usize = yaml::MAX_INPUT_BYTES;
@@ -119,6 +131,9 @@ pub struct Decrypted {
     stash: cipher::IvStash,
     /// `(recipient, enc)` of every age stanza when the file has one key group.
     age_stanzas: Vec<(String, String)>,
+    comments: Comments,
+    /// Every KMS entry when the file has one key group.
+    kms_stanzas: Vec<KmsStanza>,
 }
 
 impl Decrypted {
@@ -130,6 +145,12 @@ impl Decrypted {
     /// The file's 32-byte data key (callers use it as an HMAC key).
     pub fn data_key(&self) -> &SecretBox<[u8; 32]> {
         &self.data_key
+    }
+
+    /// The file's YAML comments, decrypted, and where each stood; an edit writes them back
+    /// with [`encrypt_with_comments`].
+    pub fn comments(&self) -> &Comments {
+        &self.comments
     }
 }
 
@@ -266,7 +287,7 @@ pub enum SopsError {
     },
     /// The data key is only encrypted with key types pullseal cannot use.
     #[error(
-        "the sops data key is encrypted only with {types} master keys; pullseal decrypts natively only with age"
+        "the sops data key is encrypted only with {types} master keys; pullseal decrypts only with age and AWS KMS"
     )]
     UnsupportedMasterKeys {
         /// The key types present, e.g. `kms, pgp`.
@@ -286,6 +307,14 @@ pub enum SopsError {
         searched: String,
         /// Extra notes: Shamir share counts, unused key types, malformed stanzas.
         detail: String,
+    },
+    /// Neither an age identity nor an AWS KMS key opens the data key of a file that has KMS
+    /// keys.
+    #[error("no master key could decrypt the sops data key: {attempts}")]
+    NoMasterKey {
+        /// Each KMS key's ARN and why it failed, then the age recipients tried, and Shamir
+        /// share counts.
+        attempts: String,
     },
     /// The recovered data key is unusable (wrong length, bad Shamir shares).
     #[error("the decrypted sops data key is unusable: {reason}")]
@@ -353,9 +382,17 @@ pub enum SopsError {
     /// The recomputed MAC differs from the stored one.
     #[error("mac mismatch: the file was modified after it was encrypted")]
     MacMismatch,
-    /// [`encrypt`] was given no age recipient.
-    #[error("cannot encrypt: no age recipients were given")]
+    /// [`encrypt`] was given no age recipient and no KMS key.
+    #[error("cannot encrypt: no age recipients or AWS KMS keys were given")]
     NoRecipients,
+    /// The data key cannot be encrypted with an AWS KMS key.
+    #[error("cannot encrypt the data key with AWS KMS key {key}: {source}")]
+    KmsEncrypt {
+        /// The key (ARN, role, context), as shown.
+        key: String,
+        /// Why.
+        source: kms::KmsError,
+    },
     /// [`encrypt`] was given a document that is not a mapping.
     #[error("cannot encrypt document {document}: it is {kind}, but sops files hold mappings")]
     EncryptNotMapping {
@@ -494,20 +531,27 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     let mut stash = cipher::IvStash::new(&data_key);
     let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key, &mut stash)?;
     verify_mac(&meta, &data_key, &computed_mac, &mut stash)?;
-    // With one key group every age stanza holds the whole data key, so an edit may keep it.
-    let age_stanzas = match meta.key_groups.as_slice() {
-        [group] => group
-            .age
-            .iter()
-            .map(|s| (s.recipient.clone(), s.enc.clone()))
-            .collect(),
-        _ => Vec::new(),
+    // Only once everything is verified; it never fails, what it cannot place it drops.
+    let comments = comments::read(text, &data_key, &mut stash);
+    // With one key group every stanza holds the whole data key, so an edit may keep it.
+    let (age_stanzas, kms_stanzas) = match meta.key_groups.as_slice() {
+        [group] => (
+            group
+                .age
+                .iter()
+                .map(|s| (s.recipient.clone(), s.enc.clone()))
+                .collect(),
+            group.kms.clone(),
+        ),
+        _ => (Vec::new(), Vec::new()),
     };
     Ok(Decrypted {
         documents,
         data_key,
         stash,
         age_stanzas,
+        comments,
+        kms_stanzas,
     })
 }
 
@@ -525,20 +569,43 @@ pub fn age_recipients(text: &str) -> Result<Vec<String>, SopsError> {
         .collect())
 }
 
-/// The age recipients of sops file `text` when an edit can keep every master key it has: one
-/// key group of age recipients only (no KMS, PGP, Vault or Azure keys, no Shamir split), in
-/// file order. `None` when the file has anything else, which an edit re-encrypting to its age
-/// recipients would drop. Reads the metadata only, as [`age_recipients`] does.
-pub fn editable_age_recipients(text: &str) -> Result<Option<Vec<String>>, SopsError> {
+/// The master keys of a file that pullseal can write back: age recipients and AWS KMS keys.
+#[derive(Debug, Clone, Default)]
+pub struct MasterKeys {
+    /// The age recipients (public keys), in file order.
+    pub age: Vec<String>,
+    /// The AWS KMS keys, in file order.
+    pub kms: Vec<KmsKey>,
+}
+
+/// The master keys of sops file `text` when an edit can keep every one it has: one key group
+/// of age recipients and AWS KMS keys only (no PGP, Vault, GCP or Azure keys, no Shamir
+/// split), in file order. `None` when the file has anything else, which an edit re-encrypting
+/// to its age and KMS keys would drop. Reads the metadata only, as [`age_recipients`] does.
+pub fn editable_master_keys(text: &str) -> Result<Option<MasterKeys>, SopsError> {
     let documents = yaml::parse(text)?;
     let (_, metadata) = format::extract(documents)?;
     let meta = format::Metadata::from_node(metadata)?;
     Ok(match meta.key_groups.as_slice() {
-        [group] if group.other.is_empty() && !group.age.is_empty() => {
-            Some(group.age.iter().map(|s| s.recipient.clone()).collect())
+        [group] if group.other.is_empty() && !(group.age.is_empty() && group.kms.is_empty()) => {
+            Some(MasterKeys {
+                age: group.age.iter().map(|s| s.recipient.clone()).collect(),
+                kms: group.kms.iter().map(|s| s.key.clone()).collect(),
+            })
         }
         _ => None,
     })
+}
+
+/// The AWS KMS entries of the sops metadata of one YAML document `text` (keys and their
+/// encrypted data keys, public), across key groups. Reads the metadata only: nothing is
+/// decrypted or verified; an entry is only worth reusing once KMS opens it
+/// ([`KmsRecipients::previous`]).
+pub fn kms_stanzas(text: &str) -> Result<Vec<KmsStanza>, SopsError> {
+    let documents = yaml::parse(text)?;
+    let (_, metadata) = format::extract(documents)?;
+    let meta = format::Metadata::from_node(metadata)?;
+    Ok(meta.key_groups.into_iter().flat_map(|g| g.kms).collect())
 }
 
 /// Reads plain (unencrypted) YAML `text` into one [`Value`] per document, typed as sops types
@@ -619,7 +686,7 @@ fn verify_mac(
 }
 
 /// Compares without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -775,6 +842,99 @@ mod tests {
             })
             .collect();
         assert_eq!(allow, ["shop", "team-*"]);
+    }
+
+    /// The comments of a file sops wrote, read back and written again in edit mode, come out
+    /// byte for byte where sops wrote them, with their ciphertext: only `lastmodified` and
+    /// `mac` differ. Each one's text is decrypted.
+    #[test]
+    fn comments_are_written_back_where_sops_wrote_them() {
+        let text = read("list-comments.enc.yaml");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 5);
+        let options = simple_options();
+        let again =
+            encrypt_with_comments(d.documents(), d.comments(), &options, Randomness::Edit(&d)).unwrap();
+        let changed: Vec<&str> = text
+            .lines()
+            .zip(again.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| b.trim_start().split(':').next().unwrap())
+            .collect();
+        assert_eq!(changed, ["lastmodified", "mac"], "{again}");
+        assert_eq!(text.lines().count(), again.lines().count());
+        // Without the comments, they are gone.
+        let bare = encrypt(d.documents(), &options, Randomness::Edit(&d)).unwrap();
+        assert!(!bare.contains("type:comment"), "{bare}");
+    }
+
+    fn simple_options() -> EncryptOptions {
+        EncryptOptions {
+            recipients: vec![
+                age::x25519::Recipient::from_str(
+                    "age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5",
+                )
+                .unwrap(),
+            ],
+            kms: KmsRecipients::default(),
+            rule: Rule::EncryptAll,
+            mac_only_encrypted: false,
+            last_modified: LastModified::from_unix(0).unwrap(),
+        }
+    }
+
+    /// A comment someone typed into the encrypted file by hand is plain; sops would keep it
+    /// plain on decryption and encrypt it when it next writes. So does pullseal: it is read,
+    /// and written back encrypted, never in the clear. One that is `ENC[…]` but opens
+    /// nowhere is kept as it is, as sops keeps it; one inside the metadata goes.
+    #[test]
+    fn a_plain_comment_is_written_back_encrypted() {
+        let text = read("simple.enc.yaml")
+            .replace(
+                "    dockerhub:\n",
+                "    # typed by hand note-s3cr3t\n    dockerhub:\n",
+            )
+            .replace(
+                "registries:\n",
+                "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]\nregistries:\n",
+            )
+            .replace("    lastmodified:", "    # in the metadata\n    lastmodified:");
+        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().len(), 2);
+        let again = encrypt_with_comments(
+            d.documents(),
+            d.comments(),
+            &simple_options(),
+            Randomness::Edit(&d),
+        )
+        .unwrap();
+        assert!(
+            !again.contains("note-s3cr3t") && !again.contains("in the metadata"),
+            "{again}"
+        );
+        let comment_lines: Vec<&str> = again
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .collect();
+        assert_eq!(comment_lines.len(), 2, "{again}");
+        assert_eq!(
+            comment_lines[0],
+            "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]"
+        );
+        assert!(
+            comment_lines[1].starts_with("    #ENC[AES256_GCM,")
+                && comment_lines[1].ends_with(",type:comment]")
+        );
+        // Read again, it is the same comment at the same place, now encrypted: kept as it is.
+        let d2 = decrypt(&again, &ids("age-identity.txt")).unwrap();
+        let third = encrypt_with_comments(
+            d2.documents(),
+            d2.comments(),
+            &simple_options(),
+            Randomness::Edit(&d2),
+        )
+        .unwrap();
+        assert_eq!(third, again);
     }
 
     /// Real sops files that are not fully encrypted: each is refused before any key is used,
@@ -966,8 +1126,23 @@ mod tests {
         let simple = read("simple.enc.yaml");
         let one = ids("age-identity.txt");
         let err = |text: &str| decrypt(text, &one).unwrap_err().to_string();
-        let kms_only = "a: ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nsops:\n    kms:\n        - arn: arn:aws:kms:eu-west-1:123456789012:key/x\n          enc: AAAA\n    pgp:\n        - fp: ABCD\n          enc: x\n    lastmodified: \"2026-11-29T11:33:08Z\"\n    mac: \"\"\n    version: 3.11.0\n";
-        insta::assert_snapshot!(err(kms_only), @"the sops data key is encrypted only with kms, pgp master keys; pullseal decrypts natively only with age");
+        let kms_pgp = "a: ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nsops:\n    kms:\n        - arn: arn:aws:kms:eu-west-1:123456789012:key/x\n          created_at: \"2026-11-29T11:33:08Z\"\n          enc: AAAA\n    pgp:\n        - fp: ABCD\n          enc: x\n    lastmodified: \"2026-11-29T11:33:08Z\"\n    mac: \"\"\n    version: 3.11.0\n";
+        insta::assert_snapshot!(err(&kms_pgp.replace("    kms:\n        - arn: arn:aws:kms:eu-west-1:123456789012:key/x\n          created_at: \"2026-11-29T11:33:08Z\"\n          enc: AAAA\n", "")), @"the sops data key is encrypted only with pgp master keys; pullseal decrypts only with age and AWS KMS");
+        // sops refuses a KMS entry without an RFC 3339 `created_at` before it tries any key.
+        insta::assert_snapshot!(err(&kms_pgp.replace("          created_at: \"2026-11-29T11:33:08Z\"\n", "")), @"invalid sops metadata: `sops.kms.created_at` (line 4) is not an RFC 3339 timestamp");
+        // The KMS key is tried (here without AWS keys, so nothing is sent) and named.
+        let kms_failed = err(kms_pgp);
+        let reason = if cfg!(feature = "kms") {
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys); pullseal reads no AWS profile, SSO, web identity or instance metadata"
+        } else {
+            "this pullseal is built without the `kms` cargo feature, which AWS KMS master keys need; build it with `--features kms`"
+        };
+        assert_eq!(
+            kms_failed,
+            format!(
+                "no master key could decrypt the sops data key: AWS KMS key arn:aws:kms:eu-west-1:123456789012:key/x: {reason}; pgp keys are not used natively"
+            )
+        );
         let no_keys = "a: b\nsops:\n    lastmodified: \"2026-11-29T11:33:08Z\"\n    version: 3.11.0\n";
         insta::assert_snapshot!(err(no_keys), @"invalid sops metadata: no master keys in the `sops` block (line 3)");
         insta::assert_snapshot!(err(&simple.replace("unencrypted_suffix: _unencrypted", "unencrypted_suffix: _u\n    encrypted_regex: x")), @"invalid sops metadata: only one of unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex, unencrypted_comment_regex and encrypted_comment_regex may be set, found unencrypted_suffix, encrypted_regex");

@@ -4,7 +4,9 @@
 //! An edit re-encrypts with [`Randomness::Edit`]: the same data key, and every value whose
 //! path, type and plaintext did not change keeps its ciphertext (as sops's IV stash does), so
 //! a `git diff` of an edit shows the changed field's lines, `lastmodified` and `mac` only.
-//! A new catalog ([`Editor::init`]) gets fresh randomness.
+//! A new catalog ([`Editor::init`]) gets fresh randomness. The catalog's YAML comments are
+//! written back where they were, encrypted as sops encrypts them (an unchanged one keeps its
+//! ciphertext too); those of a removed registry or cluster go with it.
 //!
 //! Writes go to a temporary file in the catalog's directory (created 0600), which takes the
 //! old file's permissions, is `fsync`ed and renamed over the old file; the directory is
@@ -16,8 +18,8 @@
 //!   in `secrecy` types), and the only bytes written are `sops::encrypt`'s output;
 //! - write a catalog the loader would refuse: [`Editor::save`] runs the schema check first,
 //!   and its problems are the loader's, word for word;
-//! - drop a master key: a catalog with KMS, PGP or Vault keys, or several key groups, is
-//!   refused rather than re-encrypted to its age recipients only;
+//! - drop a master key: a catalog with PGP, Vault, GCP or Azure keys, or several key groups,
+//!   is refused rather than re-encrypted to its age recipients and AWS KMS keys only;
 //! - show a decrypted value in an error or a `Debug`: errors name registries, clusters,
 //!   fields and paths.
 
@@ -29,8 +31,10 @@ use secrecy::SecretString;
 
 use super::{Catalog, CatalogError, schema};
 use crate::error::{shown, shown_path};
+use crate::sops::kms::KmsError;
 use crate::sops::{
-    self, Decrypted, EncryptOptions, Identities, LastModified, Randomness, Rule, SopsError, Value,
+    self, Comments, Decrypted, EncryptOptions, Identities, KmsAccess, KmsKey, KmsRecipients, LastModified,
+    Randomness, Rule, SopsError, Value,
 };
 
 /// The registries and clusters of a checked tree.
@@ -66,15 +70,18 @@ pub enum EditError {
         /// `file: document N: Kind ns/name` of each workload.
         uses: Vec<String>,
     },
+    /// A `--kms` key given is not a KMS key ARN.
+    #[error(transparent)]
+    BadKms(KmsError),
     /// A rekey that would leave no recipient, or removes one the catalog does not have.
     #[error("catalog rekey: {message}")]
     Rekey {
         /// What is wrong (recipients are public keys, not secrets).
         message: String,
     },
-    /// The catalog's keys are not one group of age recipients.
+    /// The catalog's keys are not one group of age recipients and AWS KMS keys.
     #[error(
-        "the catalog {} has key groups or master keys other than age recipients (KMS, PGP, Vault, Shamir); pullseal edits only catalogs encrypted to age recipients, so use sops edit for this one",
+        "the catalog {} has key groups or master keys other than age recipients and AWS KMS keys (PGP, Vault, GCP or Azure keys, Shamir); pullseal edits only catalogs encrypted to age and AWS KMS keys, so use sops edit for this one",
         shown_path(path)
     )]
     Keys {
@@ -128,6 +135,21 @@ pub enum EditError {
         /// The catalog path.
         path: PathBuf,
     },
+    /// The file given for a field of a registry or cluster cannot be read.
+    #[error("{what} {}: {field}: cannot read {}", shown(name), shown_path(path))]
+    ReadField {
+        /// `registry` or `cluster`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The field the file was for, e.g. `certificate`.
+        field: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading or writing a file failed.
     #[error("cannot {action} {}", shown_path(path))]
     Io {
@@ -148,13 +170,14 @@ impl EditError {
         match self {
             EditError::Exists { .. }
             | EditError::BadRecipient { .. }
+            | EditError::BadKms(_)
             | EditError::Rekey { .. }
             | EditError::StillUsed { .. }
             | EditError::Duplicate { .. }
             | EditError::Missing { .. }
             | EditError::Invalid { .. } => 2,
             EditError::Load(_) | EditError::Keys { .. } | EditError::Encrypt { .. } => 3,
-            EditError::Changed { .. } | EditError::Io { .. } => 5,
+            EditError::Changed { .. } | EditError::Io { .. } | EditError::ReadField { .. } => 5,
         }
     }
 }
@@ -176,6 +199,11 @@ pub struct Editor {
     decrypted: Option<Decrypted>,
     root: Value,
     recipients: Vec<age::x25519::Recipient>,
+    /// The file's comments, written back in place by every save (a rekey too).
+    comments: Comments,
+    kms: Vec<KmsKey>,
+    /// What new KMS entries are encrypted with.
+    kms_access: KmsAccess,
 }
 
 impl std::fmt::Debug for Editor {
@@ -191,6 +219,12 @@ pub fn text(value: &str) -> Value {
     Value::Str(SecretString::from(value.to_owned()))
 }
 
+fn parse_kms(keys: &[String]) -> Result<Vec<KmsKey>, EditError> {
+    keys.iter()
+        .map(|k| KmsKey::parse(k).map_err(EditError::BadKms))
+        .collect()
+}
+
 fn parse_recipients(recipients: &[String]) -> Result<Vec<age::x25519::Recipient>, EditError> {
     recipients
         .iter()
@@ -201,10 +235,17 @@ fn parse_recipients(recipients: &[String]) -> Result<Vec<age::x25519::Recipient>
 }
 
 impl Editor {
-    /// A new, empty catalog to be written at `path`, encrypted to `recipients`. Refuses when
-    /// `path` exists (the write refuses again, atomically, should one appear meanwhile).
-    pub fn init(path: &Path, recipients: &[String]) -> Result<Editor, EditError> {
+    /// A new, empty catalog to be written at `path`, encrypted to age `recipients` and AWS
+    /// `kms` keys (`ARN[+ROLE_ARN]`, through `access`). Refuses when `path` exists (the write
+    /// refuses again, atomically, should one appear meanwhile).
+    pub fn init(
+        path: &Path,
+        recipients: &[String],
+        kms: &[String],
+        access: KmsAccess,
+    ) -> Result<Editor, EditError> {
         let recipients = parse_recipients(recipients)?;
+        let kms = parse_kms(kms)?;
         if fs_err::symlink_metadata(path).is_ok() {
             return Err(EditError::Exists {
                 path: path.to_path_buf(),
@@ -223,6 +264,9 @@ impl Editor {
             decrypted: None,
             root,
             recipients,
+            comments: Comments::default(),
+            kms,
+            kms_access: access,
         })
     }
 
@@ -244,7 +288,7 @@ impl Editor {
                 source,
             })
         })?;
-        let recipients = sops::editable_age_recipients(text)
+        let keys = sops::editable_master_keys(text)
             .map_err(|source| {
                 EditError::Load(CatalogError::Decrypt {
                     path: path.display().to_string(),
@@ -254,12 +298,13 @@ impl Editor {
             .ok_or_else(|| EditError::Keys {
                 path: path.to_path_buf(),
             })?;
-        let recipients = parse_recipients(&recipients)?;
+        let recipients = parse_recipients(&keys.age)?;
         let root = decrypted
             .documents()
             .first()
             .cloned()
             .unwrap_or(Value::Map(Vec::new()));
+        let comments = decrypted.comments().clone();
         Ok(Editor {
             path: real,
             shown: path.to_path_buf(),
@@ -267,13 +312,23 @@ impl Editor {
             decrypted: Some(decrypted),
             root,
             recipients,
+            comments,
+            kms: keys.kms,
+            kms_access: identities.kms().clone(),
         })
     }
 
-    /// Encrypts to a new recipient set (`add`ed, `rm`oved) under a new data key: every
-    /// value gets new ciphertext, so a removed recipient that kept the old data key can read
-    /// nothing written from now on. The content stays as it is.
-    pub fn rekey(&mut self, add: &[String], rm: &[String]) -> Result<(), EditError> {
+    /// Encrypts to a new recipient set (age recipients and AWS KMS keys `add`ed, `rm`oved)
+    /// under a new data key: every value gets new ciphertext, so a removed recipient that kept
+    /// the old data key can read nothing written from now on. The content stays as it is. A
+    /// removed KMS key is named by its ARN (`ARN+ROLE` to pick one role's entry).
+    pub fn rekey(
+        &mut self,
+        add: &[String],
+        rm: &[String],
+        add_kms: &[String],
+        rm_kms: &[String],
+    ) -> Result<(), EditError> {
         let rekey = |message: String| EditError::Rekey { message };
         let added = parse_recipients(add)?;
         let removed = parse_recipients(rm)?;
@@ -289,7 +344,28 @@ impl Editor {
                 self.recipients.push(new);
             }
         }
-        if self.recipients.is_empty() {
+        let added_kms = parse_kms(add_kms)?;
+        for gone in parse_kms(rm_kms)? {
+            let matches =
+                |k: &KmsKey| k.arn() == gone.arn() && (gone.role().is_empty() || k.role() == gone.role());
+            if !self.kms.iter().any(matches) {
+                return Err(rekey(format!(
+                    "{} is not an AWS KMS key of the catalog",
+                    shown(&gone.label())
+                )));
+            }
+            self.kms.retain(|k| !matches(k));
+        }
+        for new in added_kms {
+            if !self
+                .kms
+                .iter()
+                .any(|k| k.arn() == new.arn() && k.role() == new.role())
+            {
+                self.kms.push(new);
+            }
+        }
+        if self.recipients.is_empty() && self.kms.is_empty() {
             return Err(rekey("it would leave the catalog with no recipient".to_owned()));
         }
         // No stash: a fresh data key and fresh IVs for every value.
@@ -408,6 +484,11 @@ impl Editor {
         self.add("clusters", "cluster", name, fields)
     }
 
+    /// The fields of cluster `name`, to change in place.
+    pub fn cluster_mut(&mut self, name: &str) -> Result<&mut Vec<(String, Value)>, EditError> {
+        self.entry_mut("clusters", "cluster", name)
+    }
+
     /// Removes cluster `name`.
     pub fn remove_cluster(&mut self, name: &str) -> Result<(), EditError> {
         self.remove("clusters", "cluster", name)
@@ -428,6 +509,11 @@ impl Editor {
         let checked = self.check()?;
         let options = EncryptOptions {
             recipients: self.recipients.clone(),
+            kms: KmsRecipients {
+                keys: self.kms.clone(),
+                access: self.kms_access.clone(),
+                previous: Vec::new(),
+            },
             rule: Rule::EncryptAll,
             mac_only_encrypted: false,
             last_modified: LastModified::now(),
@@ -436,13 +522,16 @@ impl Editor {
             .decrypted
             .as_ref()
             .map_or(Randomness::Fresh, Randomness::Edit);
-        let text =
-            sops::encrypt(std::slice::from_ref(&self.root), &options, randomness).map_err(|source| {
-                EditError::Encrypt {
-                    path: self.shown.clone(),
-                    source,
-                }
-            })?;
+        let text = sops::encrypt_with_comments(
+            std::slice::from_ref(&self.root),
+            &self.comments,
+            &options,
+            randomness,
+        )
+        .map_err(|source| EditError::Encrypt {
+            path: self.shown.clone(),
+            source,
+        })?;
         write_atomically(
             &self.path,
             text.as_bytes(),
@@ -554,7 +643,13 @@ mod tests {
 
     fn new_catalog(dir: &Path) -> PathBuf {
         let path = dir.join("pullseal.catalog.yaml");
-        let editor = Editor::init(&path, &[identity().to_public().to_string()]).unwrap();
+        let editor = Editor::init(
+            &path,
+            &[identity().to_public().to_string()],
+            &[],
+            KmsAccess::default(),
+        )
+        .unwrap();
         editor.save().unwrap();
         path
     }
@@ -580,10 +675,22 @@ mod tests {
             let mode = fs_err::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
-        let err = Editor::init(&path, &[identity().to_public().to_string()]).unwrap_err();
+        let err = Editor::init(
+            &path,
+            &[identity().to_public().to_string()],
+            &[],
+            KmsAccess::default(),
+        )
+        .unwrap_err();
         let shown = err.to_string().replace(&*dir.path().to_string_lossy(), "DIR");
         insta::assert_snapshot!(shown, @"DIR/pullseal.catalog.yaml exists; catalog init does not overwrite a file");
-        let err = Editor::init(&dir.path().join("x.yaml"), &["age1nope".to_owned()]).unwrap_err();
+        let err = Editor::init(
+            &dir.path().join("x.yaml"),
+            &["age1nope".to_owned()],
+            &[],
+            KmsAccess::default(),
+        )
+        .unwrap_err();
         insta::assert_snapshot!(err.to_string(), @"age1nope is not an age recipient (age1...)");
     }
 

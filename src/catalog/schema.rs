@@ -22,7 +22,7 @@ use super::{Allow, Cluster, Globs, Registry, RegistryType, SealMode};
 use crate::reference::{ReferenceError, RegistryName, Server, is_dns_label};
 use crate::registry::{Field, FieldKind, Given, Input, Provider};
 use crate::seal::{Certificate, Scope};
-use crate::sops::Value;
+use crate::sops::{KmsKey, Value};
 
 pub(super) const API_VERSION: &str = "pullseal.io/v1alpha1";
 pub(super) const KIND: &str = "RegistryCatalog";
@@ -495,6 +495,7 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
         }
     };
     let age_recipients = age_recipients(&f, seal, problems);
+    let kms = kms_keys(&f, seal, problems);
     sops_settings(&f, seal, problems);
     let scope = match f.string("scope", problems, false) {
         None => Some(Scope::Strict),
@@ -531,19 +532,12 @@ fn cluster(name: &str, value: &Value, registries: &[&str], problems: &mut Proble
         certificate,
         kubelet_credentials: kubelet_credentials.flatten(),
         age_recipients: age_recipients?,
+        kms: kms?,
     })
 }
 
-/// What a `seal: sops` cluster refuses: `kms` (not implemented, whatever the seal), and the
-/// sealed-secrets fields, which mean nothing there.
+/// What a `seal: sops` cluster refuses: the sealed-secrets fields, which mean nothing there.
 fn sops_settings(f: &Fields<'_>, seal: Option<SealMode>, problems: &mut Problems) {
-    if f.get("kms").is_some() {
-        problems.add(
-            &f.field("kms"),
-            "is not supported: pullseal encrypts a seal: sops cluster's Secrets to age recipients \
-             only (ageRecipients); AWS KMS is not implemented",
-        );
-    }
     if seal == Some(SealMode::Sops) {
         // A sops value is bound to its key path only (its additional data), not to a name or
         // namespace, and it needs no certificate: say so rather than ignore what was meant.
@@ -562,6 +556,55 @@ fn sops_settings(f: &Fields<'_>, seal: Option<SealMode>, problems: &mut Problems
             );
         }
     }
+}
+
+/// `kms`: AWS KMS keys (`ARN` or `ARN+ROLE_ARN`, as sops's `--kms` takes them) a `seal: sops`
+/// cluster's Secrets are also encrypted with, optional there and refused elsewhere; none
+/// repeated. As with `ageRecipients`, a problem names the entry's index, not its text.
+fn kms_keys(f: &Fields<'_>, seal: Option<SealMode>, problems: &mut Problems) -> Option<Vec<KmsKey>> {
+    let field = f.field("kms");
+    let Some(value) = f.get("kms") else {
+        return Some(Vec::new());
+    };
+    if seal.is_some_and(|s| s != SealMode::Sops) {
+        problems.add(&field, "is only used with seal: sops; leave it out");
+        return None;
+    }
+    let Value::Seq(items) = value else {
+        problems.add(
+            &field,
+            format_args!("must be a list of AWS KMS key ARNs, found {}", type_name(value)),
+        );
+        return None;
+    };
+    let mut keys: Vec<(usize, KmsKey)> = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let entry = format!("{field}[{i}]");
+        let Value::Str(s) = item else {
+            problems.add(
+                &entry,
+                format_args!("must be a string, found {}", type_name(item)),
+            );
+            ok = false;
+            continue;
+        };
+        let Ok(key) = KmsKey::parse(s.expose_secret()) else {
+            problems.add(
+                &entry,
+                "is not an AWS KMS key ARN (arn:aws:kms:<region>:<account>:key/<id> or \
+                 :alias/<name>, optionally +<role ARN>, as sops --kms takes it)",
+            );
+            ok = false;
+            continue;
+        };
+        if let Some((first, _)) = keys.iter().find(|(_, seen)| *seen == key) {
+            problems.add(&entry, format_args!("repeats {field}[{first}]"));
+            ok = false;
+        }
+        keys.push((i, key));
+    }
+    ok.then(|| keys.into_iter().map(|(_, k)| k).collect())
 }
 
 /// `ageRecipients`: required for `seal: sops` and refused elsewhere; each entry an age X25519
@@ -1369,7 +1412,7 @@ mod tests {
     }
 
     #[test]
-    fn sops_clusters_take_age_recipients_only() {
+    fn sops_clusters_take_age_recipients_and_kms_keys() {
         const R1: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
         let seq = |items: &[&str]| Value::Seq(items.iter().map(|i| s(i)).collect());
         let root = catalog(
@@ -1407,6 +1450,29 @@ mod tests {
                         ("kms", seq(&["arn:aws:kms:eu-west-1:123456789012:key/hunter2"])),
                     ]),
                 ),
+                (
+                    "bad-kms",
+                    map(&[
+                        ("seal", s("sops")),
+                        ("ageRecipients", seq(&[R1])),
+                        (
+                            "kms",
+                            Value::Seq(vec![
+                                s("arn:aws:kms:eu-west-1:123456789012:key/k1"),
+                                s("hunter2"),
+                                s("arn:aws:kms:eu-west-1:123456789012:key/k1"),
+                                Value::Int(1),
+                            ]),
+                        ),
+                    ]),
+                ),
+                (
+                    "plain-kms",
+                    map(&[
+                        ("seal", s("none")),
+                        ("kms", seq(&["arn:aws:kms:eu-west-1:123456789012:key/k1"])),
+                    ]),
+                ),
                 ("none", map(&[("seal", s("none")), ("ageRecipients", seq(&[R1]))])),
             ]),
         );
@@ -1422,9 +1488,12 @@ mod tests {
         clusters.bad-recipients.ageRecipients[3]: repeats clusters.bad-recipients.ageRecipients[1]
         clusters.bad-recipients.ageRecipients[4]: is not an age X25519 recipient (age1 followed by 58 Bech32 characters, as `age-keygen -y` prints it); plugin and SSH recipients are not supported
         clusters.one-string.ageRecipients: must be a list of age recipients, found a string
-        clusters.sealed-settings.kms: is not supported: pullseal encrypts a seal: sops cluster's Secrets to age recipients only (ageRecipients); AWS KMS is not implemented
         clusters.sealed-settings.scope: is not used with seal: sops (a SOPS-encrypted Secret is bound to no name or namespace: sops authenticates values by their key path); leave it out
         clusters.sealed-settings.certificate: is not used with seal: sops (Flux decrypts with the age identity whose recipient is in ageRecipients); leave it out
+        clusters.bad-kms.kms[1]: is not an AWS KMS key ARN (arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>, optionally +<role ARN>, as sops --kms takes it)
+        clusters.bad-kms.kms[2]: repeats clusters.bad-kms.kms[0]
+        clusters.bad-kms.kms[3]: must be a string, found an integer
+        clusters.plain-kms.kms: is only used with seal: sops; leave it out
         clusters.none.ageRecipients: is only used with seal: sops; leave it out
         "#);
         let root = catalog(
@@ -1435,5 +1504,43 @@ mod tests {
         assert_eq!(clusters["flux"].seal, SealMode::Sops);
         assert_eq!(clusters["flux"].age_recipients.len(), 1);
         assert_eq!(clusters["flux"].age_recipients[0].to_string(), R1);
+        assert!(clusters["flux"].kms.is_empty());
+    }
+
+    #[test]
+    fn a_sops_cluster_takes_kms_arns_as_sops_writes_them() {
+        const R1: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        let seq = |items: &[&str]| Value::Seq(items.iter().map(|i| s(i)).collect());
+        let arn = "arn:aws:kms:eu-west-1:123456789012:key/k1";
+        let root = catalog(
+            map(&[("company", registry_with(&[]))]),
+            map(&[(
+                "flux",
+                map(&[
+                    ("seal", s("sops")),
+                    ("ageRecipients", seq(&[R1])),
+                    ("kms", seq(&[arn])),
+                ]),
+            )]),
+        );
+        let (_, clusters) = check(&root).unwrap();
+        assert_eq!(clusters["flux"].kms[0].arn(), arn);
+        let with_role = format!("{arn}+arn:aws:iam::123456789012:role/flux");
+        let root = catalog(
+            map(&[("company", registry_with(&[]))]),
+            map(&[(
+                "flux",
+                map(&[
+                    ("seal", s("sops")),
+                    ("ageRecipients", seq(&[R1])),
+                    ("kms", seq(&[arn, &with_role])),
+                ]),
+            )]),
+        );
+        let (_, clusters) = check(&root).unwrap();
+        assert_eq!(
+            clusters["flux"].kms[1].role(),
+            "arn:aws:iam::123456789012:role/flux"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `pullseal catalog`: the admin's commands on the catalog (init, add, set, rotate, rm, ls,
-//! show, cluster add and rm). Arguments only: the edits are `catalog::edit`'s, the runs
+//! show, rekey, cluster add, set and rm). Arguments only: the edits are `catalog::edit`'s, the runs
 //! `frontend/catalog.rs`'s.
 //!
 //! What this module must *not* do: take a secret as a plain argument. A password, a key file's
@@ -35,11 +35,11 @@ pub struct CatalogArgs {
 /// The subcommands of `pullseal catalog`.
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// Create a new, empty catalog encrypted to the given age recipients; refuses to
-    /// overwrite a file.
-    #[command(
-        after_help = "Example: pullseal catalog init --age age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-    )]
+    /// Create a new, empty catalog encrypted to the given age recipients and AWS KMS keys;
+    /// refuses to overwrite a file.
+    #[command(after_help = "Examples:\n  \
+        pullseal catalog init --age age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  \
+        pullseal catalog init --age age1ql3z7... --kms arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")]
     Init(InitArgs),
     /// Add a registry; the catalog's own checks decide what its type needs.
     #[command(after_help = "Examples:\n  \
@@ -54,11 +54,12 @@ pub enum CatalogCommand {
         pullseal catalog set quay-team --allow-namespace 'shop-*' --allow-namespace web\n  \
         pullseal catalog set company --server registry.example.com:5000 --unset email")]
     Set(SetArgs),
-    /// Re-encrypt the catalog to a new set of age recipients under a new data key; the
-    /// content is kept, every value gets new ciphertext.
+    /// Re-encrypt the catalog to a new set of age recipients and AWS KMS keys under a new
+    /// data key; the content is kept, every value gets new ciphertext.
     #[command(after_help = "Examples:\n  \
         pullseal catalog rekey --add-age age1newadmin...\n  \
-        pullseal catalog rekey --rm-age age1leaver... --add-age age1successor...")]
+        pullseal catalog rekey --rm-age age1leaver... --add-age age1successor...\n  \
+        pullseal catalog rekey --add-kms arn:aws:kms:eu-west-1:123456789012:alias/catalog --rm-kms arn:aws:kms:eu-west-1:123456789012:key/old")]
     Rekey(RekeyArgs),
     /// Replace a registry's credential; everything else is kept.
     #[command(after_help = "Examples:\n  \
@@ -76,7 +77,13 @@ pub enum CatalogCommand {
     #[command(after_help = "Example: pullseal catalog show quay-team")]
     Show(ShowArgs),
     /// Manage the catalog's clusters.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        pullseal catalog cluster add prod-eu --cert prod.crt\n  \
+        pullseal catalog cluster set prod-eu --scope namespace-wide\n  \
+        pullseal catalog cluster rm prod-eu"
+    )]
     Cluster(ClusterCommand),
 }
 
@@ -89,6 +96,15 @@ pub enum ClusterCommand {
         A certificate that expires within 30 days is a warning."
     )]
     Add(ClusterAddArgs),
+    /// Change a cluster's certificate, scope, seal, age recipients or kubelet credentials;
+    /// the other fields and their ciphertext are kept.
+    #[command(after_help = "Examples:\n  \
+        kubeseal --fetch-cert > prod.crt && pullseal catalog cluster set prod-eu --cert prod.crt\n  \
+        pullseal catalog cluster set prod-eu --scope namespace-wide --unset kubeletCredentials\n  \
+        pullseal catalog cluster set flux --age-recipient age1... --age-recipient age1...\n  \
+        pullseal catalog cluster set edge --seal sops --age-recipient age1... --unset certificate --unset scope\n\
+        A certificate that expires within 30 days is a warning.")]
+    Set(ClusterSetArgs),
     /// Remove a cluster.
     #[command(after_help = "Example: pullseal catalog cluster rm prod-eu")]
     Rm(NameArgs),
@@ -96,10 +112,17 @@ pub enum ClusterCommand {
 
 /// Arguments of `pullseal catalog init`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("recipients").args(["age", "kms"]).required(true).multiple(true)))]
 pub struct InitArgs {
     /// An age recipient (public key) the catalog is encrypted to (repeatable).
-    #[arg(long = "age", value_name = "RECIPIENT", required = true)]
+    #[arg(long = "age", value_name = "RECIPIENT")]
     pub age: Vec<String>,
+
+    /// An AWS KMS key the catalog is encrypted with, ARN or ARN+ROLE_ARN as sops takes it
+    /// (repeatable); needs the cargo feature kms and AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_KMS) for kms:Encrypt.
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
 }
 
 /// Where a secret comes from: standard input or a file, never an argument.
@@ -295,23 +318,73 @@ pub struct ClusterAddArgs {
     #[arg(long = "age-recipient", value_name = "RECIPIENT")]
     pub age_recipients: Vec<String>,
 
+    /// For --seal sops: an AWS KMS key the cluster's Flux may decrypt with instead, ARN or
+    /// ARN+ROLE_ARN (repeatable; rendering then calls kms:Encrypt).
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
+
     /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable).
     #[arg(long = "kubelet-credentials", value_name = "GLOB")]
     pub kubelet_credentials: Vec<String>,
 }
 
+/// Arguments of `pullseal catalog cluster set`.
+#[derive(Debug, Args)]
+pub struct ClusterSetArgs {
+    /// The cluster's name.
+    pub name: String,
+
+    /// A new sealed-secrets controller certificate (PEM), from kubeseal --fetch-cert.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// The sealed-secrets scope: strict, namespace-wide or cluster-wide.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// How its secrets are sealed: sealed-secrets, sops or none.
+    #[arg(long, value_name = "SEAL")]
+    pub seal: Option<String>,
+
+    /// For seal sops: an age recipient the cluster's Flux decrypts with (repeatable; replaces
+    /// the list).
+    #[arg(long = "age-recipient", value_name = "RECIPIENT")]
+    pub age_recipients: Vec<String>,
+
+    /// For seal sops: an AWS KMS key the cluster's Flux may decrypt with, ARN or ARN+ROLE_ARN
+    /// (repeatable; replaces the list).
+    #[arg(long = "kms", value_name = "ARN")]
+    pub kms: Vec<String>,
+
+    /// Registry-name globs this cluster's kubelet pulls with its own credentials (repeatable;
+    /// replaces the list).
+    #[arg(long = "kubelet-credentials", value_name = "GLOB")]
+    pub kubelet_credentials: Vec<String>,
+
+    /// Remove a field: seal, scope, certificate, ageRecipients, kms or kubeletCredentials
+    /// (repeatable).
+    #[arg(long, value_name = "FIELD")]
+    pub unset: Vec<String>,
+}
+
 /// Arguments of `pullseal catalog rekey`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").args(["add_age", "rm_age", "add_kms", "rm_kms"]).required(true).multiple(true)))]
 pub struct RekeyArgs {
     /// An age recipient to add (repeatable).
-    #[arg(
-        long = "add-age",
-        value_name = "RECIPIENT",
-        required_unless_present = "rm_age"
-    )]
+    #[arg(long = "add-age", value_name = "RECIPIENT")]
     pub add_age: Vec<String>,
 
     /// An age recipient to remove (repeatable).
     #[arg(long = "rm-age", value_name = "RECIPIENT")]
     pub rm_age: Vec<String>,
+
+    /// An AWS KMS key to add, ARN or ARN+ROLE_ARN as sops takes it (repeatable); needs the
+    /// cargo feature kms and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for kms:Encrypt.
+    #[arg(long = "add-kms", value_name = "ARN")]
+    pub add_kms: Vec<String>,
+
+    /// An AWS KMS key to remove, by its ARN (repeatable).
+    #[arg(long = "rm-kms", value_name = "ARN")]
+    pub rm_kms: Vec<String>,
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::registry::v2::ConnectTo;
+
 /// Arguments of `pullseal validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -51,6 +53,21 @@ pub struct ValidateArgs {
     /// insecure-registries). Loopback hosts may use plain HTTP without it.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Also trust the CA certificates in this PEM file (besides the Mozilla roots built in),
+    /// for registries and token services behind a company's private CA. Repeatable. Example:
+    /// --ca-file /etc/pki/company-root.pem
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Connect to HOST2:PORT2 instead of HOST:PORT, keeping HOST for TLS (SNI and the
+    /// certificate checked) and the Host header, as curl's --connect-to: to check one node of
+    /// a registry, or a mirror. An empty HOST or PORT matches any; an empty HOST2 or PORT2
+    /// keeps the original; IPv6 in brackets. Repeatable, the first match wins; no proxy is
+    /// used with it. Plain HTTP stays allowed only where both HOST and HOST2 are loopback (or
+    /// with --insecure). Example: --connect-to registry.example.com:443:10.0.4.21:443
+    #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<ConnectTo>,
 
     /// The report's form.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]

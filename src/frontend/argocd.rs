@@ -19,9 +19,9 @@
 //! What this module must *not* do: parse manifests (that is `manifest` and `render`), print
 //! before the render succeeded, or show a tool's output on stdout unrendered.
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::inputs::{MAX_INPUT_BYTES, io, locate_catalog, read_inputs};
 use super::{checked_namespace, warn};
@@ -30,9 +30,11 @@ use crate::cli::GenerateArgs;
 use crate::error::{Error, shown, shown_path};
 use crate::manifest::{Source, Stream};
 use crate::render::{self, Options};
-use crate::sops::Identities;
 
 use super::Env;
+
+/// How much of a tool's stderr is kept for a warning or an error's cause.
+const MAX_TOOL_STDERR: u64 = 1 << 20;
 
 /// What can stop `pullseal argocd generate` before or around the render.
 #[derive(Debug, thiserror::Error)]
@@ -181,13 +183,17 @@ pub(super) fn generate(
     if !stream.has_object() {
         return Err(ArgocdError::Empty { what }.into());
     }
-    let identities = Identities::discover(None, &|name| env.var(name)).map_err(Error::Identities)?;
+    let identities = super::identities(None, env)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let cluster = choose_cluster(env, &catalog)?;
     let options = Options {
         namespace,
         project,
         aws: crate::registry::ecr_token::AwsEndpoints::from_env(|name| env.var(name)),
+        kms: crate::render::FluxKms {
+            access: crate::sops::KmsAccess::from_env(|name| env.var(name)),
+            ..crate::render::FluxKms::default()
+        },
         ..Options::new(cluster)
     };
     let result = render::render(&stream, &catalog, &options)?;
@@ -279,8 +285,15 @@ fn run_tool(
         .map(shown)
         .collect::<Vec<_>>()
         .join(" ");
-    let output = match Command::new(tool).args(args).current_dir(dir).output() {
-        Ok(output) => output,
+    let spawned = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(ArgocdError::MissingTool {
                 dir: dir.to_path_buf(),
@@ -291,32 +304,55 @@ fn run_tool(
         }
         Err(err) => return Err(io("run", Path::new(tool))(err)),
     };
-    if !output.status.success() {
+    let source = Path::new(&format!("<{command}>")).to_path_buf();
+    // Both pipes are read while the tool runs, each within a bound: a tool that writes without
+    // end must not take all memory (stdout is refused past the input limit, the tool killed),
+    // nor stall on a full stderr pipe (its first MiB is kept, the rest read and dropped).
+    let tool_stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let _ = (&mut pipe).take(MAX_TOOL_STDERR).read_to_end(&mut kept);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+            kept
+        })
+    });
+    let mut out = Vec::new();
+    let read = child.stdout.take().map_or(Ok(0), |pipe| {
+        pipe.take(MAX_INPUT_BYTES.saturating_add(1)).read_to_end(&mut out)
+    });
+    let too_big = u64::try_from(out.len()).map_or(true, |len| len > MAX_INPUT_BYTES);
+    if too_big || read.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(io("run", Path::new(tool)))?;
+    let err_bytes = tool_stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    read.map_err(io("read", &source))?;
+    if too_big {
+        return Err(io("read", &source)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the output is larger than {} MiB", MAX_INPUT_BYTES >> 20),
+        )));
+    }
+    if !status.success() {
         return Err(ArgocdError::ToolFailed {
             command,
             dir: dir.to_path_buf(),
-            status: output.status.to_string(),
-            source: ToolStderr(String::from_utf8_lossy(&output.stderr).into_owned()),
+            status: status.to_string(),
+            source: ToolStderr(String::from_utf8_lossy(&err_bytes).into_owned()),
         }
         .into());
     }
-    let warnings = ToolStderr(String::from_utf8_lossy(&output.stderr).into_owned());
+    let warnings = ToolStderr(String::from_utf8_lossy(&err_bytes).into_owned());
     if !warnings.0.trim().is_empty() {
         let _ = writeln!(stderr, "{tool}: {warnings}");
     }
-    let too_big = u64::try_from(output.stdout.len()).map_or(true, |len| len > MAX_INPUT_BYTES);
-    let text = String::from_utf8(output.stdout)
-        .ok()
-        .filter(|_| !too_big)
-        .ok_or_else(|| {
-            io("read", Path::new(&format!("<{command}>")))(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "the output is not UTF-8 text, or larger than {} MiB",
-                    MAX_INPUT_BYTES >> 20
-                ),
-            ))
-        })?;
+    let text = String::from_utf8(out).map_err(|_| {
+        io("read", &source)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the output is not UTF-8 text",
+        ))
+    })?;
+    super::inputs::no_nul(&text).map_err(io("read", &source))?;
     let name = format!("<{command}>");
     Ok((Stream::new(vec![Source { name, text }]), format!("`{command}`")))
 }

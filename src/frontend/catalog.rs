@@ -16,17 +16,17 @@ use secrecy::{ExposeSecret as _, SecretString};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::inputs::{io, locate_catalog};
+use super::inputs::{io, locate_catalog, without_path};
 use super::{Env, Report};
-use crate::catalog::edit::{Checked, Editor, set_field, text};
+use crate::catalog::edit::{Checked, EditError, Editor, set_field, text};
 use crate::catalog::{Cluster, DEFAULT_FILE, Registry, SealMode};
 use crate::cli::{
-    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, FieldArgs, OutputFormat,
-    RotateArgs, SecretArgs, SetArgs,
+    AddArgs, CatalogArgs, CatalogCommand, ClusterAddArgs, ClusterCommand, ClusterSetArgs, FieldArgs,
+    InitArgs, OutputFormat, RmArgs, RotateArgs, SecretArgs, SetArgs,
 };
 use crate::error::{Error, shown, shown_path};
 use crate::registry::Credentials;
-use crate::sops::{Identities, Value};
+use crate::sops::{self, KmsAccess, Value};
 
 /// A certificate that expires within this many days is warned about (sealed-secrets renews
 /// its key every 30 days by default).
@@ -60,23 +60,10 @@ pub(crate) fn run(
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     if let CatalogCommand::Init(init) = &args.command {
         let path = args.catalog.clone().unwrap_or_else(|| cwd.join(DEFAULT_FILE));
-        Editor::init(&path, &init.age)?.save()?;
-        let _ = writeln!(
-            report,
-            "created the empty catalog {} for {} age {}",
-            shown_path(&path),
-            init.age.len(),
-            if init.age.len() == 1 {
-                "recipient"
-            } else {
-                "recipients"
-            }
-        );
-        return Ok(());
+        return create(&path, init, env, report);
     }
     let path = locate_catalog(args.catalog.as_deref(), &cwd)?;
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
+    let identities = super::identities(args.age_key_file.as_deref(), env)?;
     let mut editor = Editor::open(&path, &identities)?;
     let done = match &args.command {
         CatalogCommand::Init(_) => return Ok(()),
@@ -104,36 +91,12 @@ pub(crate) fn run(
             format!("rotated the credential of registry {}", shown(&rotate.name))
         }
         CatalogCommand::Rekey(rekey) => {
-            editor.rekey(&rekey.add_age, &rekey.rm_age)?;
+            editor.rekey(&rekey.add_age, &rekey.rm_age, &rekey.add_kms, &rekey.rm_kms)?;
             "re-encrypted the catalog under a new data key".to_owned()
         }
         CatalogCommand::Rm(rm) => {
             if !rm.check.is_empty() {
-                let scan_args = crate::cli::RenderArgs {
-                    inputs: rm.check.clone(),
-                    catalog: Some(path.clone()),
-                    age_key_file: args.age_key_file.clone(),
-                    cluster: rm.cluster.clone(),
-                    all_clusters: false,
-                    out_dir: None,
-                    namespace: None,
-                    pod_specs: Vec::new(),
-                    secret_name: None,
-                    instance: None,
-                };
-                let (_, _, uses) = super::usage::scan(&scan_args, env, stdin, report)?;
-                let still: Vec<String> = uses
-                    .iter()
-                    .filter(|u| u.registries.iter().any(|r| r.as_str() == rm.name))
-                    .map(|u| format!("{}: {}", u.origin, u.object))
-                    .collect();
-                if !still.is_empty() {
-                    return Err(crate::catalog::edit::EditError::StillUsed {
-                        name: rm.name.clone(),
-                        uses: still,
-                    }
-                    .into());
-                }
+                check_unused(args, rm, &path, env, stdin, report)?;
             }
             editor.remove_registry(&rm.name)?;
             format!("removed registry {}", shown(&rm.name))
@@ -142,18 +105,93 @@ pub(crate) fn run(
             editor.add_cluster(&add.name, cluster_fields(add)?)?;
             format!("added cluster {}", shown(&add.name))
         }
+        CatalogCommand::Cluster(ClusterCommand::Set(set)) => {
+            apply_cluster_set(&mut editor, set)?;
+            format!("changed cluster {}", shown(&set.name))
+        }
         CatalogCommand::Cluster(ClusterCommand::Rm(rm)) => {
             editor.remove_cluster(&rm.name)?;
             format!("removed cluster {}", shown(&rm.name))
         }
     };
     let checked = editor.save()?;
-    if let CatalogCommand::Cluster(ClusterCommand::Add(add)) = &args.command {
+    let changed_cluster = match &args.command {
+        CatalogCommand::Cluster(ClusterCommand::Add(add)) => Some(&add.name),
+        CatalogCommand::Cluster(ClusterCommand::Set(set)) => Some(&set.name),
+        _ => None,
+    };
+    if let Some(cluster) = changed_cluster {
         let mut only = checked;
-        only.1.retain(|name, _| *name == add.name);
+        only.1.retain(|name, _| name == cluster);
         warn_certificates(&only, report);
     }
     let _ = writeln!(report, "{done} in {}", shown_path(&path));
+    Ok(())
+}
+
+/// `rm --check`: refuses while the manifests given still use the registry, naming each
+/// workload.
+fn check_unused(
+    args: &CatalogArgs,
+    rm: &RmArgs,
+    path: &Path,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+    report: &mut Report<'_>,
+) -> Result<(), Error> {
+    let scan_args = crate::cli::RenderArgs {
+        inputs: rm.check.clone(),
+        catalog: Some(path.to_path_buf()),
+        age_key_file: args.age_key_file.clone(),
+        cluster: rm.cluster.clone(),
+        all_clusters: false,
+        out_dir: None,
+        namespace: None,
+        pod_specs: Vec::new(),
+        secret_name: None,
+        instance: None,
+    };
+    let (_, _, uses) = super::usage::scan(&scan_args, env, stdin, report)?;
+    let still: Vec<String> = uses
+        .iter()
+        .filter(|u| u.registries.iter().any(|r| r.as_str() == rm.name))
+        .map(|u| format!("{}: {}", u.origin, u.object))
+        .collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(EditError::StillUsed {
+            name: rm.name.clone(),
+            uses: still,
+        }
+        .into())
+    }
+}
+
+/// `catalog init`: the new, empty catalog at `path`, encrypted to the age recipients and
+/// AWS KMS keys given (the KMS calls with the environment's AWS keys).
+fn create(path: &Path, init: &InitArgs, env: &dyn Env, report: &mut Report<'_>) -> Result<(), Error> {
+    Editor::init(
+        path,
+        &init.age,
+        &init.kms,
+        KmsAccess::from_env(|name| env.var(name)),
+    )?
+    .save()?;
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut keys = Vec::new();
+    if !init.age.is_empty() {
+        keys.push(count(init.age.len(), "age recipient", "age recipients"));
+    }
+    if !init.kms.is_empty() {
+        keys.push(count(init.kms.len(), "AWS KMS key", "AWS KMS keys"));
+    }
+    let _ = writeln!(
+        report,
+        "created the empty catalog {} for {}",
+        shown_path(path),
+        keys.join(" and ")
+    );
     Ok(())
 }
 
@@ -219,15 +257,35 @@ impl Secrets {
 }
 
 fn read_stdin(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut bytes = Zeroizing::new(Vec::new());
-    stdin
-        .read_to_end(&mut bytes)
-        .map_err(io("read", Path::new("<stdin>")))?;
-    Ok(bytes)
+    read_bounded(stdin, Path::new("<stdin>"))
 }
 
 fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    fs_err::read(path).map(Zeroizing::new).map_err(io("read", path))
+    let file = fs_err::File::open(path).map_err(io("read", path))?;
+    read_bounded(file, path)
+}
+
+/// Reads a secret or certificate, at most as much as a whole catalog may hold: no more could be
+/// stored, and a wrong path (`/dev/zero`, a disk image) must not be read into memory whole.
+fn read_bounded(from: impl Read, path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    read_limited(from).map_err(|err| io("read", path)(err))
+}
+
+/// [`read_bounded`] without a path, for callers that name the file in their own error.
+fn read_limited(from: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let limit = u64::try_from(sops::MAX_FILE_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Zeroizing::new(Vec::new());
+    from.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than the {} MiB a whole catalog may be",
+                sops::MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `bytes` as a secret: UTF-8 text, one trailing newline dropped when `trim` (what `echo` and
@@ -395,25 +453,119 @@ fn apply_rotate(editor: &mut Editor, rotate: &RotateArgs, stdin: &mut dyn Read) 
     Ok(())
 }
 
-fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
+/// The fields `catalog cluster set --unset` may remove.
+const CLUSTER_UNSETTABLE: &[&str] = &[
+    "seal",
+    "scope",
+    "certificate",
+    "ageRecipients",
+    "kms",
+    "kubeletCredentials",
+];
+
+/// A cluster's fields from `add` or `set` options, in the order the catalog usually writes
+/// them; the certificate is read from its file.
+fn cluster_settings(
+    name: &str,
+    seal: Option<&String>,
+    scope: Option<&String>,
+    cert: Option<&std::path::PathBuf>,
+    age_recipients: &[String],
+    kms: &[String],
+    kubelet_credentials: &[String],
+) -> Result<Vec<(String, Value)>, Error> {
     let mut fields = Vec::new();
-    if let Some(seal) = &add.seal {
+    if let Some(seal) = seal {
         fields.push(("seal".to_owned(), text(seal)));
     }
-    if let Some(scope) = &add.scope {
+    if let Some(scope) = scope {
         fields.push(("scope".to_owned(), text(scope)));
     }
-    if let Some(cert) = &add.cert {
-        let pem = fs_err::read_to_string(cert).map_err(io("read", cert))?;
+    if let Some(cert) = cert {
+        let field_error = |source: std::io::Error| EditError::ReadField {
+            what: "cluster",
+            name: name.to_owned(),
+            field: "certificate",
+            path: cert.clone(),
+            source: without_path(source, cert),
+        };
+        let file = fs_err::File::open(cert).map_err(field_error)?;
+        let bytes = read_limited(file).map_err(field_error)?;
+        let pem = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            field_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
         fields.push(("certificate".to_owned(), text(&pem)));
     }
-    if !add.age_recipients.is_empty() {
-        fields.push(("ageRecipients".to_owned(), globs(&add.age_recipients)));
+    if !age_recipients.is_empty() {
+        fields.push(("ageRecipients".to_owned(), globs(age_recipients)));
     }
-    if !add.kubelet_credentials.is_empty() {
-        fields.push(("kubeletCredentials".to_owned(), globs(&add.kubelet_credentials)));
+    if !kms.is_empty() {
+        fields.push(("kms".to_owned(), globs(kms)));
+    }
+    if !kubelet_credentials.is_empty() {
+        fields.push(("kubeletCredentials".to_owned(), globs(kubelet_credentials)));
     }
     Ok(fields)
+}
+
+fn cluster_fields(add: &ClusterAddArgs) -> Result<Vec<(String, Value)>, Error> {
+    cluster_settings(
+        &add.name,
+        add.seal.as_ref(),
+        add.scope.as_ref(),
+        add.cert.as_ref(),
+        &add.age_recipients,
+        &add.kms,
+        &add.kubelet_credentials,
+    )
+}
+
+/// `cluster set`: the fields given replace theirs in place (lists whole), `--unset` ones go;
+/// the schema check then judges the result, naming the cluster and field.
+fn apply_cluster_set(editor: &mut Editor, set: &ClusterSetArgs) -> Result<(), Error> {
+    let prefix = || format!("catalog cluster set {}", shown(&set.name));
+    for field in &set.unset {
+        if !CLUSTER_UNSETTABLE.contains(&field.as_str()) {
+            return Err(Error::Usage(format!(
+                "{}: --unset {}: not a field that can be removed (one of {})",
+                prefix(),
+                shown(field),
+                CLUSTER_UNSETTABLE.join(", ")
+            )));
+        }
+    }
+    // The name first: an unknown cluster is refused before any file is read.
+    editor.cluster_mut(&set.name)?;
+    let settings = cluster_settings(
+        &set.name,
+        set.seal.as_ref(),
+        set.scope.as_ref(),
+        set.cert.as_ref(),
+        &set.age_recipients,
+        &set.kms,
+        &set.kubelet_credentials,
+    )?;
+    if settings.is_empty() && set.unset.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: nothing to change: give --cert, --scope, --seal, --age-recipient, --kms, --kubelet-credentials or --unset",
+            prefix()
+        )));
+    }
+    if let Some((field, _)) = settings.iter().find(|(k, _)| set.unset.contains(k)) {
+        return Err(Error::Usage(format!(
+            "{}: {field} is both set and --unset",
+            prefix()
+        )));
+    }
+    let fields = editor.cluster_mut(&set.name)?;
+    fields.retain(|(k, _)| !set.unset.contains(k));
+    for (key, value) in settings {
+        set_field(fields, &key, value);
+    }
+    Ok(())
 }
 
 /// The strings of a list in the tree (globs: settings, not credentials).

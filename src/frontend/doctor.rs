@@ -284,7 +284,7 @@ fn catalog(c: &mut Checkup, args: &DoctorArgs, env: &dyn Env) -> Option<Catalog>
     };
     c.line(Level::Info, format!("catalog: {} ({how})", shown_path(&path)));
     let identities = match Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name)) {
-        Ok(identities) => identities,
+        Ok(identities) => identities.with_kms(sops::KmsAccess::from_env(|name| env.var(name))),
         Err(err) => {
             c.fail(Some("age identities"), Error::Identities(err));
             return None;
@@ -333,6 +333,22 @@ fn identities_and_recipients(c: &mut Checkup, identities: &Identities, catalog: 
             format!("catalog: encrypted to the age recipients {}", list(&shown_theirs)),
         );
     }
+    // A catalog with AWS KMS keys may open without any age identity.
+    let kms = catalog_kms_keys(catalog);
+    if !kms.is_empty() {
+        c.line(
+            Level::Info,
+            format!(
+                "catalog: also encrypted with the AWS KMS keys {} (AWS keys {} in the environment)",
+                list(&kms),
+                if identities.kms().has_keys() {
+                    "set"
+                } else {
+                    "not set"
+                }
+            ),
+        );
+    }
     let mut matched = false;
     for (source, recipient) in identities.recipients() {
         let line = format!("age identity: {recipient} from {}", shown(source));
@@ -345,7 +361,12 @@ fn identities_and_recipients(c: &mut Checkup, identities: &Identities, catalog: 
             None => c.line(Level::Info, line),
         }
     }
-    if identities.is_empty() {
+    if !kms.is_empty() && !matched {
+        c.line(
+            Level::Info,
+            "age identity: none that is a recipient of the catalog; one of its AWS KMS keys must open it",
+        );
+    } else if identities.is_empty() {
         c.line(
             Level::Warning,
             "age identity: none found; the catalog cannot be decrypted without one",
@@ -372,6 +393,19 @@ fn catalog_recipients(path: &Path) -> Option<Vec<String>> {
         return None;
     }
     sops::age_recipients(&text).ok()
+}
+
+/// The catalog's AWS KMS keys (ARN, role, context), shown; none when it cannot be read that far.
+fn catalog_kms_keys(path: &Path) -> Vec<String> {
+    let Ok(text) = fs_err::read_to_string(path) else {
+        return Vec::new();
+    };
+    if text.len() > sops::MAX_FILE_BYTES {
+        return Vec::new();
+    }
+    sops::kms_stanzas(&text)
+        .map(|stanzas| stanzas.iter().map(|s| shown(&s.key().label())).collect())
+        .unwrap_or_default()
 }
 
 /// `a, b, c`, or `(none)`.
@@ -778,6 +812,7 @@ mod tests {
             certificate: pem.map(|pem| Certificate::from_pem(pem).unwrap()),
             kubelet_credentials: None,
             age_recipients: Vec::new(),
+            kms: Vec::new(),
         }
     }
 

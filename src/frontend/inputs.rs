@@ -58,10 +58,19 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
             }
             continue;
         }
+        let boundary = boundary(input);
         for file in files_of(input, &mut read.warnings)? {
             let canonical = fs_err::canonicalize(&file).map_err(io("read", &file))?;
             if catalog.as_ref() == Some(&canonical) {
                 continue;
+            }
+            if let Some(root) = boundary.as_ref().filter(|root| !canonical.starts_with(root)) {
+                let why = format!(
+                    "resolves through a symbolic link to {}, outside {}; pullseal reads no file outside the repository (or, outside one, the directory) its inputs are in",
+                    shown_path(&canonical),
+                    shown_path(root)
+                );
+                return Err(io("read", &file)(std::io::Error::other(why)));
             }
             if !seen.insert(canonical.clone()) {
                 read.warnings.push(format!(
@@ -80,6 +89,26 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
         }
     }
     Ok(read)
+}
+
+/// Where the files read for `input` must really be, links followed: the repository that
+/// holds `input` (found from where `input` itself is, so a linked input cannot move it),
+/// else, for a directory, that directory. A checked-out repository decides what is in its
+/// manifests, not whatever its links point at on the machine (an age key, a token,
+/// `/proc/self/environ`): documents pass through unparsed, so anything read is output.
+/// A file named outside any repository is read wherever it leads.
+fn boundary(input: &Path) -> Option<PathBuf> {
+    let parent = input
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let home = fs_err::canonicalize(parent).ok()?;
+    let repository = home.ancestors().find(|dir| dir.join(".git").exists());
+    match repository {
+        Some(root) => Some(root.to_path_buf()),
+        None if input.is_dir() => fs_err::canonicalize(input).ok(),
+        None => None,
+    }
 }
 
 pub(super) fn read_stdin(stdin: &mut dyn Read, budget: &mut u64) -> Result<Source, Error> {
@@ -102,7 +131,26 @@ fn read_bounded(from: impl Read, budget: &mut u64) -> std::io::Result<String> {
         ));
     }
     *budget -= len;
+    no_nul(&text)?;
     Ok(text)
+}
+
+/// Refuses a text holding a NUL byte: YAML allows none anywhere in a stream, and a NUL in
+/// valid UTF-8 is the mark of UTF-16 without a byte-order mark or of a file that is not text.
+/// Checked on the whole input because documents pullseal does not parse are passed through
+/// as they are: without this, such a file would go out as "rendered", its annotated
+/// workloads unread.
+pub(super) fn no_nul(text: &str) -> std::io::Result<()> {
+    let Some(at) = memchr::memchr(0, text.as_bytes()) else {
+        return Ok(());
+    };
+    let line = 1 + crate::manifest::stream::count_lines(text.get(..at).unwrap_or(""));
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "it holds a NUL byte (line {line}), which YAML does not allow: is it UTF-16, or not a text file at all?"
+        ),
+    ))
 }
 
 /// An [`Error::Io`] for `action` on `path`.
@@ -297,6 +345,8 @@ mod tests {
     #[test]
     fn no_file_is_read_twice() {
         let tmp = tempfile::tempdir().unwrap();
+        // One repository holds both, so the links out of `app` stay inside it.
+        fs_err::create_dir_all(tmp.path().join(".git")).unwrap();
         let shared = tmp.path().join("shared");
         write(&shared.join("a.yaml"), "a: 1\n");
         let dir = tmp.path().join("app");
@@ -398,6 +448,41 @@ mod tests {
             locate_catalog(Some(Path::new("x.yaml")), &plain).unwrap(),
             Path::new("x.yaml")
         );
+    }
+
+    /// A checked-out repository (a CI job, an Argo CD app directory) must not make pullseal
+    /// copy a file from elsewhere on the machine into its output: a committed link
+    /// `app/key.yaml -> ~/.config/sops/age/keys.txt` or `-> /proc/self/environ` is passed
+    /// through unparsed, byte for byte, and the key that opens the catalog would be in the
+    /// rendered manifests.
+    #[test]
+    fn inputs_never_follow_a_link_out_of_the_repository() {
+        let (tmp, repo) = repository();
+        let secret = tmp.path().join("keys.txt");
+        write(&secret, "AGE-SECRET-KEY-1TEST\n");
+        let app = repo.join("apps/web");
+        write(&app.join("deploy.yaml"), "kind: Deployment\n");
+        write(&repo.join("shared/svc.yaml"), "kind: Service\n");
+        // Links that stay in the repository are followed, as before.
+        symlink("../../shared", app.join("shared")).unwrap();
+        let read = read_inputs(std::slice::from_ref(&app), Path::new("x"), &mut std::io::empty()).unwrap();
+        assert_eq!(names(&read, &app), ["deploy.yaml", "shared/svc.yaml"]);
+        symlink(&secret, app.join("key.yaml")).unwrap();
+        let base = fs_err::canonicalize(tmp.path()).unwrap().display().to_string();
+        for input in [app.clone(), app.join("key.yaml")] {
+            let Err(err) = read_inputs(&[input], Path::new("x"), &mut std::io::empty()) else {
+                panic!("a link out of the repository was read");
+            };
+            assert_eq!(err.exit_code(), 5);
+            let shown =
+                format!("{err}: {}", std::error::Error::source(&err).unwrap()).replace(&base, "[tmp]");
+            insta::allow_duplicates! { insta::assert_snapshot!(shown, @"cannot read [tmp]/repo/apps/web/key.yaml: resolves through a symbolic link to [tmp]/keys.txt, outside [tmp]/repo; pullseal reads no file outside the repository (or, outside one, the directory) its inputs are in"); }
+        }
+        // Outside any repository a directory is its own boundary.
+        let plain = tmp.path().join("plain");
+        write(&plain.join("a.yaml"), "a: 1\n");
+        symlink(&secret, plain.join("key.yaml")).unwrap();
+        assert!(read_inputs(&[plain], Path::new("x"), &mut std::io::empty()).is_err());
     }
 
     #[test]

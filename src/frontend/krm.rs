@@ -32,7 +32,7 @@ use std::path::Path;
 use super::inputs::{io, locate_catalog, read_stdin};
 use super::{Env, Settings, choose_cluster, default_namespace, load_catalog, options, warn};
 use crate::error::{Error, shown};
-use crate::manifest::stream::{BREAKS, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
 use crate::manifest::tree::{self, Kind, Node};
 use crate::manifest::yaml11::Scalar;
 use crate::manifest::{Edit, Origin, Stream};
@@ -69,6 +69,13 @@ pub enum KrmError {
         /// What is wrong.
         message: &'static str,
     },
+    /// An item of `items` that is not an object: kpt and kustomize would refuse the list, and
+    /// passing it through would call a list "rendered" that no host can use.
+    #[error("the ResourceList's items[{index}] is not an object (a mapping with apiVersion and kind)")]
+    Item {
+        /// Its index in `items`.
+        index: usize,
+    },
     /// The output could not be written so that it provably means the input plus the secrets.
     #[error("cannot add the pull secrets to the ResourceList safely: {0}")]
     Layout(String),
@@ -79,7 +86,7 @@ impl KrmError {
     /// problem of the input (1).
     pub fn exit_code(&self) -> u8 {
         match self {
-            KrmError::NotAResourceList { .. } | KrmError::Field { .. } => 2,
+            KrmError::NotAResourceList { .. } | KrmError::Field { .. } | KrmError::Item { .. } => 2,
             KrmError::Layout(_) => 1,
         }
     }
@@ -199,6 +206,11 @@ pub(crate) fn resource_list(stream: &Stream) -> Result<ResourceList, Error> {
             api_version.map_or_else(|| "<none>".to_owned(), shown),
             kind.map_or_else(|| "<none>".to_owned(), shown)
         )));
+    }
+    if let Some((items, _)) = root.get("items")
+        && let Some(index) = items.items().iter().position(|item| !item.is_map())
+    {
+        return Err(Error::Function(KrmError::Item { index }));
     }
     let files = match root.get("items") {
         Some((items, _)) if items.is_seq() => items.items().iter().map(item_file).collect(),
@@ -534,13 +546,7 @@ fn append_items(text: &str, list: &Node, trees: &[Node], docs: &[&str], nl: &str
         .ok_or_else(layout)?;
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or_else(layout)?;
-    let end = tail.content_end(text);
-    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
-    let at = if at_line_start { end } else { line_end(text, end) };
-    let mut insert = String::new();
-    if at == text.len() && !text.ends_with(BREAKS) {
-        insert.push_str(nl);
-    }
+    let (at, mut insert) = after_line(text, tail.content_end(text), nl);
     for doc in docs {
         item_lines(&mut insert, doc, &indent, nl);
     }

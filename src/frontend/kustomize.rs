@@ -26,6 +26,7 @@ use super::{Env, render};
 use crate::cli::{InstallKustomizePluginArgs, RenderArgs, plugin_words};
 use crate::error::{Error, shown_path};
 use crate::manifest::tree;
+use crate::render::{NO_NAMESPACE, RenderError};
 
 /// Where under a plugin home kustomize looks for the `Render` plugin.
 pub const PLUGIN_PATH: &str = "pullseal.io/v1alpha1/render/Render";
@@ -43,7 +44,10 @@ pub struct PluginCall {
 }
 
 /// The plugin call `args` (the whole argv) is, if it is one: `argv[1]` is not an option or a
-/// subcommand name but an existing file holding a `pullseal.io/v1alpha1` `Render` object.
+/// subcommand name but an existing file holding a `pullseal.io/v1alpha1` `Render` object, or
+/// one that names `pullseal.io/v1alpha1` but cannot be read as that object (too large, not UTF-8,
+/// not YAML, another kind): that file is meant for pullseal, and the plugin run says what is
+/// wrong with it, naming it, where clap could only say "unrecognized subcommand".
 /// Anything else is left to clap, so its errors stay as they are.
 pub fn plugin_call(args: &[OsString], subcommands: &[&str]) -> Option<PluginCall> {
     let first = args.get(1)?;
@@ -59,14 +63,39 @@ pub fn plugin_call(args: &[OsString], subcommands: &[&str]) -> Option<PluginCall
     if !file.metadata().ok()?.is_file() {
         return None;
     }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES).read_to_string(&mut text).ok()?;
-    let root = tree::parse(&text).ok()??;
-    let field = |key: &str| root.get(key).and_then(|(n, _)| n.as_str());
-    (field("apiVersion") == Some(API_VERSION) && field("kind") == Some(KIND)).then(|| PluginCall {
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes).ok()?;
+    let is_render = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| tree::parse(text).ok().flatten())
+        .is_some_and(|root| {
+            let field = |key: &str| root.get(key).and_then(|(n, _)| n.as_str());
+            field("apiVersion") == Some(API_VERSION) && field("kind") == Some(KIND)
+        });
+    let names_us = memchr::memmem::find(&bytes, API_VERSION.as_bytes()).is_some();
+    (is_render || names_us).then(|| PluginCall {
         config,
         words: args.get(2..).unwrap_or_default().to_vec(),
     })
+}
+
+/// Reads the plugin config, at most [`MAX_CONFIG_BYTES`] of it.
+fn read_config(path: &Path) -> Result<String, Error> {
+    let file = fs_err::File::open(path).map_err(io("read", path))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io("read", path))?;
+    if u64::try_from(text.len()).map_or(true, |len| len > MAX_CONFIG_BYTES) {
+        return Err(io("read", path)(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a plugin config is a few lines of settings, and this one is larger than {} MiB",
+                MAX_CONFIG_BYTES >> 20
+            ),
+        )));
+    }
+    Ok(text)
 }
 
 /// The environment of a plugin run: the process's, with the kustomization directory as the
@@ -104,11 +133,25 @@ pub fn run_plugin(
             .parent()
             .map_or_else(|| cwd.clone(), Path::to_path_buf),
     };
-    let text = fs_err::read_to_string(&call.config).map_err(io("read", &call.config))?;
+    let text = read_config(&call.config)?;
     let settings = Settings::parse(&text, &call.config.display().to_string(), &base)?;
     let args = merge(settings, &call.words, &call.config, &base)?;
-    render(&args, &Rooted { env, base }, stdin, stdout, stderr)
+    render(&args, &Rooted { env, base }, stdin, stdout, stderr).map_err(|e| match e {
+        // The render's message names --namespace, which a plugin has no way to give.
+        Error::Input(RenderError::Input(mut diagnostics)) => {
+            for d in &mut diagnostics {
+                if d.message == NO_NAMESPACE {
+                    NO_NAMESPACE_HERE.clone_into(&mut d.message);
+                }
+            }
+            Error::Input(RenderError::Input(diagnostics))
+        }
+        other => other,
+    })
 }
+
+/// What an object with no namespace is told when its secret must be sealed for one.
+const NO_NAMESPACE_HERE: &str = "has no namespace; give the object one, or `namespace` in the kustomization or in the Render settings: the sealing scope binds the secret to a namespace";
 
 /// The render arguments of a plugin run: the settings object, and the `argsOneLiner` words for
 /// what it leaves out (then the environment, as for `pullseal render`). An option in both is an
@@ -264,6 +307,27 @@ mod tests {
                 words: words(&["--cluster", "x"])
             })
         );
+        // A file that says it is a pullseal config but cannot be read as one is a plugin call
+        // too, so that the run names the file and what is wrong with it.
+        for (name, bytes) in [
+            (
+                "broken",
+                &b"apiVersion: pullseal.io/v1alpha1\nkind: Render\ncluster: [\n"[..],
+            ),
+            (
+                "renderer",
+                &b"apiVersion: pullseal.io/v1alpha1\nkind: Renderer\n"[..],
+            ),
+            (
+                "latin1",
+                &b"apiVersion: pullseal.io/v1alpha1\nkind: Render\n# caf\xe9\n"[..],
+            ),
+        ] {
+            let path = tmp.path().join(name);
+            fs_err::write(&path, bytes).unwrap();
+            let argv = words(&["pullseal", path.to_str().unwrap()]);
+            assert!(plugin_call(&argv, &subcommands).is_some(), "{name}");
+        }
         for argv in [
             vec!["pullseal"],
             vec!["pullseal", "render"],

@@ -21,7 +21,6 @@ use crate::cli::{AnnotationArgs, CatalogSource, ScaffoldArgs, ScaffoldKind, Snip
 use crate::error::{Error, shown};
 use crate::manifest::tree;
 use crate::reference::{Image, RegistryName, is_dns_label};
-use crate::sops::Identities;
 
 const DEPLOYMENT: &str = include_str!("templates/deployment.yaml.hbs");
 const STATEFULSET: &str = include_str!("templates/statefulset.yaml.hbs");
@@ -166,8 +165,7 @@ pub(super) fn scaffold(args: &ScaffoldArgs, env: &dyn Env) -> Result<String, Err
 fn open(args: &CatalogSource, env: &dyn Env) -> Result<Catalog, Error> {
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let path = locate_catalog(args.catalog.as_deref(), &cwd)?;
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
+    let identities = super::identities(args.age_key_file.as_deref(), env)?;
     Ok(Catalog::load(&path, &identities)?)
 }
 

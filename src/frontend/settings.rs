@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::error::shown;
 use crate::manifest::tree::{self, Node, key_text};
 use crate::reference::is_dns_label;
-use crate::render::{PodSpecPath, not_a_string};
+use crate::render::{PodSpecPath, not_a_string, template_error};
 
 /// The `apiVersion` of the `Render` settings object.
 pub(crate) const API_VERSION: &str = "pullseal.io/v1alpha1";
@@ -263,7 +263,12 @@ impl Parser<'_> {
                     ),
                 ));
             }
-            "secretName" => self.settings.secret_name = Some(value),
+            "secretName" => {
+                if let Some(why) = template_error(&value) {
+                    return Err(self.value(field, format!("is not a template: {why}")));
+                }
+                self.settings.secret_name = Some(value);
+            }
             _ => self.settings.instance = Some(value),
         }
         Ok(())

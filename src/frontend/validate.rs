@@ -33,11 +33,10 @@ use super::inputs::{io, locate_catalog};
 use super::{Env, Report};
 use crate::catalog::{Catalog, Registry, RegistryType};
 use crate::cli::{OutputFormat, ValidateArgs};
-use crate::error::{Error, shown};
+use crate::error::{Error, shown, shown_path};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
-use crate::registry::v2::{Check, Credentials, Endpoint, Outcome, Status};
+use crate::registry::v2::{Check, Credentials, Endpoint, Outcome, Status, Transport, ca_certificates};
 use crate::registry::{Ecr, Login};
-use crate::sops::Identities;
 
 /// One registry to check, owned so that the pool's threads need nothing of the catalog.
 struct Job {
@@ -68,16 +67,16 @@ pub(crate) fn validate(
     let deadline = args
         .deadline
         .map_or_else(|| timeout.saturating_mul(3), Duration::from_secs_f64);
+    let transport = transport(args)?;
     let cwd = env.cwd().map_err(io("read", Path::new(".")))?;
     let catalog_path = locate_catalog(args.catalog.as_deref(), &cwd)?;
-    let identities = Identities::discover(args.age_key_file.as_deref(), &|name| env.var(name))
-        .map_err(Error::Identities)?;
+    let identities = super::identities(args.age_key_file.as_deref(), env)?;
     let catalog = Catalog::load(&catalog_path, &identities)?;
     let jobs = select(&catalog, &args.names, args.insecure)?;
     let aws = AwsEndpoints::from_env(|name| env.var(name));
 
     let progress = progress_bar(jobs.len());
-    let lines = run_pool(&jobs, args, &aws, (timeout, deadline), &progress);
+    let lines = run_pool(&jobs, args, (&aws, &transport), (timeout, deadline), &progress);
     progress.finish_and_clear();
 
     let text = match args.output {
@@ -102,6 +101,22 @@ pub(crate) fn validate(
             total: lines.len(),
         })
     }
+}
+
+/// The roots and overrides of `--ca-file` and `--connect-to`. A CA file that cannot be read or
+/// holds no usable certificate is a usage error naming it; its content is never quoted.
+fn transport(args: &ValidateArgs) -> Result<Transport, Error> {
+    let mut roots = Vec::new();
+    for path in &args.ca_file {
+        // std's error, not fs_err's: the message names the file once, as the flag gave it.
+        #[allow(clippy::disallowed_methods)]
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("--ca-file {} cannot be read: {e}", shown_path(path))))?;
+        let certificates =
+            ca_certificates(&pem).map_err(|e| Error::Usage(format!("--ca-file {} {e}", shown_path(path))))?;
+        roots.extend(certificates);
+    }
+    Ok(Transport::new(roots, args.connect_to.clone()))
 }
 
 /// The registries named (every one for none), in catalog order; an unknown name is a usage
@@ -164,7 +179,7 @@ fn credentials(registry: &Registry) -> Option<Credentials> {
 fn run_pool(
     jobs: &[Job],
     args: &ValidateArgs,
-    aws: &AwsEndpoints,
+    reach: (&AwsEndpoints, &Transport),
     (timeout, deadline): (Duration, Duration),
     progress: &indicatif::ProgressBar,
 ) -> Vec<Line> {
@@ -180,7 +195,7 @@ fn run_pool(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let outcome = run_job(job, args, aws, timeout, deadline);
+                    let outcome = run_job(job, args, reach, timeout, deadline);
                     if send.send((i, outcome)).is_err() {
                         break;
                     }
@@ -222,7 +237,7 @@ fn run_pool(
 fn run_job(
     job: &Job,
     args: &ValidateArgs,
-    aws: &AwsEndpoints,
+    (aws, transport): (&AwsEndpoints, &Transport),
     timeout: Duration,
     deadline: Duration,
 ) -> Outcome {
@@ -245,6 +260,7 @@ fn run_job(
             reference: args.reference.as_deref(),
             timeout,
             deadline,
+            transport,
         }
         .run()
     };

@@ -28,6 +28,19 @@ pub(crate) struct Span {
 /// The line break characters of YAML 1.1, which Kubernetes' reader uses.
 pub(crate) const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
+/// Where new lines go after content that ends at `end`: the start of the next line (`end`
+/// itself when it already is one), and the text the insert must start with: the line break
+/// `nl` when that is the end of a `text` whose last line has no break.
+pub(crate) fn after_line(text: &str, end: usize, nl: &str) -> (usize, String) {
+    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
+    let at = if at_line_start { end } else { line_end(text, end) };
+    let mut insert = String::new();
+    if at == text.len() && !text.ends_with(BREAKS) {
+        insert.push_str(nl);
+    }
+    (at, insert)
+}
+
 /// The byte just past the line break that ends the line holding `from` (or the text's end).
 /// This runs over every byte of every stream, so it searches with `memchr` for the bytes a
 /// break can start with: LF, CR, C2 (NEL is C2 85) and E2 (LS and PS are E2 80 A8/A9).

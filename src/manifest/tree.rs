@@ -102,6 +102,12 @@ impl SyntaxError {
 pub(crate) const MAX_DOCUMENT_BYTES: usize = 64 << 20;
 /// Deeper nesting is refused: no real manifest comes near it, and recursive walks stay safe.
 pub(crate) const MAX_DEPTH: usize = 128;
+/// At most this many nodes are built for the documents one run parses together (the render's
+/// candidates), or for one document read on its own (a `ResourceList`, a settings object).
+/// Each node costs a few hundred bytes of memory and a dense flow list (`[a,a,a,...]`) makes
+/// one every two bytes, so without a bound a 64 MiB document would take tens of GB. A million
+/// nodes is about 10 MiB of ordinary YAML; the monorepo benchmark's render parses a tenth.
+pub(crate) const MAX_NODES: usize = 1 << 20;
 /// Aliases may copy at most this many bytes (plus the document's own size) into the tree.
 const ALIAS_BYTES_BUDGET: usize = 1 << 20;
 
@@ -371,6 +377,8 @@ struct Builder<'t> {
     documents: usize,
     alias_bytes: usize,
     alias_budget: usize,
+    /// How many more nodes may be built ([`MAX_NODES`]).
+    nodes_left: usize,
 }
 
 fn error_at(span: &Span, message: &str) -> SyntaxError {
@@ -379,6 +387,15 @@ fn error_at(span: &Span, message: &str) -> SyntaxError {
         col: span.start.col() + 1,
         message: message.to_owned(),
         other: None,
+    }
+}
+
+/// How many nodes `node` is.
+fn count(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar { .. } => 1,
+        Kind::Seq { items, .. } => 1 + items.iter().map(count).sum::<usize>(),
+        Kind::Map { entries, .. } => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
     }
 }
 
@@ -401,6 +418,12 @@ impl Builder<'_> {
             && self.stack.len() >= MAX_DEPTH
         {
             return Err(error_at(span, &format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            self.spend(1, span)?;
         }
         let node = match event {
             Event::DocumentStart(_) => {
@@ -495,8 +518,25 @@ impl Builder<'_> {
             .is_some_and(|t| t.trim_end().ends_with(bracket))
     }
 
-    /// A copy of the anchored node, within the byte budget.
+    /// Counts `n` more nodes against the budget.
+    fn spend(&mut self, n: usize, span: &Span) -> Result<(), SyntaxError> {
+        if let Some(left) = self.nodes_left.checked_sub(n) {
+            self.nodes_left = left;
+            return Ok(());
+        }
+        self.nodes_left = 0;
+        Err(error_at(
+            span,
+            &format!(
+                "holds more than {MAX_NODES} YAML nodes (counting the documents read before it); each is kept in memory, so more are refused rather than exhaust it"
+            ),
+        ))
+    }
+
+    /// A copy of the anchored node, within the byte and node budgets.
     fn alias(&mut self, id: usize, pos: Pos, span: &Span) -> Result<Node, SyntaxError> {
+        let copies = self.anchors.get(&id).map_or(0, |(target, _)| count(target));
+        self.spend(copies, span)?;
         let (target, bytes) = self
             .anchors
             .get(&id)
@@ -545,14 +585,96 @@ fn scalar(value: String, style: ScalarStyle, tag: Option<String>, pos: Pos) -> R
     })
 }
 
+/// Whether `text` (one document) ends inside a block scalar that a line break written after it
+/// would change: the last scalar is a literal or folded one that runs to the end of the text,
+/// its chomping is not strip (`|-`), and the unterminated last line is content (or the
+/// chomping is keep, `|+`). libyaml, and so Kubernetes, reads `a: |` then `  last` at the end
+/// of a file as `last`; with the line break that must come before a following `---`, as
+/// `last` and a newline. (This parser reads both as the latter, which is why the question is
+/// answered from the text and the scalar's position, not from its value.)
+pub(crate) fn ends_in_open_block_scalar(text: &str) -> bool {
+    if text.is_empty() || text.ends_with(super::stream::BREAKS) {
+        return false;
+    }
+    let mut last = None;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return false;
+        };
+        if let Event::Scalar(_, style, ..) = event {
+            last = Some((style, span));
+        }
+    }
+    let Some((ScalarStyle::Literal | ScalarStyle::Folded, span)) = last else {
+        return false;
+    };
+    if span.end.index() != text.chars().count() {
+        return false;
+    }
+    // The header is on the last non-blank line before the content: `|` or `>`, its
+    // indicators, then at most a comment.
+    let content = text
+        .char_indices()
+        .nth(span.start.index())
+        .map_or(text.len(), |(i, _)| i);
+    let head = text.get(..content).unwrap_or("").trim_end();
+    let header_line = head.rsplit(super::stream::BREAKS).next().unwrap_or(head);
+    let indicators = header_line
+        .rsplit_once(['|', '>'])
+        .map_or("", |(_, after)| after.split('#').next().unwrap_or("").trim());
+    if indicators.contains('-') {
+        return false;
+    }
+    let final_line = text.rsplit(super::stream::BREAKS).next().unwrap_or(text);
+    indicators.contains('+') || !final_line.trim().is_empty()
+}
+
 /// The characters libyaml takes as line breaks that YAML 1.2 parsers do not.
 const NEL: char = '\u{85}';
 const LS: char = '\u{2028}';
 const PS: char = '\u{2029}';
 
+/// A `%YAML` directive Kubernetes' reader refuses: go-yaml v2 takes only `%YAML 1.1`
+/// (`parserc.go`: any other version is "found incompatible YAML document"), where the parser
+/// here, a YAML 1.2 one, would read `%YAML 1.2` and even `%YAML 2.0` without a word. Directives
+/// stand before the document's content, each on a line of its own.
+fn version_directive(text: &str) -> Option<SyntaxError> {
+    let mut at = 0;
+    let mut line = 1;
+    while at < text.len() {
+        let end = super::stream::line_end(text, at);
+        let current = text.get(at..end).unwrap_or("").trim_end();
+        if let Some(rest) = current.strip_prefix("%YAML") {
+            let version = rest.split('#').next().unwrap_or("").trim();
+            if version != "1.1" {
+                return Some(SyntaxError {
+                    line,
+                    col: 1,
+                    message: format!(
+                        "%YAML {}: Kubernetes' YAML reader takes only %YAML 1.1 documents and refuses this one; remove the directive",
+                        crate::error::shown(version)
+                    ),
+                    other: None,
+                });
+            }
+        } else if !(current.is_empty() || current.starts_with('#') || current.starts_with('%')) {
+            return None;
+        }
+        at = end;
+        line += 1;
+    }
+    None
+}
+
 /// Parses one document. Returns `Ok(None)` for a document without content, and every
 /// problem that makes the document mean something else to another reader.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
+    parse_within(text, &mut MAX_NODES.clone())
+}
+
+/// [`parse`], building at most `nodes` nodes and taking those it builds off `nodes`, so that
+/// documents kept in memory together share one budget. Exhausted, `nodes` is 0.
+pub(crate) fn parse_within(text: &str, nodes: &mut usize) -> Result<Option<Node>, Vec<SyntaxError>> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(vec![SyntaxError {
             line: 1,
@@ -577,6 +699,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
             ),
             other: None,
         }]);
+    }
+    if let Some(e) = version_directive(text) {
+        return Err(vec![e]);
     }
     // The parser gets a copy where libyaml's reading differs from its own, one character for
     // one so that its character positions stay valid for `text`:
@@ -609,6 +734,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
         documents: 0,
         alias_bytes: 0,
         alias_budget: ALIAS_BYTES_BUDGET.saturating_add(text.len()),
+        nodes_left: *nodes,
     };
     for event in Parser::new_from_str(parsed) {
         let (event, span) = event.map_err(|e| {
@@ -619,7 +745,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
                 other: None,
             }]
         })?;
-        builder.event(event, &span).map_err(|e| vec![e])?;
+        let built = builder.event(event, &span);
+        *nodes = builder.nodes_left;
+        built.map_err(|e| vec![e])?;
     }
     let Some(root) = builder.root.filter(|r| !r.is_null()) else {
         return Ok(None);
@@ -724,6 +852,36 @@ fn check_map(entries: &[(Node, Node)], problems: &mut Vec<SyntaxError>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_block_scalar_open_at_the_end_of_the_text_is_found() {
+        for open in [
+            "a: |\n  last",
+            "a: |+\n  last",
+            "a: >\n  folded\n  last",
+            "a:\n  b: |2\n    last",
+            "a: | # comment\n  last",
+            "--- |\n  root",
+            "a: |+\n  last\n  ",
+        ] {
+            assert!(ends_in_open_block_scalar(open), "{open:?}");
+        }
+        for closed in [
+            "a: |\n  last\n",
+            "a: |-\n  last",
+            "a: >2-\n    last",
+            "a: |\n  last\n# a comment",
+            "a: |\n  last\n  ",
+            "a: last",
+            "a: \"quoted\"",
+            "a: [x, \"|\"]",
+            "a: |\n  x\nb: y",
+            "",
+        ] {
+            assert!(!ends_in_open_block_scalar(closed), "{closed:?}");
+        }
+    }
+
     use super::*;
 
     fn errors(text: &str) -> String {
@@ -815,6 +973,27 @@ mod tests {
     }
 
     #[test]
+    fn the_node_budget_is_shared_and_counts_alias_copies() {
+        let mut nodes = 10;
+        // a, 1, b, 2 and the mapping: 5 nodes.
+        assert!(parse_within("{a: 1, b: 2}", &mut nodes).unwrap().is_some());
+        assert_eq!(nodes, 5);
+        // The anchored list is 3 nodes, its alias copy 3 more: 1 + 3 + 1 + 3 + the map.
+        let errors = parse_within("{x: &l [1, 2], y: *l}", &mut nodes).unwrap_err();
+        assert!(errors[0].message.contains("YAML nodes"), "{}", errors[0].message);
+        assert_eq!(nodes, 0);
+        let flood = format!("[{}a]", "a,".repeat(MAX_NODES));
+        let errors = parse(&flood).unwrap_err();
+        assert!(
+            errors[0]
+                .message
+                .starts_with("holds more than 1048576 YAML nodes"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
     fn tag_directives_resolve() {
         let text = "%TAG !k! tag:yaml.org,2002:\n---\na: !k!str 12\n";
         let root = parse(text).unwrap().unwrap();
@@ -854,6 +1033,23 @@ mod tests {
         assert!(parse("---\n# only a comment\n").unwrap().is_none());
         assert!(parse("").unwrap().is_none());
         assert!(parse("%YAML 1.1\n---\n").unwrap().is_none());
+        assert!(
+            parse("%YAML 1.1 # the reader's own\n---\na: 1\n")
+                .unwrap()
+                .is_some()
+        );
+        for version in ["1.2", "2.0", ""] {
+            let text = format!("# head\n%YAML {version}\n---\na: 1\n");
+            let errors = parse(&text).unwrap_err();
+            assert_eq!((errors[0].line, errors[0].col), (2, 1), "{version}");
+            assert!(
+                errors[0].message.contains("takes only %YAML 1.1"),
+                "{}",
+                errors[0].message
+            );
+        }
+        // A `%YAML` that is not a directive (inside a block scalar) is not looked at.
+        assert!(parse("a: |\n  %YAML 9.9\n").unwrap().is_some());
     }
 
     #[test]

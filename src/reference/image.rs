@@ -221,6 +221,13 @@ impl FromStr for Server {
         if path.split('/').any(str::is_empty) && !path.is_empty() {
             return Err(invalid("the path has an empty component"));
         }
+        // The path prefixes image paths: anything else serves no image, and a server is named
+        // in diagnostics, where a control character from a hostile catalog must not go.
+        if !path.is_empty() && !path.split('/').all(is_path_component) {
+            return Err(invalid(
+                "the path must be a repository path (lower-case letters and digits, with '.', '_', '__' or '-' between them)",
+            ));
+        }
         // The kubelet keeps the case of a key's host, and only `index.docker.io` is Docker Hub.
         let host = if host == LEGACY_DOCKER_HUB {
             DOCKER_HUB
@@ -478,5 +485,32 @@ mod tests {
     fn server_errors() {
         let err = "reg.example.com:http".parse::<Server>().unwrap_err();
         insta::assert_snapshot!(err, @r#"server "reg.example.com:http" is not valid: the port is not a number"#);
+    }
+
+    /// A hostile catalog's server path: a control character would reach the terminal when
+    /// the server is named in a diagnostic, and a path no image can have serves nothing.
+    #[test]
+    fn a_server_path_is_an_image_path() {
+        for bad in [
+            "reg.example.com/a\u{1b}[31m",
+            "reg.example.com/a\nfake: line",
+            "reg.example.com/a\"b",
+            "reg.example.com/Team",
+            "reg.example.com/a b",
+            "reg.example.com/../x",
+            "reg.example.com/a?x",
+        ] {
+            let err = bad.parse::<Server>().unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("the path must be a repository path (lower-case letters and digits, with '.', '_', '__' or '-' between them)"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(
+            "jfrog.example.com/docker-local/team_a.b"
+                .parse::<Server>()
+                .is_ok()
+        );
     }
 }

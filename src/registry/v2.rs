@@ -17,10 +17,15 @@
 //!
 //! Transport rules:
 //! - HTTPS with rustls and the Mozilla roots of `webpki-roots`, compiled in: the static binary
-//!   runs in `scratch` images and CI containers that have no system store. Plain HTTP only for
-//!   loopback hosts (127.0.0.0/8, `::1`, `localhost`) or with `insecure`, and then only after
-//!   HTTPS failed in its TLS handshake, as Docker treats insecure registries; `insecure` also
-//!   stops certificate verification, as Docker's `insecure-registries` does.
+//!   runs in `scratch` images and CI containers that have no system store; a private CA's
+//!   roots may be added to them ([`Transport`]). Plain HTTP only for loopback hosts
+//!   (127.0.0.0/8, `::1`, `localhost`, and connected to a loopback address when an override
+//!   redirects them) or with `insecure`, and then only after HTTPS failed in its TLS handshake,
+//!   as Docker treats insecure registries; `insecure` also stops certificate verification, as
+//!   Docker's `insecure-registries` does.
+//! - `--connect-to` overrides ([`ConnectTo`]) change the address connected to, never the name:
+//!   TLS verifies the name's certificate, and `Host` is the name. With any override no proxy
+//!   is used.
 //! - Every request has a timeout, and a check has a deadline that bounds all of its requests
 //!   together, so a server that accepts and never answers costs at most that.
 //! - Redirects are never followed on the registry (a `3xx` for `/v2/` is "not a registry"). A
@@ -42,6 +47,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret as _, SecretString};
+
+mod transport;
+
+pub use transport::{CaFileError, ConnectTo, ConnectToError, Transport, ca_certificates};
 
 /// Docker Hub's registry endpoint: `docker.io` is the name of its images, not its API host.
 pub const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
@@ -68,6 +77,9 @@ pub enum Status {
     /// The registry or its token service refused the credential (or asked for one the
     /// catalog does not have).
     InvalidCredentials,
+    /// A registry the catalog pulls from anonymously (public Docker Hub, MCR without
+    /// credentials) refuses anonymous pulls.
+    AnonymousRefused,
     /// The credential is accepted, but may not pull the repository.
     NoAccess,
     /// The credential may pull the repository, but the `--reference` asked for is not there.
@@ -88,6 +100,7 @@ impl Status {
         match self {
             Status::Valid => "valid",
             Status::InvalidCredentials => "invalid-credentials",
+            Status::AnonymousRefused => "anonymous-refused",
             Status::NoAccess => "no-access",
             Status::NotFound => "not-found",
             Status::Unreachable => "unreachable",
@@ -102,6 +115,7 @@ impl Status {
         match self {
             Status::Valid => "valid",
             Status::InvalidCredentials => "invalid credentials",
+            Status::AnonymousRefused => "anonymous pulls refused",
             Status::NoAccess => "no pull access",
             Status::NotFound => "not found",
             Status::Unreachable => "unreachable",
@@ -229,6 +243,21 @@ impl Endpoint {
         } else {
             format!("{}/{repository}", self.prefix)
         }
+    }
+}
+
+/// The port of `host[:port]` or `[v6][:port]`, the scheme's default when there is none;
+/// `None` when it is not a port.
+fn port_of(authority: &str, https: bool) -> Option<u16> {
+    let after_host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or("", |(_, after)| after),
+        None => authority.rsplit_once(':').map_or("", |(_, port)| port),
+    };
+    let port = after_host.strip_prefix(':').unwrap_or(after_host);
+    if port.is_empty() {
+        Some(if https { 443 } else { 80 })
+    } else {
+        port.parse().ok()
     }
 }
 
@@ -406,6 +435,8 @@ pub struct Check<'a> {
     pub timeout: Duration,
     /// The limit of the whole check.
     pub deadline: Duration,
+    /// The roots trusted and the connection overrides.
+    pub transport: &'a Transport,
 }
 
 /// What a check found.
@@ -463,39 +494,68 @@ impl Check<'_> {
 
     fn flow(&self, client: &mut Client<'_>) -> Result<Verdict, Verdict> {
         let ping = client.ping()?;
-        let what = if self.credentials.is_some() {
-            "the credentials"
-        } else {
-            "anonymous access"
-        };
         let auth = match ping.status {
             200 => None,
             401 => {
                 let challenge = choose_challenge(&ping)?;
                 Some(self.authenticate(client, &challenge)?)
             }
-            status => return Err(client.unexpected("GET /v2/", &ping, status)),
-        };
-        let Some(repository) = self.repository else {
-            return Ok(match (&auth, self.credentials) {
-                (Some(auth), _) => (
-                    Status::Valid,
-                    format!("{what} open {} ({})", client.base(), auth.how),
-                ),
-                (None, Some(_)) => (
-                    Status::Valid,
+            // MCR answers 403 to the networks it blocks.
+            403 if self.credentials.is_none() => {
+                return Err((
+                    Status::AnonymousRefused,
                     format!(
-                        "{} is open to anonymous access; the credentials were not checked (the registry asked for none)",
+                        "GET /v2/ on {} answered HTTP 403 (forbidden) without credentials",
                         client.base()
                     ),
-                ),
-                (None, None) => (
+                ));
+            }
+            status => return Err(client.unexpected("GET /v2/", &ping, status)),
+        };
+        let anonymous = self.credentials.is_none();
+        let Some(repository) = self.repository else {
+            let base = client.base();
+            return Ok(match (&auth, anonymous) {
+                (Some(auth), false) => (
                     Status::Valid,
-                    format!("{} is open to anonymous access", client.base()),
+                    format!("the credentials open {base} ({})", auth.how),
+                ),
+                (Some(auth), true) => (
+                    Status::Valid,
+                    format!(
+                        "anonymous pulls allowed: {base} opens with a token asked for without credentials ({}); --repository checks one repository",
+                        auth.how
+                    ),
+                ),
+                (None, false) => (
+                    Status::Valid,
+                    format!(
+                        "{base} is open to anonymous access; the credentials were not checked (the registry asked for none)"
+                    ),
+                ),
+                (None, true) => (
+                    Status::Valid,
+                    format!(
+                        "anonymous pulls allowed: {base} answers /v2/ without credentials; --repository checks one repository"
+                    ),
                 ),
             });
         };
-        self.pull_access(client, repository, auth.as_ref())
+        let (status, reason) = self.pull_access(client, repository, auth.as_ref())?;
+        if anonymous && status == Status::Valid {
+            Ok((status, format!("anonymous pulls allowed: {reason}")))
+        } else {
+            Ok((status, reason))
+        }
+    }
+
+    /// The status of a refusal: of the credentials, or of anonymous pulls when there are none.
+    fn refused(&self) -> Status {
+        if self.credentials.is_some() {
+            Status::InvalidCredentials
+        } else {
+            Status::AnonymousRefused
+        }
     }
 
     /// Answers the `/v2/` challenge: a header that opens `/v2/`, scoped to the repository
@@ -506,8 +566,10 @@ impl Check<'_> {
             "basic" => {
                 let Some(credentials) = self.credentials else {
                     return Err((
-                        Status::InvalidCredentials,
-                        format!("{base} asks for a username and password (Basic) and the catalog has none"),
+                        Status::AnonymousRefused,
+                        format!(
+                            "{base} asks for a username and password (Basic), and the catalog pulls from it anonymously"
+                        ),
                     ));
                 };
                 let auth = Auth {
@@ -532,14 +594,21 @@ impl Check<'_> {
                     .repository
                     .map(|r| format!("repository:{}:pull", self.endpoint.repository_path(r)));
                 let token = match self.token(client, challenge, scope.as_deref()) {
-                    Err((Status::InvalidCredentials, reason)) if scope.is_some() => {
+                    Err((status @ (Status::InvalidCredentials | Status::AnonymousRefused), reason))
+                        if scope.is_some() =>
+                    {
                         // Refused with the scope: is it the credential, or the repository?
                         self.token(client, challenge, None)
-                            .map_err(|_| (Status::InvalidCredentials, reason.clone()))?;
+                            .map_err(|_| (status, reason.clone()))?;
                         return Err((
                             Status::NoAccess,
                             format!(
-                                "the token service accepts the credentials but refuses {}",
+                                "the token service accepts {} but refuses {}",
+                                if self.credentials.is_some() {
+                                    "the credentials"
+                                } else {
+                                    "anonymous access"
+                                },
                                 scope.unwrap_or_default()
                             ),
                         ));
@@ -557,7 +626,7 @@ impl Check<'_> {
                 match answer.status {
                     200 => Ok(auth),
                     401 | 403 => Err((
-                        Status::InvalidCredentials,
+                        self.refused(),
                         format!(
                             "{base} refused the token its token service issued (HTTP {}){}",
                             answer.status,
@@ -603,7 +672,7 @@ impl Check<'_> {
             200 => {}
             401 | 403 => {
                 return Err((
-                    Status::InvalidCredentials,
+                    self.refused(),
                     format!(
                         "the token service {shown} refused {} (HTTP {})",
                         if self.credentials.is_some() {
@@ -741,11 +810,15 @@ fn choose_challenge(answer: &Answer) -> Result<Challenge, Verdict> {
     Ok(challenge)
 }
 
-/// A URL as a message shows it: scheme, host and path, without userinfo or query.
+/// A URL as a message shows it: scheme, host and path, without userinfo or query, the path
+/// percent-decoded (so that a secret a server echoes into it encoded is the text the check's
+/// scrub looks for).
 pub fn shown_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let path = percent_decoded(path);
+    let path = path.as_str();
     let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let shown = if scheme.is_empty() {
         format!("{authority}/{path}")
@@ -758,6 +831,28 @@ pub fn shown_url(url: &str) -> String {
         &shown
     };
     crate::error::shown(shown)
+}
+
+/// `text` with every `%XX` replaced by its byte (invalid UTF-8 replaced).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let (b'%', Some(decoded)) = (b, hex) {
+            out.push(decoded);
+            at += 3;
+        } else {
+            out.push(b);
+            at += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `url` with `pairs` appended to its query, form-encoded.
@@ -797,6 +892,8 @@ struct Target {
     /// `scheme://authority`, the origin a credential is bound to.
     origin: String,
     host: String,
+    /// The port, the scheme's when the URL has none.
+    port: u16,
 }
 
 fn target(url: &str) -> Option<Target> {
@@ -818,6 +915,7 @@ fn target(url: &str) -> Option<Target> {
             authority.to_ascii_lowercase()
         ),
         host: host_of(authority).to_owned(),
+        port: port_of(authority, https)?,
     })
 }
 
@@ -844,18 +942,22 @@ struct Client<'a> {
 impl<'a> Client<'a> {
     fn new(check: &'a Check<'a>, started: Instant) -> Client<'a> {
         let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(check.transport.roots())
             .disable_verification(check.endpoint.insecure)
             .build();
-        let config = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(concat!("pullseal/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
-            .timeout_global(Some(check.timeout))
-            .build();
+            .timeout_global(Some(check.timeout));
+        if check.transport.overrides() {
+            // The override names the address; a proxy would connect elsewhere.
+            config = config.proxy(None);
+        }
         Client {
             check,
-            agent: config.new_agent(),
+            agent: check.transport.agent(config.build()),
             deadline: started + check.deadline,
             https: true,
             tokens: Vec::new(),
@@ -867,11 +969,21 @@ impl<'a> Client<'a> {
         format!("{scheme}://{}", self.check.endpoint.authority)
     }
 
+    /// Whether plain HTTP may go to `host:port`: with `insecure`, or when the name and the
+    /// address connected to are both loopback.
+    fn plain_http_allowed(&self, host: &str, port: u16) -> bool {
+        self.check.endpoint.insecure || self.check.transport.is_loopback(host, port)
+    }
+
     /// `GET /v2/` without credentials, over HTTPS, and over plain HTTP when HTTPS failed its
     /// handshake and the host is allowed it.
     fn ping(&mut self) -> Result<Answer, Verdict> {
+        let authority = &self.check.endpoint.authority;
+        let plain_allowed = self.check.endpoint.plain_http_allowed
+            && port_of(authority, false)
+                .is_some_and(|port| self.plain_http_allowed(host_of(authority), port));
         match self.get_v2(None) {
-            Err((Status::TlsError, reason)) if self.check.endpoint.plain_http_allowed => {
+            Err((Status::TlsError, reason)) if plain_allowed => {
                 self.https = false;
                 self.get_v2(None).map_err(|(status, plain)| {
                     if status == Status::Unreachable || status == Status::NotARegistry {
@@ -932,7 +1044,7 @@ impl<'a> Client<'a> {
         let mut current = first;
         let origin = current.origin.clone();
         for _ in 0..=TOKEN_REDIRECTS {
-            if !(current.https || self.check.endpoint.insecure || is_loopback(&current.host)) {
+            if !(current.https || self.plain_http_allowed(&current.host, current.port)) {
                 return Err(refused(&format!(
                     "{} is plain HTTP and not a loopback host; use --insecure to allow it",
                     crate::error::shown(&current.origin)
@@ -1299,6 +1411,10 @@ mod tests {
         assert_eq!(shown_url("http://127.0.0.1:5/t#frag"), "http://127.0.0.1:5/t");
         assert_eq!(shown_url("https://a.example/"), "https://a.example");
         assert_eq!(shown_url("https://a.example/v2/"), "https://a.example/v2/");
+        assert_eq!(
+            shown_url("https://a.example/Basic%20YWxpY2U6cA%3d%3D/%zz%4"),
+            "\"https://a.example/Basic YWxpY2U6cA==/%zz%4\""
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The pull secret for a `seal: sops` cluster: a plain `v1` `Secret` of type
 //! `kubernetes.io/dockerconfigjson` whose `data` is SOPS-encrypted to the cluster's age
-//! recipients, with the `sops:` metadata inside the document, as Flux's kustomize-controller
-//! decrypts it (`spec.decryption.provider: sops`; `shared/reference/contracts.md` §4).
+//! recipients (and its AWS KMS keys, `kms`), with the `sops:` metadata inside the document, as
+//! Flux's kustomize-controller decrypts it (`spec.decryption.provider: sops`;
+//! `shared/reference/contracts.md` §4).
 //!
 //! The document has the same name, namespace, labels and annotations as the other modes'
 //! Secrets. Only what sits under `data` is encrypted (`encrypted_regex: ^(data|stringData)$`,
@@ -18,7 +19,8 @@
 //! ```text
 //! HMAC-SHA256(derivation_key,
 //!     lp("pullseal/flux-sops/v1") || lp(cluster) || lp(namespace present: 0 | 1) || lp(namespace)
-//!     || lp(name) || lp(k) for each data key k || lp(recipient) for each recipient, sorted, once)
+//!     || lp(name) || lp(k) for each data key k || lp(recipient) for each recipient, sorted, once
+//!     [|| lp("kms") || lp(key) for each KMS key (ARN+role|context), sorted, once: only if any])
 //! lp(x) = u64 big-endian len(x) || x
 //! ```
 //!
@@ -31,6 +33,14 @@
 //! - The plaintext is not in the seed: IVs are synthetic (an HMAC of the path, type and
 //!   plaintext, see [`Randomness::Derived`]), so a rotated credential gets new ciphertext and
 //!   a new MAC while the age stanza stays, and `git diff` shows exactly that secret's values.
+//! - AWS KMS keys break the determinism unless an earlier output is at hand: `kms:Encrypt`
+//!   gives a new ciphertext blob on every call (AWS's, and moto's too), and no blob can be made
+//!   without KMS. So a KMS entry of the last render's output for the same Secret
+//!   ([`FluxKms::previous`], what the front-end reads from `--out-dir`) is reused when
+//!   `kms:Decrypt` opens it to this Secret's data key (which the seed fixes), with its
+//!   `created_at`; only a new key, a changed data key, or a blob KMS does not open gets a new
+//!   `kms:Encrypt`, with `created_at` the epoch as `lastmodified`. Without an earlier output
+//!   (rendering to stdout) every render with KMS keys differs in the `enc` lines.
 //! - `lastmodified` is fixed at the Unix epoch ([`LAST_MODIFIED`]). pullseal knows no honest
 //!   time that changes only with the content: the clock changes every render, and the
 //!   catalog's own `lastmodified` changes with any catalog edit (it would rewrite every
@@ -38,9 +48,12 @@
 //!   the MAC already changes whenever the content does. An epoch date also says plainly that
 //!   it is not a modification time.
 //!
-//! What this module must *not* do: read the clock or a random source, or let the plaintext,
-//! the seed, the data key or the derivation key reach an error, a `Debug` or the output
-//! outside an encrypted value (the base64 `.dockerconfigjson` is held in secret buffers).
+//! What this module must *not* do: read the clock or a random source, call a network other
+//! than through `sops::encrypt`'s KMS calls, or let the plaintext, the seed, the data key or
+//! the derivation key reach an error, a `Debug` or the output outside an encrypted value (the
+//! base64 `.dockerconfigjson` is held in secret buffers).
+
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -52,7 +65,54 @@ use zeroize::Zeroizing;
 use super::secrets::{DOCKERCONFIGJSON, Planned};
 use crate::catalog::Cluster;
 use crate::seal::{Plaintext, SealError};
-use crate::sops::{self, EncryptOptions, LastModified, Randomness, Rule, Seed, Value};
+use crate::sops::{
+    self, EncryptOptions, KmsAccess, KmsRecipients, KmsStanza, LastModified, Randomness, Rule, Seed, Value,
+};
+
+/// What the AWS KMS keys of `seal: sops` clusters need when rendering.
+#[derive(Debug, Clone, Default)]
+pub struct FluxKms {
+    /// The AWS keys and endpoints of `kms:Encrypt` and `kms:Decrypt` (the front-end reads them
+    /// from the environment).
+    pub access: KmsAccess,
+    /// The KMS entries of an earlier render's Secrets, by (namespace, name): reused when KMS
+    /// opens one to the Secret's data key, so that the output stays byte-identical.
+    pub previous: BTreeMap<(Option<String>, String), Vec<KmsStanza>>,
+}
+
+impl FluxKms {
+    /// [`FluxKms::previous`] read from an earlier output: the KMS entries of every pullseal
+    /// `Secret` in `text` with `sops` metadata. Documents that are not such a Secret, or do
+    /// not parse, are skipped: nothing read here is trusted before KMS opens it.
+    pub fn previous_from(text: &str) -> BTreeMap<(Option<String>, String), Vec<KmsStanza>> {
+        let mut out = BTreeMap::new();
+        for span in crate::manifest::stream::split(text) {
+            let Some(doc) = text.get(span.range) else {
+                continue;
+            };
+            let Ok(Some(root)) = crate::manifest::tree::parse(doc) else {
+                continue;
+            };
+            let str_at = |path: &[&str]| root.path(path).and_then(|n| n.as_str()).map(str::to_owned);
+            if str_at(&["kind"]).as_deref() != Some("Secret")
+                || str_at(&["metadata", "labels", "app.kubernetes.io/managed-by"]).as_deref()
+                    != Some("pullseal")
+                || root.path(&["sops", "kms"]).is_none()
+            {
+                continue;
+            }
+            let Some(name) = str_at(&["metadata", "name"]) else {
+                continue;
+            };
+            if let Ok(stanzas) = sops::kms_stanzas(doc)
+                && !stanzas.is_empty()
+            {
+                out.insert((str_at(&["metadata", "namespace"]), name), stanzas);
+            }
+        }
+        out
+    }
+}
 
 /// The derivation's domain string: separates it from sealed-secrets' and from later versions.
 const DOMAIN: &str = "pullseal/flux-sops/v1";
@@ -67,6 +127,7 @@ pub(crate) fn document(
     config: &Plaintext,
     cluster: &Cluster,
     derivation_key: &[u8],
+    kms: &FluxKms,
 ) -> Result<String, SealError> {
     let doc = Secret {
         name: &planned.name,
@@ -74,7 +135,7 @@ pub(crate) fn document(
         data: &[(DOCKERCONFIGJSON, config.as_bytes())],
         annotations: &[],
     };
-    encrypted_secret(planned, &doc, cluster, derivation_key)
+    encrypted_secret(planned, &doc, cluster, derivation_key, kms)
 }
 
 /// A Secret to encrypt for a `seal: sops` cluster: its name, type, `data` (plain bytes, to be
@@ -93,6 +154,7 @@ pub(crate) fn encrypted_secret(
     doc: &Secret<'_>,
     cluster: &Cluster,
     derivation_key: &[u8],
+    kms: &FluxKms,
 ) -> Result<String, SealError> {
     if cluster.age_recipients.is_empty() {
         return Err(SealError::NoAgeRecipients);
@@ -135,8 +197,18 @@ pub(crate) fn encrypted_secret(
     let mut recipients = cluster.age_recipients.clone();
     recipients.sort_by_key(ToString::to_string);
     recipients.dedup_by_key(|r| r.to_string());
+    let previous = kms
+        .previous
+        .get(&(planned.namespace.clone(), doc.name.to_owned()))
+        .cloned()
+        .unwrap_or_default();
     let options = EncryptOptions {
         recipients,
+        kms: KmsRecipients {
+            keys: cluster.kms.clone(),
+            access: kms.access.clone(),
+            previous,
+        },
         rule: Rule::flux(),
         mac_only_encrypted: false,
         last_modified: LastModified::from_unix(LAST_MODIFIED).map_err(|e| SealError::Sops(Box::new(e)))?,
@@ -175,6 +247,14 @@ fn seed(
     ];
     parts.extend(data_keys.iter().map(|k| k.as_bytes()));
     parts.extend(recipients.iter().map(String::as_bytes));
+    // Only with KMS keys, so that the seed of an age-only cluster is what it always was.
+    let mut kms_keys: Vec<String> = cluster.kms.iter().map(crate::sops::KmsKey::label).collect();
+    kms_keys.sort();
+    kms_keys.dedup();
+    if !kms_keys.is_empty() {
+        parts.push(b"kms");
+        parts.extend(kms_keys.iter().map(String::as_bytes));
+    }
     for part in parts {
         // usize is at most 64 bits on every target Rust supports, so this never saturates.
         let len = u64::try_from(part.len()).unwrap_or(u64::MAX);
@@ -225,6 +305,7 @@ mod tests {
             certificate: None,
             kubelet_credentials: None,
             age_recipients: recipients,
+            kms: Vec::new(),
         }
     }
 
@@ -236,7 +317,13 @@ mod tests {
             name: "pullseal-yes".to_owned(),
             registry: &registry,
         };
-        document(&planned, &entry.dockerconfigjson(), cluster, &[7u8; 32])
+        document(
+            &planned,
+            &entry.dockerconfigjson(),
+            cluster,
+            &[7u8; 32],
+            &FluxKms::default(),
+        )
     }
 
     /// The document is byte-identical when rendered again and keeps everything but `data`

@@ -31,7 +31,7 @@ impl Namer {
                 .register_template_string("name", template)
                 .map_err(|e| RenderError::Template {
                     template: template.clone(),
-                    message: e.to_string(),
+                    message: describe(&e),
                 })?;
         }
         Ok(Namer {
@@ -83,6 +83,24 @@ impl Namer {
     /// The usage error for the first invalid name the template made, if it made one.
     pub(super) fn invalid_template(&self) -> Option<RenderError> {
         self.invalid.borrow_mut().take()
+    }
+}
+
+/// Why `template` is not a handlebars template, in one line; `None` when it is one. For the
+/// hosts that take the template from a settings object, so that the error names that field.
+pub(crate) fn template_error(template: &str) -> Option<String> {
+    handlebars::Handlebars::new()
+        .register_template_string("name", template)
+        .err()
+        .map(|e| describe(&e))
+}
+
+/// A template error as one line: handlebars' own `Display` draws the template with a caret
+/// over several lines.
+fn describe(e: &handlebars::TemplateError) -> String {
+    match e.pos() {
+        Some((line, col)) => format!("{} (line {line} column {col})", e.reason()),
+        None => e.reason().to_string(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use saphyr_parser::ScalarStyle;
 
 use crate::manifest::Edit;
-use crate::manifest::stream::{BREAKS, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
 use crate::manifest::tree::{Kind, Node};
 use crate::manifest::yaml11::{self, Scalar};
 
@@ -225,13 +225,7 @@ fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> 
     let dash = dash_before(text, head.pos.start).ok_or(RewriteError::Layout)?;
     let indent = " ".repeat(column(text, dash));
     let tail = items.last().ok_or(RewriteError::Layout)?;
-    let end = tail.content_end(text);
-    let at_line_start = end == 0 || text.get(..end).is_some_and(|t| t.ends_with(BREAKS));
-    let at = if at_line_start { end } else { line_end(text, end) };
-    let mut insert = String::new();
-    if at == text.len() && !text.ends_with(BREAKS) {
-        insert.push_str(nl);
-    }
+    let (at, mut insert) = after_line(text, tail.content_end(text), nl);
     for name in names {
         let _ = write!(insert, "{indent}- name: {}{nl}", style.scalar(name));
     }

@@ -12,8 +12,10 @@
 //! plaintext and the AWS keys live only in zeroizing buffers and leave this module sealed or
 //! base64-encoded for `seal: none`.
 //!
-//! What this module must *not* do: call AWS or any network, read the clock (`now` is given),
-//! or put a credential anywhere but a sealed (or, for `seal: none`, base64) value.
+//! What this module must *not* do: call AWS or any network (but for the `kms:Encrypt` and
+//! `kms:Decrypt` of a `seal: sops` cluster's KMS keys, which `render/flux.rs` leaves to
+//! `sops::encrypt`), read the clock (`now` is given), or put a credential anywhere but a sealed
+//! (or, for `seal: none`, base64) value.
 
 use std::fmt::Write as _;
 
@@ -23,6 +25,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::flux::FluxKms;
 use crate::catalog::{Cluster, Registry, SealMode};
 use crate::registry::{AuthsEntry, Credentials, Ecr};
 use crate::seal::{self, SealError, SealTarget};
@@ -174,6 +177,7 @@ pub(crate) fn document(
     cluster: &Cluster,
     derivation_key: &[u8],
     now: OffsetDateTime,
+    kms: &FluxKms,
 ) -> Result<String, SealError> {
     let config = entry.dockerconfigjson();
     let mut out = String::new();
@@ -187,7 +191,7 @@ pub(crate) fn document(
             };
             return sealed_secret(planned, &doc, cluster, derivation_key, now);
         }
-        SealMode::Sops => return super::flux::document(planned, &config, cluster, derivation_key),
+        SealMode::Sops => return super::flux::document(planned, &config, cluster, derivation_key, kms),
         SealMode::None => {
             out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
             metadata(&mut out, "  ", planned, &[]);
@@ -273,9 +277,10 @@ pub(crate) fn ecr_documents(
     cluster: &Cluster,
     derivation_key: &[u8],
     now: OffsetDateTime,
+    kms: &FluxKms,
 ) -> Result<Vec<String>, SealError> {
     let keys_name = format!("{}{AWS_KEYS_SUFFIX}", planned.name);
-    let keys = keys_document(planned, ecr, &keys_name, cluster, derivation_key, now)?;
+    let keys = keys_document(planned, ecr, &keys_name, cluster, derivation_key, now, kms)?;
     Ok(vec![
         keys,
         generator_document(planned, ecr, &keys_name),
@@ -291,6 +296,7 @@ fn keys_document(
     cluster: &Cluster,
     derivation_key: &[u8],
     now: OffsetDateTime,
+    kms: &FluxKms,
 ) -> Result<String, SealError> {
     let for_name: [(&str, &str); 1] = [(KEYS_FOR_ANNOTATION, planned.name.as_str())];
     let mut keys = String::new();
@@ -319,7 +325,7 @@ fn keys_document(
                 data: &data,
                 annotations: &for_name,
             };
-            return super::flux::encrypted_secret(planned, &doc, cluster, derivation_key);
+            return super::flux::encrypted_secret(planned, &doc, cluster, derivation_key, kms);
         }
         SealMode::None => {
             keys.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
@@ -451,6 +457,7 @@ mod tests {
             certificate: certificate.map(|pem| Certificate::from_pem(pem).unwrap()),
             kubelet_credentials: None,
             age_recipients: Vec::new(),
+            kms: Vec::new(),
         }
     }
 
@@ -478,6 +485,7 @@ mod tests {
                 &cluster(SealMode::SealedSecrets, None),
                 &key,
                 now(),
+                &FluxKms::default(),
             )
             .unwrap_err(),
             document(
@@ -486,6 +494,7 @@ mod tests {
                 &cluster(SealMode::SealedSecrets, Some(EXPIRED_CERT)),
                 &key,
                 now(),
+                &FluxKms::default(),
             )
             .unwrap_err(),
         ];
@@ -500,6 +509,7 @@ mod tests {
             &cluster(SealMode::SealedSecrets, Some(TEST_CERT)),
             &key,
             now(),
+            &FluxKms::default(),
         )
         .unwrap();
         assert!(sealed.contains("kind: SealedSecret\n"), "{sealed}");
@@ -509,6 +519,7 @@ mod tests {
             &cluster(SealMode::None, Some(TEST_CERT)),
             &key,
             now(),
+            &FluxKms::default(),
         )
         .unwrap();
         assert!(plain.contains("kind: Secret\n"), "{plain}");
@@ -535,7 +546,15 @@ mod tests {
             name: "pullseal-ecr".to_owned(),
             registry: &registry,
         };
-        let docs = ecr_documents(&planned, &ecr, &cluster(SealMode::None, None), &[7u8; 32], now()).unwrap();
+        let docs = ecr_documents(
+            &planned,
+            &ecr,
+            &cluster(SealMode::None, None),
+            &[7u8; 32],
+            now(),
+            &FluxKms::default(),
+        )
+        .unwrap();
         let [keys, generator, external] = docs.as_slice() else {
             panic!("{docs:?}");
         };
@@ -570,6 +589,7 @@ mod tests {
             &cluster(SealMode::SealedSecrets, Some(TEST_CERT)),
             &[7u8; 32],
             now(),
+            &FluxKms::default(),
         )
         .unwrap();
         let keys = sealed.first().unwrap();

@@ -50,7 +50,7 @@ pub(crate) enum Step {
 
 /// What one edit must have done: the pod spec at `path` gains `added` at the end of its
 /// `imagePullSecrets` (which was absent, null or a list).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Expected {
     pub(crate) path: Vec<Step>,
     pub(crate) added: Vec<String>,

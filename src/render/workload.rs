@@ -4,15 +4,16 @@
 //!
 //! This module must not write output or seal anything; it only plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use super::name::Namer;
 use super::secrets::Source;
 use super::verify::{self, Expected, Step};
 use super::{Accounts, Diagnostic, ObjectId, Options, list_items, not_a_string, report_identity, rewrite};
 use crate::catalog::{Catalog, Cluster, Registry, SealMode};
-use crate::error::shown;
+use crate::error::{quoted, shown};
 use crate::manifest::tree::{Node, key_text};
 use crate::manifest::{Edit, Origin, Stream};
 use crate::reference::{
@@ -41,6 +42,8 @@ pub(super) struct DocContext<'a> {
     pub(super) edits: Vec<Edit>,
     /// What each edit must do, for the check after editing.
     pub(super) expected: Vec<Expected>,
+    /// The object and field of each edit, for the message when the check fails.
+    pub(super) places: Vec<(String, String)>,
 }
 
 pub(super) struct Walk<'a> {
@@ -52,6 +55,54 @@ pub(super) struct Walk<'a> {
     pub(super) planned: BTreeMap<(Option<String>, String), Source<'a>>,
     pub(super) edits: Vec<Vec<Edit>>,
     pub(super) uses: Vec<super::Use>,
+    /// The edited documents whose edits still need their check, in walk order: the check
+    /// parses the document again, so [`Walk::check_edits`] runs them all at once, in parallel.
+    pub(super) unchecked: Vec<Unchecked<'a>>,
+}
+
+/// A document's edits waiting for [`verify::verify`].
+pub(super) struct Unchecked<'a> {
+    index: usize,
+    text: &'a str,
+    origin: &'a Origin,
+    root: &'a Node,
+    edits: Vec<Edit>,
+    expected: Vec<Expected>,
+    /// The (object, field) of each edit, for the diagnostic if the check fails.
+    places: Vec<(String, String)>,
+}
+
+/// Fewer edited documents than this are checked on the calling thread.
+const PARALLEL_CHECKS_FROM: usize = 8;
+
+/// The checks of edited documents made so far, by document index: the renders of
+/// `--all-clusters` share one, since most clusters make the same edits to a document (the
+/// check is a function of the document and its edits alone).
+#[derive(Default)]
+pub(super) struct Checks(Mutex<HashMap<usize, Vec<Check>>>);
+
+/// One document's edits, what they must do, and the verdict of the check.
+type Check = (Vec<Edit>, Vec<Expected>, Result<(), String>);
+
+impl Checks {
+    /// The verdict on `doc`'s edits: remembered, or checked now and remembered.
+    fn verdict(&self, doc: &Unchecked<'_>) -> Result<(), String> {
+        let same = |(edits, expected, _): &&Check| *edits == doc.edits && *expected == doc.expected;
+        if let Ok(known) = self.0.lock()
+            && let Some((_, _, verdict)) = known.get(&doc.index).and_then(|checks| checks.iter().find(same))
+        {
+            return verdict.clone();
+        }
+        let verdict = verify::verify(doc.text, doc.root, &doc.edits, &doc.expected);
+        if let Ok(mut known) = self.0.lock() {
+            known.entry(doc.index).or_default().push((
+                doc.edits.clone(),
+                doc.expected.clone(),
+                verdict.clone(),
+            ));
+        }
+        verdict
+    }
 }
 
 /// One container of a pod.
@@ -62,9 +113,8 @@ struct Container<'n> {
 }
 
 impl<'a> Walk<'a> {
-    /// Walks document `i`, then checks its edits by parsing the result again: a mismatch is
-    /// this document's error, and nothing of it is written.
-    pub(super) fn document(&mut self, stream: &Stream, i: usize, root: &Node, accounts: &Accounts) {
+    /// Walks document `i`; its edits are checked by [`Walk::check_edits`].
+    pub(super) fn document(&mut self, stream: &'a Stream, i: usize, root: &'a Node, accounts: &Accounts) {
         let Some(doc) = stream.documents.get(i) else {
             return;
         };
@@ -75,24 +125,52 @@ impl<'a> Walk<'a> {
             accounts,
             edits: Vec::new(),
             expected: Vec::new(),
+            places: Vec::new(),
         };
         self.object(&mut ctx, root, &[]);
         if ctx.edits.is_empty() {
             return;
         }
-        if let Err(message) = verify::verify(text, root, &ctx.edits, &ctx.expected) {
-            self.diagnostics.push(Diagnostic {
-                origin: doc.origin.clone(),
-                object: None,
-                field: None,
-                message: format!(
-                    "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
-                ),
-            });
-            return;
-        }
-        if let Some(slot) = self.edits.get_mut(i) {
-            *slot = ctx.edits;
+        self.unchecked.push(Unchecked {
+            index: i,
+            text,
+            origin: &doc.origin,
+            root,
+            edits: ctx.edits,
+            expected: ctx.expected,
+            places: ctx.places,
+        });
+    }
+
+    /// Checks the edits of every walked document by parsing the result again (on up to
+    /// `threads` threads, each verdict looked up in `checks` first): a mismatch is that
+    /// document's error, and nothing of it is written. The errors are added in walk order, as if each document had been checked
+    /// right after its walk.
+    pub(super) fn check_edits(&mut self, checks: &Checks, threads: std::num::NonZeroUsize) {
+        let unchecked = std::mem::take(&mut self.unchecked);
+        let threads = if unchecked.len() < PARALLEL_CHECKS_FROM {
+            std::num::NonZeroUsize::MIN
+        } else {
+            threads
+        };
+        let checked = crate::jobs::map(&unchecked, threads, |doc| checks.verdict(doc));
+        for (doc, result) in unchecked.into_iter().zip(checked) {
+            match result {
+                Ok(()) => {
+                    if let Some(slot) = self.edits.get_mut(doc.index) {
+                        *slot = doc.edits;
+                    }
+                }
+                Err(message) => self.diagnostics.push(Diagnostic {
+                    origin: doc.origin.clone(),
+                    // The check is over the whole document; with one edit, its place is the one.
+                    object: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.0.clone()),
+                    field: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.1.clone()),
+                    message: format!(
+                        "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
+                    ),
+                }),
+            }
         }
     }
 
@@ -130,32 +208,45 @@ impl<'a> Walk<'a> {
         let spec_path: Option<Vec<&str>> = custom.or_else(|| builtin_pod_spec(kind).map(<[&str]>::to_vec));
         let meta_ann = annotations(node, &["metadata"]);
         let Some(spec_path) = spec_path else {
-            if let Some((key, _)) = meta_ann.iter().find(|(k, _)| is_reference_key(k)) {
+            // Where the annotation is, on the object's metadata or deep in a template of it:
+            // one pullseal cannot act on must not pass silently.
+            let found = meta_ann
+                .iter()
+                .find(|(k, _)| is_reference_key(k))
+                .map(|(key, _)| annotation_field(&format!("{prefix}metadata.annotations"), key))
+                .or_else(|| nested_reference(node, prefix));
+            if let Some(field) = found {
                 if node.path(&["kind"]).is_none_or(|k| k.as_str().is_none()) {
                     report_identity(node, &id, ctx.origin, prefix, &mut self.diagnostics);
                     return;
                 }
                 let message = format!(
-                    "{kind:?} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    "{} is not a workload pullseal knows; give --pod-spec {}=PATH to say where its pod spec is",
+                    quoted(kind),
                     shown(kind)
                 );
-                let field = annotation_field(&format!("{prefix}metadata.annotations"), key);
                 self.report(ctx, &label, Some(field), message);
             }
             return;
         };
-        let template_meta: Vec<&str> = match spec_path.split_last() {
-            Some((_, [])) | None => vec!["metadata"],
-            Some((_, parent)) => parent.iter().copied().chain(["metadata"]).collect(),
-        };
-        // A Pod is its own template: read its annotations once.
-        let tpl_ann = if template_meta == ["metadata"] {
-            Vec::new()
-        } else {
-            annotations(node, &template_meta)
-        };
-        let tpl_field = format!("{prefix}{}.annotations", template_meta.join("."));
-        let refs = self.references(ctx, &label, prefix, &meta_ann, &tpl_ann, &tpl_field);
+        // The metadata of every object on the way to the pod spec: the object's own, the pod
+        // template's, and between them any other template's (a CronJob's `jobTemplate`, the
+        // Job's metadata), so no annotation there is silently ignored. `spec` holds none.
+        let sources: Vec<(Annotations, String)> = (0..spec_path.len())
+            .filter_map(|n| spec_path.get(..n))
+            .filter(|parent| parent.last() != Some(&"spec"))
+            .map(|parent| {
+                let meta: Vec<&str> = parent.iter().copied().chain(["metadata"]).collect();
+                let field = format!("{prefix}{}.annotations", meta.join("."));
+                let entries = if parent.is_empty() {
+                    meta_ann.clone()
+                } else {
+                    annotations(node, &meta)
+                };
+                (entries, field)
+            })
+            .collect();
+        let refs = self.references(ctx, &label, &sources);
         let Some(refs) = refs else { return };
         if refs.pod_wide.is_empty() && refs.per_container.is_empty() {
             return;
@@ -191,19 +282,12 @@ impl<'a> Walk<'a> {
         &mut self,
         ctx: &DocContext<'_>,
         label: &str,
-        prefix: &str,
-        meta: &[(String, Result<String, String>)],
-        template: &[(String, Result<String, String>)],
-        tpl_field: &str,
+        sources: &[(Annotations, String)],
     ) -> Option<Refs> {
         let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut ok = true;
-        let sources = [
-            (meta, format!("{prefix}metadata.annotations")),
-            (template, tpl_field.to_owned()),
-        ];
-        for (entries, field) in &sources {
-            for (key, value) in *entries {
+        for (entries, field) in sources {
+            for (key, value) in entries {
                 if !key.starts_with("pullseal.io/") && !key.starts_with(CONTAINER_ANNOTATION_PREFIX) {
                     continue;
                 }
@@ -226,7 +310,9 @@ impl<'a> Walk<'a> {
                 match merged.get(key) {
                     Some((other, other_field)) if other != value => {
                         let message = format!(
-                            "{value:?} conflicts with {other:?} in {}",
+                            "{} conflicts with {} in {}",
+                            quoted(value),
+                            quoted(other),
                             annotation_field(other_field, key)
                         );
                         self.report(ctx, label, Some(annotation_field(field, key)), message);
@@ -353,7 +439,8 @@ impl<'a> Walk<'a> {
                 let names: Vec<String> = containers.iter().map(|c| shown(&c.name)).collect();
                 let at = Some(container_field(field, container));
                 let message = format!(
-                    "no container named {container:?} (containers: {})",
+                    "no container named {} (containers: {})",
+                    quoted(container),
                     names.join(", ")
                 );
                 self.report(ctx, label, at, message);
@@ -375,10 +462,12 @@ impl<'a> Walk<'a> {
                 Some(Ok(image)) if registry.server.matches(&image) => use_registry(used, registry),
                 Some(Ok(image)) => {
                     let message = format!(
-                        "registry {:?} (server {}) does not serve image {:?} of container {container:?} (normalised: {image})",
+                        "registry {:?} (server {}) does not serve image {} of container {} (normalised: {})",
                         registry.name.as_str(),
                         registry.server,
-                        found.image.unwrap_or("")
+                        quoted(found.image.unwrap_or("")),
+                        quoted(container),
+                        shown(&image.to_string())
                     );
                     self.report(ctx, label, Some(format!("{}.image", found.field)), message);
                     failed = true;
@@ -423,12 +512,22 @@ impl<'a> Walk<'a> {
         }
         // A container that names a pod-wide registry on its own counts for that registry.
         let mut matched_pod_wide: Vec<&RegistryName> = refs.per_container.values().map(|(n, _)| n).collect();
+        let mut unreadable = false;
         for c in containers
             .iter()
             .filter(|c| !refs.per_container.contains_key(&c.name))
         {
-            let Some(image) = c.image.and_then(|i| i.parse::<Image>().ok()) else {
-                continue;
+            // An image the kubelet could not pull either is an error of its own: the message
+            // points at it, and no registry is said to serve "none" of images nobody can read.
+            let image = match c.image.map(str::parse::<Image>) {
+                Some(Ok(image)) => image,
+                Some(Err(e)) => {
+                    self.report(ctx, label, Some(format!("{}.image", c.field)), e.to_string());
+                    failed = true;
+                    unreadable = true;
+                    continue;
+                }
+                None => continue,
             };
             let mut candidates: Vec<&'a Registry> = pod_wide
                 .iter()
@@ -450,8 +549,9 @@ impl<'a> Walk<'a> {
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
                     let message = format!(
-                        "image {image} of container {:?} matches registries {} equally; name one with {}",
-                        c.name,
+                        "image {} of container {} matches registries {} equally; name one with {}",
+                        shown(&image.to_string()),
+                        quoted(&c.name),
                         names.join(" and "),
                         shown(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name))
                     );
@@ -461,7 +561,7 @@ impl<'a> Walk<'a> {
             }
         }
         for r in &pod_wide {
-            if !matched_pod_wide.contains(&&r.name) {
+            if !unreadable && !matched_pod_wide.contains(&&r.name) {
                 let images: Vec<String> = containers.iter().filter_map(|c| c.image).map(shown).collect();
                 let message = format!(
                     "registry {:?} (server {}) serves none of the pod's images ({})",
@@ -530,6 +630,8 @@ impl<'a> Walk<'a> {
                     path: spec.path.clone(),
                     added,
                 });
+                ctx.places
+                    .push((label.to_owned(), format!("{}.imagePullSecrets", spec.field)));
             }
             Ok(None) => {}
             Err(e) => self.report(
@@ -624,7 +726,8 @@ impl<'a> Walk<'a> {
                 Some(ns) if globs.matches(ns) => {}
                 Some(ns) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in namespace {ns:?} (by registries.{name}.allow.namespaces in the catalog)"
+                        "registry {name:?} is not allowed in namespace {} (by registries.{name}.allow.namespaces in the catalog)",
+                        quoted(ns)
                     ));
                 }
                 None => {
@@ -642,7 +745,8 @@ impl<'a> Walk<'a> {
                 Some(project) if globs.matches(project) => {}
                 Some(project) => {
                     return Some(format!(
-                        "registry {name:?} is not allowed in Argo CD project {project:?} (by registries.{name}.allow.projects in the catalog)"
+                        "registry {name:?} is not allowed in Argo CD project {} (by registries.{name}.allow.projects in the catalog)",
+                        quoted(project)
                     ));
                 }
                 None => {
@@ -722,10 +826,41 @@ fn is_reference_key(key: &str) -> bool {
             .is_some_and(|c| !c.is_empty())
 }
 
+/// The field of the first pullseal reference annotation in a `metadata` mapping nested
+/// anywhere inside `node` (not its own), as `spec.template.metadata.annotations[key]`.
+fn nested_reference(node: &Node, prefix: &str) -> Option<String> {
+    fn walk(node: &Node, at: &str, top: bool) -> Option<String> {
+        if node.is_seq() {
+            return node
+                .items()
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{at}[{i}]"), false));
+        }
+        if !top {
+            let found = annotations(node, &["metadata"])
+                .into_iter()
+                .find(|(k, _)| is_reference_key(k));
+            if let Some((key, _)) = found {
+                return Some(annotation_field(&format!("{at}.metadata.annotations"), &key));
+            }
+        }
+        node.resolved_entries().into_iter().find_map(|(k, v)| {
+            let key = key_text(k)?;
+            let inner = if at.is_empty() { key } else { format!("{at}.{key}") };
+            walk(v, &inner, false)
+        })
+    }
+    walk(node, prefix.strip_suffix('.').unwrap_or(prefix), true)
+}
+
+/// Annotations by key; a value Kubernetes would not read as a string is the reason why.
+type Annotations = Vec<(String, Result<String, String>)>;
+
 /// The annotations under `path` (a `metadata` mapping), merge keys followed, keys as the
 /// API server reads them. A value that Kubernetes would not read as a string comes back as
 /// the reason (it wants strings there).
-fn annotations(node: &Node, path: &[&str]) -> Vec<(String, Result<String, String>)> {
+fn annotations(node: &Node, path: &[&str]) -> Annotations {
     let Some(meta) = node.path(path) else {
         return Vec::new();
     };

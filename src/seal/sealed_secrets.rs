@@ -54,13 +54,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::{DecodeError, Engine};
 use hmac::{Hmac, Mac};
 use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, RngCore, SeedableRng};
-use rsa::{BigUint, Oaep, RsaPublicKey};
+use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_cert::der::Decode as _;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::oaep::{self, PublicKey};
 use super::{Scope, SealError, SealTarget};
 
 /// Domain string: the first MAC input, so this derivation can never collide with another use
@@ -75,8 +75,8 @@ const MIN_DERIVATION_KEY_BYTES: usize = 32;
 /// Smallest RSA modulus accepted, in bits. NIST SP 800-57 retired 1024-bit RSA in 2013; the
 /// controller generates 4096-bit keys, so a shorter key is a hand-made or very old certificate.
 pub const MIN_RSA_BITS: usize = 2048;
-/// Largest RSA modulus accepted. The controller defaults to 4096 bits (the `rsa` crate's own
-/// limit) but its `--key-size` flag allows more.
+/// Largest RSA modulus accepted. The controller defaults to 4096 bits but its `--key-size` flag
+/// allows more.
 const MAX_RSA_BITS: usize = 16384;
 
 const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
@@ -88,7 +88,7 @@ const PEM_END: &str = "-----END CERTIFICATE-----";
 /// fingerprint are kept.
 #[derive(Clone)]
 pub struct Certificate {
-    public_key: RsaPublicKey,
+    public_key: PublicKey,
     fingerprint: [u8; 32],
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -192,9 +192,9 @@ fn first_certificate_der(pem: &str) -> Result<Vec<u8>, SealError> {
 }
 
 /// The RSA key of a certificate, or why there is none.
-fn rsa_public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, SealError> {
+fn rsa_public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, SealError> {
     let oid = spki.algorithm.oid;
-    if oid != rsa::pkcs1::ALGORITHM_OID {
+    if oid != pkcs1::ALGORITHM_OID {
         return Err(SealError::NotRsa {
             algorithm: algorithm_name(&oid.to_string()),
             oid: oid.to_string(),
@@ -205,16 +205,18 @@ fn rsa_public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<R
         .subject_public_key
         .as_bytes()
         .ok_or_else(|| invalid("the key bit string has unused bits".to_owned()))?;
-    // Parse PKCS#1 by hand rather than with `DecodeRsaPublicKey`, which caps the modulus at
-    // 4096 bits.
-    let key = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|err| invalid(err.to_string()))?;
-    let modulus = BigUint::from_bytes_be(key.modulus.as_bytes());
-    let bits = modulus.bits();
-    if bits < MIN_RSA_BITS {
-        return Err(SealError::WeakRsaKey { bits });
+    let key = pkcs1::RsaPublicKey::from_der(bits).map_err(|err| invalid(err.to_string()))?;
+    let public_key = PublicKey::new(
+        key.modulus.as_bytes(),
+        key.public_exponent.as_bytes(),
+        MAX_RSA_BITS,
+    );
+    match public_key {
+        Ok(public_key) if public_key.bits() < MIN_RSA_BITS => Err(SealError::WeakRsaKey {
+            bits: public_key.bits(),
+        }),
+        result => result,
     }
-    let exponent = BigUint::from_bytes_be(key.public_exponent.as_bytes());
-    RsaPublicKey::new_with_max_size(modulus, exponent, MAX_RSA_BITS).map_err(|err| invalid(err.to_string()))
 }
 
 /// Readable names for the key algorithms a wrong certificate is likely to have.
@@ -313,25 +315,20 @@ fn derive_seed(
     Ok(seed)
 }
 
-/// sealed-secrets `HybridEncrypt`, drawing its randomness from `rng`.
+/// sealed-secrets `HybridEncrypt`, drawing its randomness from `rng`: the session key first,
+/// then the OAEP seed, 32 bytes each. That order and those lengths are what the `rsa` crate
+/// drew when it did the OAEP step, so every blob it wrote stays the same (the known answer).
 fn hybrid_encrypt(
-    public_key: &RsaPublicKey,
+    public_key: &PublicKey,
     rng: &mut DerivedRng,
     plaintext: &[u8],
     label: &str,
 ) -> Result<Vec<u8>, SealError> {
     let mut session_key = Zeroizing::new([0u8; SESSION_KEY_BYTES]);
     rng.fill_bytes(session_key.as_mut_slice());
-    let wrapped_key = public_key
-        .encrypt(
-            rng,
-            Oaep::new_with_label::<Sha256, _>(label),
-            session_key.as_slice(),
-        )
-        .map_err(|err| SealError::Encrypt {
-            step: "wrapping the session key with RSA-OAEP",
-            reason: err.to_string(),
-        })?;
+    let mut oaep_seed = Zeroizing::new([0u8; oaep::HASH_BYTES]);
+    rng.fill_bytes(oaep_seed.as_mut_slice());
+    let wrapped_key = public_key.encrypt(&oaep_seed, session_key.as_slice(), label.as_bytes())?;
     let cipher = Aes256Gcm::new_from_slice(session_key.as_slice()).map_err(|err| SealError::Encrypt {
         step: "keying AES-256-GCM",
         reason: err.to_string(),
@@ -377,25 +374,11 @@ impl Drop for DerivedRng {
     }
 }
 
-impl RngCore for DerivedRng {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u32()
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
+impl DerivedRng {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         self.0.fill_bytes(dest);
     }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.try_fill_bytes(dest)
-    }
 }
-
-impl CryptoRng for DerivedRng {}
 
 #[cfg(test)]
 mod tests {
@@ -403,9 +386,8 @@ mod tests {
 
     use aes_gcm::aead::Aead;
     use proptest::prelude::*;
-    use rsa::RsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
-    use rsa::traits::PublicKeyParts;
+    use rsa::{Oaep, RsaPrivateKey};
 
     use super::*;
 
@@ -459,6 +441,7 @@ mod tests {
     #[test]
     fn reads_the_controller_like_certificate() {
         assert_eq!(CERT.public_key.size(), 512);
+        assert_eq!(CERT.public_key.bits(), 4096);
         let debug = format!("{:?}", *CERT);
         assert!(
             debug.starts_with("Certificate { sha256: e2ce60d651ec885f"),
@@ -512,7 +495,7 @@ mod tests {
         let err = Certificate::from_pem(RSA_1024_CERT).unwrap_err();
         insta::assert_snapshot!(err, @"sealing certificate's RSA key is 1024 bits, at least 2048 are required");
         let cert = Certificate::from_pem(RSA_2048_CERT).unwrap();
-        assert_eq!(cert.public_key.n().bits(), MIN_RSA_BITS);
+        assert_eq!(cert.public_key.bits(), MIN_RSA_BITS);
     }
 
     #[test]

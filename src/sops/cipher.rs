@@ -23,7 +23,6 @@ use aes_gcm::aes::Aes256;
 use base64::Engine as _;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac as _};
-use regex::Regex;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
 
@@ -32,6 +31,8 @@ use super::timestamp::GoTime;
 use super::yaml::go_parse_float;
 
 /// sops' own pattern (`aes/cipher.go`): unanchored at the end, every field non-empty.
+/// [`enc_fields`] matches it without a regex engine.
+#[cfg(test)]
 const ENC_PATTERN: &str = r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]";
 
 /// Go's `base64.StdEncoding`: padded, but lenient about non-zero trailing bits.
@@ -68,17 +69,58 @@ impl std::fmt::Display for CipherError {
     }
 }
 
-fn enc_regex() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(ENC_PATTERN).ok()).as_ref()
+/// The `data`, `iv`, `tag` and `type` fields of an encrypted value, exactly as sops' pattern
+/// [`ENC_PATTERN`] captures them (Go's regexp and Rust's give the same leftmost-first match),
+/// in time linear in the value. The regex engine took half of a catalog load: every field is
+/// `(.+)`, so a backtracking search tries each split of a long value (a certificate is
+/// several kilobytes).
+///
+/// How the pattern matches: `.` stops at the first newline, so the match lies within the
+/// first line. Each `(.+)` is greedy, so it ends at the *last* place where the rest of the
+/// pattern can still match; and the rest can match from a place exactly when it can from any
+/// earlier one (`.+` absorbs the difference). So, from the right: `type` ends at the line's
+/// last `]`, `tag` at the last `,type:` that leaves `type` non-empty, `iv` at the last
+/// `,tag:` before that which leaves `tag` non-empty, and `data` at the last `,iv:` before
+/// that which leaves `iv` and `data` non-empty.
+fn enc_fields(text: &str) -> Option<[&str; 4]> {
+    let line = match memchr::memchr(b'\n', text.as_bytes()) {
+        Some(end) => text.get(..end)?,
+        None => text,
+    };
+    let rest = line.strip_prefix("ENC[AES256_GCM,data:")?;
+    let bytes = rest.as_bytes();
+    // The last occurrence of `needle` (each starts with `,`) that ends at least one byte before
+    // `end`. Bytes, not `str`: the byte before `end` need not end a character; the needles are
+    // ASCII, so every place found is a character boundary.
+    let last_before = |needle: &[u8], end: usize| {
+        let region = bytes.get(..end.checked_sub(1)?)?;
+        memchr::memrchr_iter(b',', region)
+            .find(|&at| region.get(at..).is_some_and(|tail| tail.starts_with(needle)))
+    };
+    let close = memchr::memrchr(b']', bytes)?;
+    let ty = last_before(b",type:", close)?;
+    let tag = last_before(b",tag:", ty)?;
+    let iv = last_before(b",iv:", tag).filter(|&at| at > 0)?;
+    Some([
+        rest.get(..iv)?,
+        rest.get(iv + ",iv:".len()..tag)?,
+        rest.get(tag + ",tag:".len()..ty)?,
+        rest.get(ty + ",type:".len()..close)?,
+    ])
+}
+
+/// The `type:` of text in sops' `ENC[…]` form, without decrypting it; `None` for other text.
+pub(crate) fn value_type(text: &str) -> Option<&str> {
+    let [.., ty] = enc_fields(text)?;
+    Some(ty)
 }
 
 /// A decrypted value and the bytes sops' `ToBytes` hashes for it.
 pub(crate) struct Decrypted {
     pub(crate) value: Value,
     pub(crate) mac_bytes: Zeroizing<Vec<u8>>,
-    /// A `type:comment` value: a YAML comment sops moved into a list. sops hashes no comment,
-    /// so `mac_bytes` is empty, and it is no value of the list.
+    /// A `type:comment` value: a YAML comment (sops writes a list's comments as items of the
+    /// list); `value` holds its text. sops hashes no comment, so `mac_bytes` is empty.
     pub(crate) comment: bool,
 }
 
@@ -89,16 +131,23 @@ pub(crate) struct Decrypted {
 /// Entries are keyed by an HMAC under a key derived from the data key, so the stash holds no
 /// plaintext. Reusing an IV is safe exactly because the lookup demands the same key, the same
 /// additional data and the same plaintext: the output is then the old ciphertext itself.
+///
+/// Only an edit looks IVs up, and most decryptions are renders, so decryption only keeps each
+/// value's additional data and encrypted text (public), and the first lookup decrypts them
+/// again to fill the table: hashing every value on every load was a fifth of a catalog load.
 pub(crate) struct IvStash {
+    data_key: Zeroizing<[u8; 32]>,
     id_key: Zeroizing<[u8; 32]>,
-    ivs: HashMap<[u8; 32], [u8; 32]>,
+    /// `(additional data, ENC[…] text)` of every value decrypted, in file order.
+    values: Vec<(String, String)>,
+    ivs: OnceLock<HashMap<[u8; 32], [u8; 32]>>,
 }
 
-#[allow(clippy::missing_fields_in_debug)] // the key and IVs are deliberately not shown
+#[allow(clippy::missing_fields_in_debug)] // the keys, values and IVs are deliberately not shown
 impl std::fmt::Debug for IvStash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IvStash")
-            .field("entries", &self.ivs.len())
+            .field("entries", &self.values.len())
             .finish()
     }
 }
@@ -117,8 +166,10 @@ impl IvStash {
             );
         }
         IvStash {
+            data_key: Zeroizing::new(*data_key.expose_secret()),
             id_key,
-            ivs: HashMap::new(),
+            values: Vec::new(),
+            ivs: OnceLock::new(),
         }
     }
 
@@ -134,20 +185,39 @@ impl IvStash {
         mac.finalize().into_bytes().into()
     }
 
-    fn remember(&mut self, aad: &str, ty: &str, plaintext: &[u8], iv: [u8; 32]) {
-        let id = self.id(aad, ty, plaintext);
-        self.ivs.insert(id, iv);
+    /// Keeps the value `text` (`ENC[…]`, decrypted successfully with this stash's key) found
+    /// at `aad`, for the table. Values with IVs of other lengths than 32 bytes are left out
+    /// when the table is made: sops reuses 32-byte IVs only.
+    pub(crate) fn keep(&mut self, aad: String, text: String) {
+        self.values.push((aad, text));
+    }
+
+    /// The table of IVs by value id, made on first use from the values kept.
+    fn ivs(&self) -> &HashMap<[u8; 32], [u8; 32]> {
+        self.ivs.get_or_init(|| {
+            let key = SecretBox::new(Box::new(*self.data_key));
+            let mut ivs = HashMap::with_capacity(self.values.len());
+            for (aad, text) in &self.values {
+                // Each decrypted before, with this key: nothing fails here.
+                if let Ok(Opened { ty, iv, plaintext }) = open_value(text, &key, aad)
+                    && let Ok(iv) = <[u8; 32]>::try_from(iv.as_slice())
+                {
+                    ivs.insert(self.id(aad, ty, &plaintext), iv);
+                }
+            }
+            ivs
+        })
     }
 
     /// The IV `plaintext` had at `aad` with this `type:`, if it was decrypted before.
     pub(crate) fn get(&self, aad: &str, ty: &str, plaintext: &[u8]) -> Option<[u8; 32]> {
-        self.ivs.get(&self.id(aad, ty, plaintext)).copied()
+        self.ivs().get(&self.id(aad, ty, plaintext)).copied()
     }
 
     /// How many values it remembers.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.ivs.len()
+        self.ivs().len()
     }
 }
 
@@ -173,21 +243,34 @@ pub(crate) fn decrypt_stashing(
             comment: false,
         });
     }
-    let re = enc_regex().ok_or(CipherError::Malformed("the value pattern could not be compiled"))?;
-    let caps = re.captures(text).ok_or(CipherError::Malformed(
+    let Opened { ty, plaintext, .. } = open_value(text, key, aad)?;
+    if let Some(stash) = stash {
+        stash.keep(aad.to_owned(), text.to_owned());
+    }
+    typed(ty, &plaintext)
+}
+
+/// An encrypted value opened: its `type:`, its IV and its plaintext bytes.
+struct Opened<'t> {
+    ty: &'t str,
+    iv: Vec<u8>,
+    plaintext: Zeroizing<Vec<u8>>,
+}
+
+/// Parses and authenticates the non-empty value `text` at `aad`.
+fn open_value<'t>(text: &'t str, key: &SecretBox<[u8; 32]>, aad: &str) -> Result<Opened<'t>, CipherError> {
+    let [data, iv, tag, ty] = enc_fields(text).ok_or(CipherError::Malformed(
         "expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]",
     ))?;
-    let field = |i: usize| caps.get(i).map_or("", |m| m.as_str());
     let data = GO_STD_BASE64
-        .decode(field(1))
+        .decode(data)
         .map_err(|_| CipherError::Malformed("`data` is not valid base64"))?;
     let iv = GO_STD_BASE64
-        .decode(field(2))
+        .decode(iv)
         .map_err(|_| CipherError::Malformed("`iv` is not valid base64"))?;
     let tag = GO_STD_BASE64
-        .decode(field(3))
+        .decode(tag)
         .map_err(|_| CipherError::Malformed("`tag` is not valid base64"))?;
-    let ty = field(4);
 
     let mut plaintext = Zeroizing::new(data);
     match iv.len() {
@@ -196,10 +279,7 @@ pub(crate) fn decrypt_stashing(
         12 => open::<U12>(key, &iv, aad, &mut plaintext, &tag)?,
         _ => return Err(CipherError::Malformed("`iv` must be 32 bytes (or 12 or 16)")),
     }
-    if let (Some(stash), Ok(iv)) = (stash, <[u8; 32]>::try_from(iv.as_slice())) {
-        stash.remember(aad, ty, &plaintext, iv);
-    }
-    typed(ty, &plaintext)
+    Ok(Opened { ty, iv, plaintext })
 }
 
 /// sops `Cipher.Encrypt`: AES-256-GCM with a 32-byte IV, written as
@@ -262,11 +342,13 @@ fn typed(ty: &str, plaintext: &Zeroizing<Vec<u8>>) -> Result<Decrypted, CipherEr
                 comment: false,
             });
         }
-        // sops `Decrypt` returns a `Comment`, and `Tree.Decrypt` hashes no comment. The text is
-        // of no use to pullseal, so it is not kept.
+        // sops `Decrypt` returns a `Comment` (Go's `string` of the bytes, whatever they are),
+        // and `Tree.Decrypt` hashes no comment. The text is kept for an edit to write back.
         "comment" => {
             return Ok(Decrypted {
-                value: Value::Null,
+                value: Value::Str(SecretString::from(
+                    String::from_utf8_lossy(plaintext).into_owned(),
+                )),
                 mac_bytes: Zeroizing::default(),
                 comment: true,
             });
@@ -399,6 +481,50 @@ pub(crate) mod tests {
             decrypt("ENC[AES256_GCM,data:!!,iv:AA==,tag:AA==,type:str]", &key(), "a:").err(),
             Some(CipherError::Malformed("`data` is not valid base64"))
         );
+    }
+
+    /// What sops' regex captures, by the regex crate (the reference for [`enc_fields`]).
+    fn by_regex(text: &str) -> Option<[String; 4]> {
+        let re = regex::Regex::new(ENC_PATTERN).unwrap();
+        let caps = re.captures(text)?;
+        Some([1, 2, 3, 4].map(|i| caps.get(i).unwrap().as_str().to_owned()))
+    }
+
+    fn by_hand(text: &str) -> Option<[String; 4]> {
+        enc_fields(text).map(|fields| fields.map(str::to_owned))
+    }
+
+    #[test]
+    fn fields_split_as_sops_pattern_splits_them() {
+        for text in [
+            "ENC[AES256_GCM,data:AA==,iv:BB==,tag:CC==,type:str]",
+            "ENC[AES256_GCM,data:a,iv:b,tag:c,type:d]trailing]",
+            "ENC[AES256_GCM,data:a,iv:b,iv:c,tag:d,tag:e,type:f,type:g]",
+            "ENC[AES256_GCM,data:,iv:x,tag:y,type:z]",
+            "ENC[AES256_GCM,data:,iv:,iv:x,tag:y,type:z]",
+            "ENC[AES256_GCM,data:a,iv:b,tag:c,type:]",
+            "ENC[AES256_GCM,data:a,iv:b,tag:c,type:d]\n]",
+            "ENC[AES256_GCM,data:a,iv:b,tag:c,type:d\n]",
+            "ENC[AES256_GCM,data:a,iv:b,tag:,type:,type:d]",
+            "ENC[AES256_GCM,data:a,tag:b,iv:c,type:d]",
+            " ENC[AES256_GCM,data:a,iv:b,tag:c,type:d]",
+            "ENC[AES256_GCM,data:é,iv:ü,tag:ß,type:😀]]",
+        ] {
+            assert_eq!(by_hand(text), by_regex(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Values made of the pattern's own pieces, where greedy matching has choices.
+        #[test]
+        fn fields_split_as_the_regex_splits_them(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                ",iv:", ",tag:", ",type:", "]", "a", "é", ",", ":", "\n", "data:", "iv",
+            ]), 0..24),
+        ) {
+            let text = format!("ENC[AES256_GCM,data:{}", pieces.concat());
+            proptest::prop_assert_eq!(by_hand(&text), by_regex(&text), "{:?}", text);
+        }
     }
 
     #[test]

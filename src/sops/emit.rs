@@ -33,6 +33,9 @@ pub(crate) enum Node {
     Seq(Vec<Node>),
     /// A mapping, in order.
     Map(Vec<(String, Node)>),
+    /// A comment line (the text after `#`, already encrypted), as an entry of a mapping: its
+    /// key is ignored. sops writes a list's comments as items ([`Node::Raw`]), never this.
+    Comment(String),
 }
 
 /// sops' `stores.yaml.indent` default.
@@ -47,10 +50,10 @@ pub(crate) fn documents(docs: &[Vec<(String, Node)>]) -> String {
         if index > 0 {
             out.push_str("---\n");
         }
-        if doc.is_empty() {
-            out.push_str("{}\n");
-        } else {
+        if has_keys(doc) {
             map(&mut out, doc, 0, false);
+        } else {
+            out.push_str("{}\n");
         }
     }
     out
@@ -65,10 +68,19 @@ fn pad(out: &mut String, n: usize) {
 /// (`- name: x` / `  more:` / `    c: d`).
 fn map(out: &mut String, entries: &[(String, Node)], indent: usize, inline: bool) {
     let child = if inline { indent + 2 } else { indent + INDENT };
-    for (index, (key, value)) in entries.iter().enumerate() {
-        if !(inline && index == 0) {
+    let mut first = inline;
+    for (key, value) in entries {
+        if let Node::Comment(text) = value {
+            // The caller puts a list item's leading comments before its dash.
+            if !first {
+                comment(out, text, indent);
+            }
+            continue;
+        }
+        if !first {
             pad(out, indent);
         }
+        first = false;
         // go-yaml's `yaml_emitter_check_simple_key`: a longer key is an explicit entry, `? key`
         // with the value after a `:` on the next line. YAML allows a simple key 1024
         // characters at most, so writing it plainly could leave a file no one reads.
@@ -83,7 +95,7 @@ fn map(out: &mut String, entries: &[(String, Node)], indent: usize, inline: bool
         }
         out.push(':');
         match value {
-            Node::Map(inner) if !inner.is_empty() => {
+            Node::Map(inner) if has_keys(inner) => {
                 let mut nested = String::new();
                 map(&mut nested, inner, child, false);
                 continue_line(out, &nested, explicit, child - indent - 1);
@@ -122,13 +134,44 @@ fn continue_line(out: &mut String, nested: &str, explicit: bool, spaces: usize) 
     }
 }
 
+fn comment(out: &mut String, text: &str, indent: usize) {
+    pad(out, indent);
+    out.push('#');
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// Whether a mapping has a key (a mapping of comments alone is written `{}`).
+fn has_keys(entries: &[(String, Node)]) -> bool {
+    entries.iter().any(|(_, n)| !matches!(n, Node::Comment(_)))
+}
+
 /// A sequence whose dashes stand at column `indent`.
 fn seq(out: &mut String, items: &[Node], indent: usize) {
     for item in items {
+        if let Node::Comment(text) = item {
+            comment(out, text, indent);
+            continue;
+        }
+        if let Node::Map(inner) = item {
+            // Comments before an item mapping's first key stand before its dash.
+            for (_, node) in inner.iter().take_while(|(_, n)| matches!(n, Node::Comment(_))) {
+                if let Node::Comment(text) = node {
+                    comment(out, text, indent);
+                }
+            }
+        }
         pad(out, indent);
         out.push_str("- ");
         match item {
-            Node::Map(inner) if !inner.is_empty() => map(out, inner, indent + 2, true),
+            Node::Map(inner) if has_keys(inner) => {
+                let rest: Vec<(String, Node)> = inner
+                    .iter()
+                    .skip_while(|(_, n)| matches!(n, Node::Comment(_)))
+                    .cloned()
+                    .collect();
+                map(out, &rest, indent + 2, true);
+            }
             Node::Seq(inner) if !inner.is_empty() => {
                 // The nested sequence's first dash continues this line.
                 let mut nested = String::new();
@@ -151,6 +194,8 @@ fn inline_scalar(node: &Node) -> String {
         Node::Quoted(text) => double_quoted(text),
         Node::Seq(_) => "[]".to_owned(),
         Node::Map(_) => "{}".to_owned(),
+        // Never a scalar: a comment is written on a line of its own.
+        Node::Comment(_) => "null".to_owned(),
     }
 }
 

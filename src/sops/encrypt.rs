@@ -8,17 +8,25 @@
 //! `""`; one SHA-512 runs over the `ToBytes` of every other leaf, encrypted or not (only the
 //! encrypted ones, after a fixed prefix, with `mac_only_encrypted`); the MAC is stored
 //! encrypted with `lastmodified` as additional data; the data key is age-encrypted to each
-//! recipient; the `sops:` block is appended to every document in sops 3.11's key order (`age`,
-//! `lastmodified`, `mac`, the rule, `mac_only_encrypted`, `version`).
+//! recipient and with each AWS KMS key (`kms:Encrypt`); the `sops:` block is appended to every
+//! document in sops 3.11's key order (`kms`, `age`, `lastmodified`, `mac`, the rule,
+//! `mac_only_encrypted`, `version`).
 //!
 //! Every random input comes from a [`Randomness`] chosen by the caller: the OS for a new
 //! file, a secret seed for byte-identical output, or the previous file for an edit that keeps
 //! unchanged values' ciphertext. Derived IVs are synthetic (an HMAC of the additional data,
 //! the type and the plaintext), so a changed value never reuses an IV under the same key.
+//! A KMS `enc` is AWS's ciphertext and no randomness of ours: it is kept from the previous file
+//! of an edit, reused from an earlier output once `kms:Decrypt` shows that it holds this data
+//! key ([`KmsRecipients::previous`]), or else asked of `kms:Encrypt`, which gives a new blob
+//! on every call.
 //!
-//! It must not write files, read the clock (the caller passes [`LastModified`]) or let a
-//! plaintext value, the data key or the seed reach an error or a `Debug`: errors name key
-//! paths only. Spec: `shared/reference/formats-and-peers.md` §1.
+//! It must not write files, read the clock (the caller passes [`LastModified`], also the
+//! `created_at` of a new KMS entry) or let a plaintext value, the data key or the seed reach an
+//! error or a `Debug`: errors name key paths and KMS ARNs only. Spec:
+//! `shared/reference/formats-and-peers.md` §1.
+
+use std::sync::Mutex;
 
 use hmac::{Hmac, Mac as _};
 use rand_chacha::ChaCha20Rng;
@@ -28,12 +36,14 @@ use secrecy::{ExposeSecret as _, SecretBox};
 use sha2::{Digest as _, Sha256, Sha512};
 use zeroize::Zeroizing;
 
+use super::comments::{Placed, Seg, Text};
 use super::emit::{self, Node};
 use super::format::DEFAULT_UNENCRYPTED_SUFFIX;
+use super::kms::{self, KmsAccess, KmsKey, KmsStanza};
 use super::stanza::{self, StanzaEntropy};
 use super::timestamp::GoTime;
 use super::tree::{Segment, render_path};
-use super::{Decrypted, SopsError, Value, cipher};
+use super::{Comments, Decrypted, SopsError, Value, cipher};
 
 /// The `version` pullseal writes: the sops release whose format it follows and tests against.
 pub const SOPS_VERSION: &str = "3.11.0";
@@ -89,8 +99,10 @@ impl LastModified {
 #[derive(Debug, Clone)]
 pub struct EncryptOptions {
     /// The age recipients; each gets its own armored copy of the data key. Duplicates are
-    /// written once. At least one is required.
+    /// written once. At least one age recipient or KMS key is required.
     pub recipients: Vec<age::x25519::Recipient>,
+    /// The AWS KMS keys, and what their calls may use.
+    pub kms: KmsRecipients,
     /// Which values are encrypted.
     pub rule: Rule,
     /// `mac_only_encrypted`: keep plain values out of the MAC (sops' option; pullseal's own
@@ -98,6 +110,20 @@ pub struct EncryptOptions {
     pub mac_only_encrypted: bool,
     /// `sops.lastmodified`.
     pub last_modified: LastModified,
+}
+
+/// The AWS KMS keys of a file to encrypt.
+#[derive(Debug, Clone, Default)]
+pub struct KmsRecipients {
+    /// The keys; each gets the data key through its own `kms:Encrypt` call (one entry per
+    /// distinct key, in order).
+    pub keys: Vec<KmsKey>,
+    /// The AWS keys and endpoints of the calls.
+    pub access: KmsAccess,
+    /// Entries of an earlier output (e.g. the last render's). One for the same key (ARN, role,
+    /// context, profile) is reused, `created_at` included, when `kms:Decrypt` opens it to this
+    /// file's data key; otherwise, or when the call fails, the key gets a new `kms:Encrypt`.
+    pub previous: Vec<KmsStanza>,
 }
 
 /// A 32-byte secret from which [`Randomness::Derived`] derives every random input.
@@ -132,8 +158,8 @@ pub enum Randomness<'a> {
     Derived(&'a Seed),
     /// Re-encrypt an edited tree of a file decrypted before: its data key; the old IV for
     /// every value with the same path, type and plaintext (so it keeps its ciphertext, as
-    /// sops' IV stash does); the old stanza for every recipient that had one; new randomness
-    /// from the OS for the rest. Removing a recipient this way does not lock it out (it knows
+    /// sops' IV stash does); the old stanza for every age recipient and KMS key that had one;
+    /// new randomness from the OS (and `kms:Encrypt`) for the rest. Removing a recipient this way does not lock it out (it knows
     /// the data key): use [`Randomness::Fresh`] for that.
     Edit(&'a Decrypted),
 }
@@ -168,6 +194,24 @@ fn os_fill(buffer: &mut [u8]) -> Result<(), SopsError> {
 }
 
 const LABEL: &[u8] = b"pullseal sops encrypt v1";
+
+/// `pattern` compiled, reusing the last pattern compiled: a render encrypts each of its Flux
+/// Secrets with the same `encrypted_regex`, and compiling it anew took a tenth of each
+/// encryption. (A `Regex` clone shares the compiled program.)
+fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
+    static LAST: Mutex<Option<(String, Regex)>> = Mutex::new(None);
+    if let Ok(last) = LAST.lock()
+        && let Some((known, regex)) = last.as_ref()
+        && known == pattern
+    {
+        return Ok(regex.clone());
+    }
+    let regex = Regex::new(pattern)?;
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some((pattern.to_owned(), regex.clone()));
+    }
+    Ok(regex)
+}
 
 impl Source<'_> {
     fn iv(&self, aad: &str, ty: &str, plaintext: &[u8]) -> Result<[u8; 32], SopsError> {
@@ -216,6 +260,36 @@ impl Source<'_> {
     }
 }
 
+impl Source<'_> {
+    /// The `(created_at, enc)` of `key`'s entry: kept from the edited file, reused from
+    /// `kms.previous` once KMS opens it to `data_key`, or a new `kms:Encrypt`.
+    fn kms_stanza(
+        &self,
+        key: &KmsKey,
+        data_key: &[u8; 32],
+        kms: &KmsRecipients,
+        last_modified: &LastModified,
+    ) -> Result<(String, String), SopsError> {
+        if let Source::Edit(previous) = self
+            && let Some(old) = previous.kms_stanzas.iter().find(|s| s.key == *key)
+        {
+            return Ok((old.created_at.clone(), old.enc.clone()));
+        }
+        for old in kms.previous.iter().filter(|s| s.key == *key) {
+            if let Ok(opened) = kms::decrypt(old, &kms.access)
+                && super::constant_time_eq(&opened, data_key)
+            {
+                return Ok((old.created_at.clone(), old.enc.clone()));
+            }
+        }
+        let enc = kms::encrypt(key, data_key, &kms.access).map_err(|source| SopsError::KmsEncrypt {
+            key: crate::error::shown(&key.label()),
+            source,
+        })?;
+        Ok((last_modified.as_str().to_owned(), enc))
+    }
+}
+
 fn fill_os(entropy: &mut StanzaEntropy) -> Result<(), SopsError> {
     os_fill(&mut entropy.file_key)?;
     os_fill(&mut entropy.ephemeral)?;
@@ -226,13 +300,33 @@ fn fill_os(entropy: &mut StanzaEntropy) -> Result<(), SopsError> {
 ///
 /// The caller supplies everything that varies: the recipients, the rule and `lastmodified` in
 /// `options`, and the [`Randomness`]. Nothing else is read (no clock, no environment), so with
-/// [`Randomness::Derived`] the output is a pure function of the arguments.
+/// [`Randomness::Derived`] and no KMS key the output is a pure function of the arguments. A
+/// KMS key is AWS's to encrypt with: each `kms:Encrypt` answers another blob, so only the
+/// reuse of an earlier entry ([`KmsRecipients::previous`]) keeps the output byte-identical.
 ///
 /// Several documents share one data key and one MAC and each carries the same `sops:` block,
 /// as with sops. Refused: no recipients, a document that is not a mapping or has a top-level
-/// `sops` key, a `_unencrypted` key under [`Rule::EncryptAll`], an invalid regex or timestamp.
+/// `sops` key, a `_unencrypted` key under [`Rule::EncryptAll`], an invalid regex or timestamp,
+/// a KMS key whose `kms:Encrypt` fails.
 pub fn encrypt(
     documents: &[Value],
+    options: &EncryptOptions,
+    randomness: Randomness<'_>,
+) -> Result<String, SopsError> {
+    encrypt_with_comments(documents, &Comments::default(), options, randomness)
+}
+
+/// [`encrypt`], with the YAML comments of the file the documents were decrypted from (see
+/// [`super::Decrypted::comments`]) written back where they stood, encrypted as sops encrypts
+/// them: `type:comment`, the additional data of their mapping or list, outside the MAC. An
+/// unchanged comment keeps its ciphertext with [`Randomness::Edit`], like a value. The
+/// comments of a removed key (inside it, and right before it) go with it.
+///
+/// Comments are written under [`Rule::EncryptAll`] only: under another rule sops would leave
+/// some of them plain, and pullseal writes no comment in the clear.
+pub fn encrypt_with_comments(
+    documents: &[Value],
+    comments: &Comments,
     options: &EncryptOptions,
     randomness: Randomness<'_>,
 ) -> Result<String, SopsError> {
@@ -242,13 +336,19 @@ pub fn encrypt(
             recipients.push(r);
         }
     }
-    if recipients.is_empty() {
+    let mut kms_keys: Vec<&KmsKey> = Vec::new();
+    for key in &options.kms.keys {
+        if !kms_keys.contains(&key) {
+            kms_keys.push(key);
+        }
+    }
+    if recipients.is_empty() && kms_keys.is_empty() {
         return Err(SopsError::NoRecipients);
     }
     let regex = match &options.rule {
         Rule::EncryptAll => None,
         Rule::EncryptedRegex(pattern) => {
-            Some(Regex::new(pattern).map_err(|_| SopsError::InvalidEncryptedRegex {
+            Some(compiled(pattern).map_err(|_| SopsError::InvalidEncryptedRegex {
                 regex: pattern.clone(),
             })?)
         }
@@ -283,6 +383,8 @@ pub fn encrypt(
         hasher: Sha512::new(),
         keys: Vec::new(),
         display: Vec::new(),
+        placed: Placed::default(),
+        path: Vec::new(),
     };
     if options.mac_only_encrypted {
         // sops `MACOnlyEncryptedInitialization`: sha256("sops").
@@ -299,6 +401,11 @@ pub fn encrypt(
         if entries.iter().any(|(k, _)| k == "sops") {
             return Err(SopsError::ReservedSopsKey { document: index + 1 });
         }
+        walk.placed = if options.rule == Rule::EncryptAll {
+            comments.place(index, document)
+        } else {
+            Placed::default()
+        };
         out_docs.push(walk.map(entries)?);
     }
     let digest = walk.hasher.finalize();
@@ -315,22 +422,38 @@ pub fn encrypt(
         }
     })?;
 
-    let metadata = metadata(&recipients, &source, &data_key, options, mac)?;
+    let metadata = metadata(&recipients, &kms_keys, &source, &data_key, options, mac)?;
     for doc in &mut out_docs {
         doc.push(("sops".to_owned(), Node::Map(metadata.clone())));
     }
     Ok(emit::documents(&out_docs))
 }
 
-/// The `sops:` block, in sops 3.11's key order.
+/// The `sops:` block, in sops 3.11's key order (its `stores.Metadata` fields; empty key lists
+/// are left out).
 fn metadata(
     recipients: &[&age::x25519::Recipient],
+    kms_keys: &[&KmsKey],
     source: &Source<'_>,
     data_key: &SecretBox<[u8; 32]>,
     options: &EncryptOptions,
     mac: String,
 ) -> Result<Vec<(String, Node)>, SopsError> {
     let lastmodified = options.last_modified.as_str();
+    let mut metadata = Vec::new();
+    if !kms_keys.is_empty() {
+        let mut entries = Vec::with_capacity(kms_keys.len());
+        for key in kms_keys.iter().copied() {
+            let (created_at, enc) = source.kms_stanza(
+                key,
+                data_key.expose_secret(),
+                &options.kms,
+                &options.last_modified,
+            )?;
+            entries.push(Node::Map(kms_entry(key, created_at, enc)));
+        }
+        metadata.push(("kms".to_owned(), Node::Seq(entries)));
+    }
     let mut age_entries = Vec::with_capacity(recipients.len());
     for recipient in recipients.iter().copied() {
         let enc = source.stanza(recipient, data_key.expose_secret())?;
@@ -339,11 +462,13 @@ fn metadata(
             ("enc".to_owned(), Node::Literal(enc)),
         ]));
     }
-    let mut metadata = vec![
-        ("age".to_owned(), Node::Seq(age_entries)),
+    if !age_entries.is_empty() {
+        metadata.push(("age".to_owned(), Node::Seq(age_entries)));
+    }
+    metadata.extend([
         ("lastmodified".to_owned(), Node::Quoted(lastmodified.to_owned())),
         ("mac".to_owned(), Node::Raw(mac)),
-    ];
+    ]);
     metadata.push(match &options.rule {
         Rule::EncryptAll => (
             "unencrypted_suffix".to_owned(),
@@ -356,6 +481,34 @@ fn metadata(
     }
     metadata.push(("version".to_owned(), Node::Raw(SOPS_VERSION.to_owned())));
     Ok(metadata)
+}
+
+/// One `kms:` entry in sops's `kmskey` field order: `arn`, `role` and `context` when set,
+/// `created_at`, `enc`, and `aws_profile` always.
+fn kms_entry(key: &KmsKey, created_at: String, enc: String) -> Vec<(String, Node)> {
+    let mut entry = vec![("arn".to_owned(), Node::Str(key.arn().to_owned()))];
+    if !key.role().is_empty() {
+        entry.push(("role".to_owned(), Node::Str(key.role().to_owned())));
+    }
+    if !key.context().is_empty() {
+        let context = key
+            .context()
+            .iter()
+            .map(|(k, v)| {
+                let value = v
+                    .as_ref()
+                    .map_or_else(|| Node::Raw("null".to_owned()), |v| Node::Str(v.clone()));
+                (k.clone(), value)
+            })
+            .collect();
+        entry.push(("context".to_owned(), Node::Map(context)));
+    }
+    entry.extend([
+        ("created_at".to_owned(), Node::Quoted(created_at)),
+        ("enc".to_owned(), Node::Str(enc)),
+        ("aws_profile".to_owned(), Node::Str(key.aws_profile().to_owned())),
+    ]);
+    entry
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -380,14 +533,22 @@ struct Walk<'a> {
     /// Map keys from the root: the additional data and what the rule looks at.
     keys: Vec<String>,
     display: Vec<Segment>,
+    /// The current document's comments, and the path of the current mapping or list in it.
+    placed: Placed,
+    path: Vec<Seg>,
 }
 
 impl Walk<'_> {
     fn map(&mut self, entries: &[(String, Value)]) -> Result<Vec<(String, Node)>, SopsError> {
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
+            let seg = Seg::Key(key.clone());
+            for text in self.comments(Some(&seg)) {
+                out.push((String::new(), Node::Comment(self.comment(&text)?)));
+            }
             self.keys.push(key.clone());
             self.display.push(Segment::Key(key.clone()));
+            self.path.push(seg);
             let node = if self.regex.is_none() && key.ends_with(DEFAULT_UNENCRYPTED_SUFFIX) {
                 Err(SopsError::PlainUnderDefaultRule {
                     path: render_path(&self.display),
@@ -397,9 +558,42 @@ impl Walk<'_> {
             };
             self.keys.pop();
             self.display.pop();
+            self.path.pop();
             out.push((key.clone(), node?));
         }
+        for text in self.comments(None) {
+            out.push((String::new(), Node::Comment(self.comment(&text)?)));
+        }
         Ok(out)
+    }
+
+    /// The comments of the current mapping or list before `seg`, or at its end.
+    fn comments(&self, seg: Option<&Seg>) -> Vec<Text> {
+        self.placed.at(&self.path).map_or_else(Vec::new, |place| {
+            match seg {
+                Some(seg) => place.before(seg),
+                None => place.end(),
+            }
+            .to_vec()
+        })
+    }
+
+    /// A comment of the current mapping or list, encrypted (the text after its `#`).
+    fn comment(&self, text: &Text) -> Result<String, SopsError> {
+        let plain = match text {
+            Text::Opaque(kept) => return Ok(kept.clone()),
+            Text::Secret(plain) => plain.expose_secret().as_bytes(),
+        };
+        // sops writes an empty comment as it is (`#`).
+        if plain.is_empty() {
+            return Ok(String::new());
+        }
+        let aad = format!("{}:", self.keys.join(":"));
+        let iv = self.source.iv(&aad, "comment", plain)?;
+        cipher::encrypt(plain, "comment", self.key, &aad, &iv).map_err(|e| SopsError::EncryptValue {
+            path: render_path(&self.display),
+            reason: e.to_string(),
+        })
     }
 
     /// sops `shouldBeEncrypted` for the current path.
@@ -414,10 +608,20 @@ impl Walk<'_> {
             Value::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
+                    let seg = Seg::Index(index);
+                    // A list's comments are items, as sops writes them.
+                    for text in self.comments(Some(&seg)) {
+                        out.push(Node::Raw(self.comment(&text)?));
+                    }
                     self.display.push(Segment::Index(index));
+                    self.path.push(seg);
                     let node = self.node(item);
                     self.display.pop();
+                    self.path.pop();
                     out.push(node?);
+                }
+                for text in self.comments(None) {
+                    out.push(Node::Raw(self.comment(&text)?));
                 }
                 return Ok(Node::Seq(out));
             }
@@ -498,6 +702,7 @@ mod tests {
     fn options(rule: Rule) -> EncryptOptions {
         EncryptOptions {
             recipients: vec![identity().to_public()],
+            kms: KmsRecipients::default(),
             rule,
             mac_only_encrypted: false,
             last_modified: LastModified::from_unix(1_796_038_236).unwrap(),
@@ -750,7 +955,7 @@ mod tests {
         insta::assert_snapshot!(err(map(vec![]), &options(Rule::EncryptedRegex("(".to_owned()))), @r#"cannot encrypt: the encrypted_regex "(" is not a valid regular expression"#);
         let mut none = options(Rule::EncryptAll);
         none.recipients.clear();
-        insta::assert_snapshot!(err(map(vec![]), &none), @"cannot encrypt: no age recipients were given");
+        insta::assert_snapshot!(err(map(vec![]), &none), @"cannot encrypt: no age recipients or AWS KMS keys were given");
         insta::assert_snapshot!(LastModified::from_unix(i64::MAX).unwrap_err(), @"invalid lastmodified: 9223372036854775807 seconds since the epoch is not a year between 0 and 9999");
         // Under encrypted_regex the suffix means nothing.
         assert!(
@@ -760,6 +965,73 @@ mod tests {
                 Randomness::Fresh
             )
             .is_ok()
+        );
+    }
+
+    /// A KMS entry is read as sops writes it (context with a null, weakly typed value, an
+    /// offset `created_at`) and written back in sops's field order, before `age`; an edit keeps
+    /// its `enc` and `created_at` without calling KMS (no AWS access is given here, so a call
+    /// would fail); a new key with no access is an error naming it.
+    #[test]
+    fn kms_entries_are_kept_by_an_edit_in_sops_layout() {
+        let age_only = encrypt(&[catalog()], &options(Rule::EncryptAll), Randomness::Fresh).unwrap();
+        // The metadata is outside the MAC, so an entry can be put in as sops would write it.
+        let entry = "    kms:\n        - arn: arn:aws:kms:eu-west-1:123456789012:key/k1\n          role: arn:aws:iam::123456789012:role/r\n          context:\n            zeta: 1\n            alpha: two\n            gone: null\n          created_at: \"2026-01-02T03:04:05+01:00\"\n          enc: QUFBQQ==\n          aws_profile: \"\"\n";
+        let with_kms = age_only.replacen("sops:\n", &format!("sops:\n{entry}"), 1);
+        let previous = decrypt(&with_kms, &ids()).unwrap();
+        let key = previous.kms_stanzas[0].key.clone();
+        assert_eq!(
+            key.label(),
+            "arn:aws:kms:eu-west-1:123456789012:key/k1+arn:aws:iam::123456789012:role/r|alpha:two,zeta:1"
+        );
+        let mut opts = options(Rule::EncryptAll);
+        opts.kms.keys = vec![key.clone(), key];
+        let edited = encrypt(&[catalog()], &opts, Randomness::Edit(&previous)).unwrap();
+        let block: String = edited
+            .split("sops:\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| !l.starts_with("    lastmodified"))
+            .filter(|l| !l.starts_with("            ") || l.contains(':'))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        insta::assert_snapshot!(block.split("          enc: |").next().unwrap(), @r#"
+            kms:
+                - arn: arn:aws:kms:eu-west-1:123456789012:key/k1
+                  role: arn:aws:iam::123456789012:role/r
+                  context:
+                    alpha: two
+                    gone: null
+                    zeta: "1"
+                  created_at: "2026-01-02T03:04:05+01:00"
+                  enc: QUFBQQ==
+                  aws_profile: ""
+            age:
+                - recipient: age1mv68x5m0x6z0n5chrzru8x2039a4xx92nea0f4047tk7k2lcu3es5d42h5
+        "#);
+        assert_eq!(
+            decrypt(&edited, &ids()).unwrap().kms_stanzas,
+            previous.kms_stanzas
+        );
+
+        let mut new = options(Rule::EncryptAll);
+        new.kms.keys = vec![KmsKey::parse("arn:aws:kms:eu-west-1:123456789012:key/new").unwrap()];
+        let err = encrypt(&[catalog()], &new, Randomness::Edit(&previous)).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "cannot encrypt the data key with AWS KMS key arn:aws:kms:eu-west-1:123456789012:key/new: "
+            ),
+            "{err}"
+        );
+        // Without age recipients the KMS keys alone are enough, and `age` is left out.
+        let mut kms_only = options(Rule::EncryptAll);
+        kms_only.recipients.clear();
+        kms_only.kms.keys = previous.kms_stanzas.iter().map(|s| s.key.clone()).collect();
+        let text = encrypt(&[catalog()], &kms_only, Randomness::Edit(&previous)).unwrap();
+        assert!(
+            text.contains("\n    kms:\n") && !text.contains("\n    age:"),
+            "{text}"
         );
     }
 

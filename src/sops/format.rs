@@ -14,18 +14,21 @@
 //! non-semver `version`, an unparsable `lastmodified`, no master keys, or more than one
 //! encryption rule. Spec: `shared/reference/formats-and-peers.md` §1.2, §1.5 and §1.7.
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 
 use super::SopsError;
 use super::cipher::go_format_float;
+use super::kms::{KmsKey, KmsStanza};
 use super::timestamp::GoTime;
 use super::yaml::{Node, Plain};
 
 /// sops' default when no rule is set (`sops.DefaultUnencryptedSuffix`).
 pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
-/// The master-key list fields besides `age`, as sops names them.
-const OTHER_KEY_TYPES: [&str; 6] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"];
+/// The master-key list fields besides `age` and `kms`, as sops names them.
+const OTHER_KEY_TYPES: [&str; 5] = ["gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"];
 
 /// A document's top-level entries.
 pub(crate) type Branch = Vec<(String, Node)>;
@@ -43,10 +46,11 @@ pub(crate) struct Metadata {
     pub(crate) shamir_threshold: usize,
 }
 
-/// One key group: its age stanzas and the names of the other key types it lists.
+/// One key group: its age and AWS KMS stanzas and the names of the other key types it lists.
 #[derive(Debug, Default)]
 pub(crate) struct KeyGroup {
     pub(crate) age: Vec<AgeStanza>,
+    pub(crate) kms: Vec<KmsStanza>,
     pub(crate) other: Vec<&'static str>,
 }
 
@@ -174,7 +178,9 @@ impl Fields {
             .ok_or_else(|| invalid("lastmodified", lm_line, "is not an RFC 3339 timestamp"))?;
 
         // sops: top-level key lists win over `key_groups`.
-        let top_level_used = !self.top_level.age.is_empty() || !self.top_level.other.is_empty();
+        let top_level_used = !self.top_level.age.is_empty()
+            || !self.top_level.kms.is_empty()
+            || !self.top_level.other.is_empty();
         let key_groups = if top_level_used {
             vec![self.top_level]
         } else {
@@ -264,6 +270,10 @@ fn add_keys(group: &mut KeyGroup, field: &str, value: Node) -> Result<(), SopsEr
             }
             group.age.push(AgeStanza { recipient, enc });
         }
+    } else if field == "kms" {
+        for entry in list(field, value)? {
+            group.kms.push(kms_stanza(entry)?);
+        }
     } else if let Some(name) = OTHER_KEY_TYPES.iter().find(|t| **t == field)
         && !list(field, value)?.is_empty()
         && !group.other.contains(name)
@@ -271,6 +281,57 @@ fn add_keys(group: &mut KeyGroup, field: &str, value: Node) -> Result<(), SopsEr
         group.other.push(name);
     }
     Ok(())
+}
+
+/// One `kms:` entry (sops `kmskey.toInternal`): `created_at` must be RFC 3339, as sops
+/// refuses the file otherwise; the other fields are taken as they are.
+fn kms_stanza(entry: Node) -> Result<KmsStanza, SopsError> {
+    let line = entry.pos.line;
+    let Plain::Map(entries) = entry.value else {
+        return Err(invalid("kms", line, "has an entry that is not a mapping"));
+    };
+    let (mut arn, mut role, mut created_at, mut enc, mut profile) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    let mut context = BTreeMap::new();
+    for (k, v) in entries {
+        match k.as_str() {
+            "arn" => arn = string("kms.arn", v)?,
+            "role" => role = string("kms.role", v)?,
+            "created_at" => created_at = string("kms.created_at", v)?,
+            "enc" => enc = string("kms.enc", v)?,
+            "aws_profile" => profile = string("kms.aws_profile", v)?,
+            "context" => {
+                let context_line = v.pos.line;
+                match v.value {
+                    Plain::Map(pairs) => {
+                        for (name, value) in pairs {
+                            let value = match value.value {
+                                Plain::Null => None,
+                                _ => Some(string("kms.context", value)?),
+                            };
+                            context.insert(name, value);
+                        }
+                    }
+                    Plain::Null => {}
+                    _ => return Err(invalid("kms.context", context_line, "is not a mapping")),
+                }
+            }
+            _ => {}
+        }
+    }
+    let created_at = GoTime::parse_rfc3339(&created_at)
+        .and_then(GoTime::to_rfc3339)
+        .ok_or_else(|| invalid("kms.created_at", line, "is not an RFC 3339 timestamp"))?;
+    Ok(KmsStanza {
+        key: KmsKey::from_parts(arn, role, context, profile),
+        created_at,
+        enc,
+    })
 }
 
 fn list(field: &str, node: Node) -> Result<Vec<Node>, SopsError> {

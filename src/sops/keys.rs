@@ -1,15 +1,20 @@
-//! age identities, found where sops looks for them, and the data key they unlock.
+//! age identities, found where sops looks for them, AWS KMS access, and the data key they
+//! unlock.
 //!
 //! Identities: `--age-key-file`, `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and
 //! `$XDG_CONFIG_HOME/sops/age/keys.txt` (else `$HOME/.config/sops/age/keys.txt`), all of them,
-//! in that order, as sops `age/keysource.go` `loadIdentities` gathers them. Data key: each key
-//! group yields a share from the first `age` stanza (an armored age file) an identity opens;
-//! one group's share *is* the 32-byte key, several groups are combined with Shamir
-//! (`sops.go` `GetDataKeyWithKeyServices`).
+//! in that order, as sops `age/keysource.go` `loadIdentities` gathers them. KMS access (the
+//! environment's AWS keys and endpoints) is given by the front-end ([`Identities::with_kms`]).
+//! Data key: each key group yields a share from the first master key that opens it, tried in
+//! sops's default decryption order: the `age` stanzas (armored age files) first, then the
+//! `kms` entries in file order, each a `kms:Decrypt` call (`sops.go`
+//! `GetDataKeyWithKeyServices`, `DefaultDecryptionOrder`). One group's share *is* the 32-byte
+//! key, several groups are combined with Shamir.
 //!
-//! It must never print or log identity lines or key bytes: errors name sources, line numbers
-//! and public recipients only. It does not talk to KMS, PGP, Vault or plugins; files that need
-//! them get an error naming those key types. Spec: `shared/reference/formats-and-peers.md` §1.4.
+//! It must never print or log identity lines, AWS keys or key bytes: errors name sources, line
+//! numbers, public recipients, KMS ARNs and AWS's reasons only. It does not talk to PGP, Vault,
+//! GCP or Azure KMS or plugins; files that need them get an error naming those key types.
+//! Spec: `shared/reference/formats-and-peers.md` §1.4.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -21,6 +26,7 @@ use zeroize::Zeroizing;
 
 use super::SopsError;
 use super::format::{AgeStanza, KeyGroup, Metadata};
+use super::kms::{self, KmsAccess};
 use super::shamir;
 use crate::error::shown;
 
@@ -34,6 +40,8 @@ pub struct Identities {
     /// Each identity's source and public recipient (`age1…`), in order: what `pullseal doctor`
     /// shows instead of a key.
     recipients: Vec<(String, String)>,
+    /// What `kms:Decrypt` (and the encrypt path's `kms:Encrypt`) may use.
+    kms: KmsAccess,
 }
 
 impl std::fmt::Debug for Identities {
@@ -42,6 +50,7 @@ impl std::fmt::Debug for Identities {
             .field("count", &self.identities.len())
             .field("searched", &self.searched)
             .field("recipients", &self.recipients)
+            .field("kms", &self.kms)
             .finish()
     }
 }
@@ -63,6 +72,7 @@ impl Identities {
             identities: Vec::new(),
             searched: Vec::new(),
             recipients: Vec::new(),
+            kms: KmsAccess::default(),
         };
         if let Some(path) = explicit_file {
             let text = read_key_file(path, "--age-key-file")?;
@@ -89,8 +99,8 @@ impl Identities {
             });
         if let Some(dir) = config_dir {
             let path = dir.join("sops").join("age").join("keys.txt");
-            match fs_err::read_to_string(&path) {
-                Ok(text) => ids.add(&Zeroizing::new(text), &path.display().to_string())?,
+            match read_bounded(&path) {
+                Ok(text) => ids.add(&text, &path.display().to_string())?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     ids.searched.push(path.display().to_string());
                 }
@@ -103,6 +113,19 @@ impl Identities {
             }
         }
         Ok(ids)
+    }
+
+    /// The same identities, with `access` for the files' AWS KMS keys (none by default: a
+    /// KMS key then fails with "no AWS credentials").
+    #[must_use]
+    pub fn with_kms(mut self, access: KmsAccess) -> Identities {
+        self.kms = access;
+        self
+    }
+
+    /// What the AWS KMS calls may use.
+    pub fn kms(&self) -> &KmsAccess {
+        &self.kms
     }
 
     /// Whether no identity was found at all.
@@ -171,14 +194,37 @@ impl Identities {
                 .map(|i| Box::new(i) as Box<dyn age::Identity + Send + Sync>)
                 .collect(),
             searched: vec!["test".to_owned()],
+            kms: KmsAccess::default(),
         }
     }
 }
 
 fn read_key_file(path: &Path, source_name: &'static str) -> Result<Zeroizing<String>, SopsError> {
-    fs_err::read_to_string(path)
-        .map(Zeroizing::new)
-        .map_err(|error| SopsError::ReadKeyFile { source_name, error })
+    read_bounded(path).map_err(|error| SopsError::ReadKeyFile { source_name, error })
+}
+
+/// An age key file holds a few lines; more than this is not one (a mistyped path to a disk
+/// image, `/dev/zero`), and is refused instead of read into memory whole.
+const MAX_KEY_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads the key file at `path`, at most [`MAX_KEY_FILE_BYTES`] of it.
+fn read_bounded(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    use std::io::Read as _;
+    let mut text = Zeroizing::new(String::new());
+    fs_err::File::open(path)?
+        .take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if u64::try_from(text.len()).map_or(true, |len| len > MAX_KEY_FILE_BYTES) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} MiB, which no age key file is",
+                path.display(),
+                MAX_KEY_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 /// What happened to one stanza.
@@ -231,6 +277,18 @@ pub(crate) fn data_key(meta: &Metadata, ids: &Identities) -> Result<SecretBox<[u
                 Attempt::Malformed(reason) => notes.push(format!("{}: {reason}", shown(&stanza.recipient))),
             }
         }
+        // Only when no age identity opened the group: each KMS key is a network call.
+        if share.is_none() {
+            for stanza in &group.kms {
+                match kms::decrypt(stanza, &ids.kms) {
+                    Ok(bytes) => {
+                        share = Some(bytes);
+                        break;
+                    }
+                    Err(e) => notes.push(format!("AWS KMS key {}: {e}", shown(&stanza.key.label()))),
+                }
+            }
+        }
         match share {
             Some(s) => shares.push(s),
             None => failed.push(group),
@@ -278,8 +336,9 @@ fn no_key_error(
     let mut other: Vec<&str> = failed.iter().flat_map(|g| g.other.iter().copied()).collect();
     other.sort_unstable();
     other.dedup();
-    // Nothing age could have opened: say which key types the file needs instead.
-    if recipients.is_empty() && have == 0 && !other.is_empty() {
+    let kms_keys = failed.iter().any(|g| !g.kms.is_empty());
+    // Nothing age or KMS could have opened: say which key types the file needs instead.
+    if recipients.is_empty() && !kms_keys && have == 0 && !other.is_empty() {
         return SopsError::UnsupportedMasterKeys {
             types: other.join(", "),
         };
@@ -288,6 +347,29 @@ fn no_key_error(
     if meta.key_groups.len() > 1 {
         let need = meta.shamir_threshold.max(2);
         let _ = write!(detail, "; {have} of {need} key-group shares recovered");
+    }
+    if kms_keys {
+        // Each KMS key's reason first (the notes), then the age side, then the rest.
+        let mut attempts = notes;
+        if !recipients.is_empty() {
+            attempts.push(format!(
+                "no age identity for recipients {} (identities tried: {}; searched {})",
+                recipients.join(", "),
+                ids.identities.len(),
+                ids.searched.join(", ")
+            ));
+        }
+        return SopsError::NoMasterKey {
+            attempts: format!(
+                "{}{detail}{}",
+                attempts.join("; "),
+                if other.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} keys are not used natively", other.join(", "))
+                }
+            ),
+        };
     }
     if !other.is_empty() {
         let _ = write!(detail, "; {} keys are not used natively", other.join(", "));

@@ -287,6 +287,49 @@ fn all_clusters_write_one_directory_each() {
     assert_eq!(written.matches("kind: SealedSecret").count(), 3);
 }
 
+/// CI renders `--out-dir rendered/` in a checkout: a committed symbolic link there
+/// (`rendered/demo/manifests.yaml -> ../../.git/config`, or the cluster's directory itself)
+/// must not make pullseal write the stream, whose unparsed documents are any text the
+/// manifests' author chose, to a file outside the output directory.
+#[test]
+fn all_clusters_never_write_through_a_symbolic_link() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target.txt");
+    fs::write(&target, "precious\n").unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let file_link = tmp.path().join("out-file");
+    fs::create_dir_all(file_link.join("demo")).unwrap();
+    symlink(&target, file_link.join("demo/manifests.yaml")).unwrap();
+    let dir_link = tmp.path().join("out-dir");
+    fs::create_dir(&dir_link).unwrap();
+    symlink(&elsewhere, dir_link.join("demo")).unwrap();
+    for (out_dir, link) in [(&file_link, "demo/manifests.yaml"), (&dir_link, "demo")] {
+        let out = pullseal()
+            .current_dir(path("examples/quickstart"))
+            .args([
+                "render",
+                "--age-key-file",
+                "demo-age-key.txt",
+                "--all-clusters",
+                "--out-dir",
+            ])
+            .arg(out_dir)
+            .arg("manifests")
+            .output()
+            .unwrap();
+        assert_failure(&out, 5, "is a symbolic link");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(link),
+            "{}",
+            transcript(&out)
+        );
+    }
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
 #[test]
 fn help_is_stable() {
     let out = pullseal().args(["render", "--help"]).output().unwrap();

@@ -11,9 +11,10 @@ use std::process::{Command, Output};
 use fs_err as fs;
 
 use crate::cli::assert_no_secrets;
-use crate::interop::{encrypt, recipient};
 use crate::peers;
-use crate::support::{AGE_KEY, CATALOG, assert_failure, path, pullseal, redact_tmp, root, transcript};
+use crate::support::{
+    AGE_KEY, CATALOG, assert_failure, encrypt, path, pullseal, recipient, redact_tmp, root, transcript,
+};
 
 /// `pullseal doctor ARGS` with `home` as HOME and `bin` as the whole PATH, and no plugin home
 /// or plugin-mode variable inherited.

@@ -21,17 +21,15 @@
 //!
 //! No output may hold the AWS keys, the session token or moto's registry token.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use base64::Engine as _;
 use fs_err as fs;
 use serde_json::Value;
 
-use crate::peers;
-use crate::support::{AGE_KEY, path, pullseal, transcript};
+use crate::peers::{self, Moto, free_port};
+use crate::support::{AGE_KEY, PROXY_VARS, encrypt, output_text, path, pullseal, transcript};
 
 const ACCESS_KEY_ID: &str = "AKIAPULLSEALTEST0001";
 const SECRET_ACCESS_KEY: &str = "pullseal-test-secret-access-key-0001";
@@ -43,65 +41,6 @@ const MOTO_ROLE_PASSWORD: &str = "210987654321-auth-token";
 const SERVER: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const ROLE_SERVER: &str = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
 const SEALED_KEY: &str = "testdata/keys/sealed-secrets-test.key";
-
-/// A running moto server, killed and reaped when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Moto {
-    /// moto on a free port; `check_keys` makes it refuse keys its IAM does not know.
-    fn start(check_keys: bool) -> Moto {
-        // A free port can be taken between the probe and moto's bind: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(peers::moto_server());
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if check_keys {
-                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
-            }
-            let mut moto = Moto {
-                child: cmd.spawn().expect("cannot start moto_server"),
-                port,
-            };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(30) {
-                if moto.child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return moto;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = moto.child.kill();
-        }
-        panic!("moto_server did not start on 127.0.0.1");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
 
 /// A certificate for the test sealing key (`testdata/keys/sealed-secrets-test.key`) valid from
 /// 2014 on, made by Python's `cryptography` (kubesealpy's venv): the committed one starts in
@@ -143,33 +82,7 @@ fn catalog(dir: &Path, cert: &str) -> PathBuf {
         plain.push_str(line);
         plain.push('\n');
     }
-    fs::write(dir.join("plain.yaml"), &plain).unwrap();
-    let key = fs::read_to_string(path(AGE_KEY)).unwrap();
-    let recipient = key.split_whitespace().find(|w| w.starts_with("age1")).unwrap();
-    let out = Command::new(peers::sops())
-        .args([
-            "encrypt",
-            "--age",
-            recipient,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "plain.yaml",
-        ])
-        .current_dir(dir)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sops: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    fs::remove_file(dir.join("plain.yaml")).unwrap();
-    let file = dir.join("pullseal.catalog.yaml");
-    fs::write(&file, out.stdout).unwrap();
-    file
+    encrypt(dir, &plain, &[])
 }
 
 fn committed_cert() -> String {
@@ -200,34 +113,18 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-fn output_text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `pullseal` with AWS pointed at `endpoint`, no AWS settings or proxies inherited, and
 /// registry checks sent to a proxy where nothing listens (see the module doc).
-fn with_aws(endpoint: &str) -> assert_cmd::Command {
+pub(crate) fn with_aws(endpoint: &str) -> assert_cmd::Command {
     let mut cmd = pullseal();
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
+    for var in PROXY_VARS.iter().chain(&[
         "AWS_ENDPOINT_URL_ECR",
         "AWS_ENDPOINT_URL_STS",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
-    ] {
+    ]) {
         cmd.env_remove(var);
     }
     let dead = free_port();
@@ -416,4 +313,69 @@ fn validate_exchanges_the_keys_then_checks_the_registry() {
         assert_eq!(status, "unreachable", "{name}: {reason}");
         assert!(reason.contains("cannot reach AWS for "), "{name}: {reason}");
     }
+}
+
+/// The `refresh: token` registry of `examples/registries/catalog.yaml` (`ecr-ci`, keys and a
+/// role), rendered in-process for `manifests-ecr-token.yaml` with render's clock before moto's
+/// expiry: its pull secret (plain, the demo cluster being `seal: none`) holds moto's token for
+/// the role's account, keyed by the catalog server, and the warning gives the expiry.
+#[test]
+fn the_refresh_token_example_renders_the_token_aws_hands_out() {
+    use pullseal::catalog::Catalog;
+    use pullseal::manifest::{Source, Stream};
+    use pullseal::registry::ecr_token::AwsEndpoints;
+    use pullseal::render::{Options, render};
+    use pullseal::sops::Identities;
+
+    let moto = Moto::start(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = fs::read_to_string(path("examples/registries/catalog.yaml")).unwrap();
+    let encrypted = encrypt(tmp.path(), &plain, &[]);
+    let ids = Identities::discover(Some(&path(AGE_KEY)), &|_| None).unwrap();
+    let catalog = Catalog::load(&encrypted, &ids).unwrap();
+    let manifest = "examples/registries/manifests-ecr-token.yaml";
+    let stream = Stream::new(vec![Source {
+        name: manifest.to_owned(),
+        text: fs::read_to_string(path(manifest)).unwrap(),
+    }]);
+    let options = Options {
+        now: time::OffsetDateTime::from_unix_timestamp(1_420_027_200).unwrap(),
+        aws: AwsEndpoints {
+            ecr: Some(moto.url()),
+            sts: Some(moto.url()),
+        },
+        ..Options::new("demo")
+    };
+    let rendered = render(&stream, &catalog, &options).unwrap();
+    insta::assert_snapshot!(rendered.warnings.join("\n"), @r#"
+    cluster "demo" has seal: none: pull secrets are written as plain Secrets that anyone with the output can read
+    registry "ecr-ci" (Amazon ECR, refresh: token): the token sealed into its pull secrets expires at 2015-01-01T00:00:00Z; render and apply again before then
+    "#);
+    let mut out = Vec::new();
+    rendered.write_to(&stream, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for secret in ["AKIADEMOFAKE00000001", "demo-fake-ci-secret-access-key"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    assert!(
+        text.contains("imagePullSecrets:\n        - name: pullseal-ecr-ci\n"),
+        "{text}"
+    );
+    assert!(!text.contains("ExternalSecret"), "{text}");
+    let config = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(".dockerconfigjson:"))
+        .unwrap()
+        .trim()
+        .trim_matches('"');
+    let config: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(config).unwrap()).unwrap();
+    let server = "210987654321.dkr.ecr.us-east-1.amazonaws.com";
+    assert_eq!(
+        config["auths"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        [server]
+    );
+    let entry = &config["auths"][server];
+    assert_eq!(entry["username"], "AWS");
+    assert_eq!(entry["password"], MOTO_ROLE_PASSWORD);
 }

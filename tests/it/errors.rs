@@ -128,7 +128,7 @@ spec:
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 1: "Fancy\u{1b}[31mKind" "shop\u{202e}"/"evil\r\nerror: forged line": metadata.annotations["registry.pullseal.io/x\u{1b}]0;pwned\u{7}"]: "Fancy\u{1b}[31mKind" is not a workload pullseal knows; give --pod-spec "Fancy\u{1b}[31mKind"=PATH to say where its pod spec is
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations["registry.pullseal.io/ghost\u{1b}[2J"]: no container named "ghost\u{1b}[2J" (containers: "side\u{202e}car", "main\rx")
           "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": spec.template.spec.containers[0].image: image "registry.example.com:5000/a:1\u{1b}[0m" is not a valid image reference
-          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": metadata.annotations[pullseal.io/registries]: registry "dockerhub" (server docker.io) serves none of the pod's images ("registry.example.com:5000/a:1\u{1b}[0m", "quay.io/acme/x\u{2066}:1")
+          "[tmp]/app\u{1b}]0;x\u{7}.yaml": document 2: Deployment shop/"web\nx": spec.template.spec.containers[1].image: image "quay.io/acme/x\u{2066}:1" is not a valid image reference
         "#);
 }
 

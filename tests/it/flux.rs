@@ -14,14 +14,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine as _;
 use fs_err as fs;
 
-use crate::interop::{encrypt, render_with};
+use crate::interop::render_with;
 use crate::peers;
-use crate::support::{AGE_KEY, CATALOG, path, render, transcript};
+use crate::support::{AGE_KEY, CATALOG, encrypt, path, render, transcript};
 
 const INPUT: &str = "testdata/render/flux-sops/input.yaml";
 
@@ -29,11 +28,9 @@ const INPUT: &str = "testdata/render/flux-sops/input.yaml";
 fn sops_decrypt(dir: &Path, doc: &str) -> std::process::Output {
     let file = dir.join("secret.yaml");
     fs::write(&file, doc).unwrap();
-    Command::new(peers::sops())
+    peers::sops_with_key(&path(AGE_KEY))
         .args(["decrypt", "--input-type", "yaml", "--output-type", "json"])
         .arg(&file)
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap()
 }
@@ -180,7 +177,7 @@ fn rotating_one_password_changes_only_its_secret() {
         sops_secrets(&out.stdout)
     };
     let before = run();
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(&path(AGE_KEY))
         .args([
             "set",
             "pullseal.catalog.yaml",
@@ -188,8 +185,6 @@ fn rotating_one_password_changes_only_its_secret() {
             r#""rotated-password""#,
         ])
         .current_dir(tmp.path())
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -217,7 +212,7 @@ fn all_clusters_writes_a_sops_cluster_beside_a_sealed_one() {
     let cert: String = cert.lines().flat_map(|l| ["      ", l, "\n"]).collect();
     let plain = format!(
         "apiVersion: pullseal.io/v1alpha1\nkind: RegistryCatalog\nregistries:\n  company:\n    type: generic\n    server: registry.example.com:5000\n    username: robot\n    password: test-password-company\nclusters:\n  flux:\n    seal: sops\n    ageRecipients: [\"{}\"]\n  test:\n    certificate: |\n{cert}",
-        crate::interop::recipient()
+        crate::support::recipient()
     );
     let catalog = encrypt(tmp.path(), &plain, &[]);
     let input = tmp.path().join("app.yaml");

@@ -14,31 +14,21 @@
 use fs_err as fs;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use crate::peers;
 use crate::support::{
-    AGE_KEY, CATALOG, assert_failure, path, pullseal, render, render_workloads, transcript,
+    AGE_KEY, CATALOG, assert_failure, encrypt, path, pullseal, recipient, render, render_workloads,
+    transcript,
 };
 
 const SEALING_KEY: &str = "testdata/keys/sealed-secrets-test.key";
 
 fn sops(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(peers::sops())
+    peers::sops_with_key(&path(AGE_KEY))
         .args(args)
         .current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", path(AGE_KEY))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap()
-}
-
-pub(crate) fn recipient() -> String {
-    let key = fs::read_to_string(path(AGE_KEY)).unwrap();
-    key.split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_owned()
 }
 
 /// The test catalog's plaintext, as `sops decrypt` gives it.
@@ -46,24 +36,6 @@ fn plain_catalog() -> String {
     let out = sops(&["decrypt", CATALOG], &path(""));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Encrypts `plain` with the real sops into `dir/pullseal.catalog.yaml`.
-pub(crate) fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> std::path::PathBuf {
-    fs::write(dir.join("plain.yaml"), plain).unwrap();
-    let r = recipient();
-    let mut args = vec!["encrypt", "--input-type", "yaml", "--output-type", "yaml"];
-    // With a .sops.yaml, its creation rule names the recipient (flags would override it).
-    if !dir.join(".sops.yaml").exists() {
-        args.extend(["--age", &r]);
-    }
-    args.extend_from_slice(extra);
-    args.push("plain.yaml");
-    let out = sops(&args, dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = dir.join("pullseal.catalog.yaml");
-    fs::write(&file, out.stdout).unwrap();
-    file
 }
 
 /// `pullseal render` on `catalog` for `cluster`; `args` end with the input.

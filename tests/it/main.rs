@@ -10,29 +10,36 @@
 )]
 
 mod argocd;
+mod bad;
 mod catalog_admin;
 mod cli;
 mod doctor;
 mod ecr;
 mod ecr_token;
 mod errors;
+mod fidelity;
 mod fixtures;
 mod flux;
 mod fuzz_corpora;
 mod helm;
 mod inputs;
 mod interop;
+mod kms;
 mod krm;
 mod kubelet;
 mod kustomize;
 mod laws;
+mod leaks;
+mod parallel;
 mod peers;
 mod providers;
+mod quickstart_admin;
 mod scaffold;
 mod sops_write;
 mod support;
 mod usage;
 mod validate;
+mod validate_providers;
 
 /// Every `.rs` file here must be a module above, or its tests would silently never run.
 #[test]

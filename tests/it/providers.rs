@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use fs_err as fs;
 use std::collections::BTreeMap;
 
-use crate::interop::{encrypt, render_with};
-use crate::support::{path, render, transcript};
+use crate::interop::render_with;
+use crate::support::{encrypt, path, render, transcript};
 
 /// `{registry: decoded .dockerconfigjson}` of every plain (`seal: none`) Secret in `stdout`.
 fn plain_secrets(stdout: &[u8]) -> BTreeMap<String, String> {

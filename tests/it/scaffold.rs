@@ -21,6 +21,30 @@ fn stdout(out: &std::process::Output) -> String {
     text
 }
 
+/// `scaffold KIND --name NAME --registry company --repository REPOSITORY --tag TAG`, then `extra`.
+fn scaffold<'a>(
+    kind: &'a str,
+    name: &'a str,
+    repository: &'a str,
+    tag: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "scaffold",
+        kind,
+        "--name",
+        name,
+        "--registry",
+        "company",
+        "--repository",
+        repository,
+        "--tag",
+        tag,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Renders `manifest` for the test cluster and returns the output.
 fn rendered(manifest: &str) -> String {
     let out = render("test").write_stdin(manifest.to_owned()).output().unwrap();
@@ -30,22 +54,13 @@ fn rendered(manifest: &str) -> String {
 #[test]
 fn every_scaffold_renders_with_its_pull_secret() {
     for kind in ["deployment", "statefulset", "cronjob", "job"] {
-        let made = stdout(&run(&[
-            "scaffold",
+        let made = stdout(&run(&scaffold(
             kind,
-            "--name",
             "web",
-            "--registry",
-            "company",
-            "--repository",
             "team/web",
-            "--tag",
             "1.4.2",
-            "--namespace",
-            "shop",
-            "--port",
-            "8080",
-        ]));
+            &["--namespace", "shop", "--port", "8080"],
+        )));
         assert!(
             made.contains("image: \"registry.example.com:5000/team/web:1.4.2\""),
             "{made}"
@@ -54,22 +69,13 @@ fn every_scaffold_renders_with_its_pull_secret() {
         assert!(out.contains("- name: pullseal-company\n"), "{kind}:\n{out}");
         assert_eq!(out.matches("kind: SealedSecret").count(), 1, "{kind}:\n{out}");
     }
-    let deployment = stdout(&run(&[
-        "scaffold",
+    let deployment = stdout(&run(&scaffold(
         "deployment",
-        "--name",
         "web",
-        "--registry",
-        "company",
-        "--repository",
         "team/web",
-        "--tag",
         "1.4.2",
-        "--namespace",
-        "shop",
-        "--port",
-        "8080",
-    ]));
+        &["--namespace", "shop", "--port", "8080"],
+    )));
     insta::assert_snapshot!(deployment);
 }
 
@@ -101,80 +107,34 @@ fn the_annotation_snippet_pasted_where_it_says_renders() {
 
 #[test]
 fn wrong_input_is_a_usage_error_naming_it() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(Vec<&str>, &str); 6] = [
         (
-            &["annotation", "nope"],
+            vec!["annotation", "nope"],
             "registry nope is not in the catalog (registries: company,",
         ),
         (
-            &["annotation", "company", "--container", "Web"],
+            vec!["annotation", "company", "--container", "Web"],
             "--container Web: a container name is a DNS-1123 label",
         ),
         (
-            &[
-                "scaffold",
-                "job",
-                "--name",
-                "Web",
-                "--registry",
-                "company",
-                "--repository",
-                "a",
-                "--tag",
-                "1",
-            ],
+            scaffold("job", "Web", "a", "1", &[]),
             "--name Web: a workload name here is a DNS-1123 label",
         ),
         (
-            &[
-                "scaffold",
-                "job",
-                "--name",
-                "w",
-                "--registry",
-                "company",
-                "--repository",
-                "a//b",
-                "--tag",
-                "1",
-            ],
+            scaffold("job", "w", "a//b", "1", &[]),
             "--repository a//b: a repository is lowercase path components",
         ),
         (
-            &[
-                "scaffold",
-                "job",
-                "--name",
-                "w",
-                "--registry",
-                "company",
-                "--repository",
-                "a",
-                "--tag",
-                ".1",
-            ],
+            scaffold("job", "w", "a", ".1", &[]),
             "--tag .1: a tag is up to 128 letters",
         ),
         (
-            &[
-                "scaffold",
-                "cronjob",
-                "--name",
-                "w",
-                "--registry",
-                "company",
-                "--repository",
-                "a",
-                "--tag",
-                "1",
-                "--schedule",
-                "\" x",
-            ],
+            scaffold("cronjob", "w", "a", "1", &["--schedule", "\" x"]),
             "a cron schedule has no quotes",
         ),
     ];
     for (args, needle) in cases {
-        assert_failure(&run(args), 2, needle);
+        assert_failure(&run(&args), 2, needle);
     }
 }
 
@@ -189,26 +149,23 @@ fn a_template_of_ones_own_is_used_and_checked() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"{{name}}\"\n  namespace: shop\n  annotations: {\"{{annotation}}\": \"{{registry}}\"}\nspec:\n  containers: [{name: \"{{name}}\", image: \"{{image}}\"}]\n",
     )
     .unwrap();
-    let base = [
-        "scaffold",
+    let made = stdout(&run(&scaffold(
         "deployment",
-        "--name",
         "tool",
-        "--registry",
-        "company",
-        "--repository",
         "tools/tool",
-        "--tag",
         "3",
-    ];
-    let mut args = base.to_vec();
-    args.extend(["--template", good.to_str().unwrap()]);
-    let made = stdout(&run(&args));
+        &["--template", good.to_str().unwrap()],
+    )));
     assert!(made.contains("kind: Pod"), "{made}");
     assert_eq!(rendered(&made).matches("kind: SealedSecret").count(), 1);
     let bad = tmp.path().join("bad.hbs");
     fs_err::write(&bad, "- just\n- a list {{name}}\n").unwrap();
-    let mut args = base.to_vec();
-    args.extend(["--template", bad.to_str().unwrap()]);
+    let args = scaffold(
+        "deployment",
+        "tool",
+        "tools/tool",
+        "3",
+        &["--template", bad.to_str().unwrap()],
+    );
     assert_failure(&run(&args), 2, "does not make one YAML object");
 }

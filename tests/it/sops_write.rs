@@ -1,14 +1,16 @@
 //! Files written by `pullseal::sops::encrypt`, checked with the real peers: sops 3.11 decrypts
 //! them (MAC verified) to exactly the input tree, `sops set` and `sops edit` edit them and
-//! pullseal reads the result, `age` opens the stanzas, and an edit of a file the real sops
-//! wrote changes only the edited value's line.
+//! pullseal reads the result, `age` opens the stanzas, an edit of a file the real sops
+//! wrote changes only the edited value's line, and its comments come back where sops reads them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr as _;
 
 use fs_err as fs;
-use pullseal::sops::{self, EncryptOptions, Identities, LastModified, Randomness, Rule, Seed, Value};
+use pullseal::sops::{
+    self, EncryptOptions, Identities, KmsRecipients, LastModified, Randomness, Rule, Seed, Value,
+};
 use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 use serde_json::json;
 
@@ -35,6 +37,7 @@ fn recipient_of(key_file: &Path) -> age::x25519::Recipient {
 fn options(rule: Rule, recipients: Vec<age::x25519::Recipient>) -> EncryptOptions {
     EncryptOptions {
         recipients,
+        kms: KmsRecipients::default(),
         rule,
         mac_only_encrypted: false,
         last_modified: LastModified::from_unix(1_796_038_236).unwrap(),
@@ -51,25 +54,19 @@ fn identities(key_file: &Path) -> Identities {
 
 /// Runs the real sops in `dir` with `key_file` as its only identity source.
 fn sops_cmd(args: &[&str], dir: &Path, key_file: &Path) -> std::process::Output {
-    Command::new(peers::sops())
+    peers::sops_with_key(key_file)
         .args(args)
         .current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", key_file)
-        .env_remove("SOPS_AGE_KEY")
         .env("XDG_CONFIG_HOME", dir.join("no-config"))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap()
 }
 
 /// `sops decrypt --output-type json FILE` as JSON; panics with sops' stderr on failure.
 fn sops_json(file: &Path, key_file: &Path) -> serde_json::Value {
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(key_file)
         .args(["decrypt", "--input-type", "yaml", "--output-type", "json"])
         .arg(file)
-        .env("SOPS_AGE_KEY_FILE", key_file)
-        .env_remove("SOPS_AGE_KEY")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .output()
         .unwrap();
     assert!(
@@ -368,11 +365,9 @@ fn sops_set_and_sops_edit_work_on_a_pullseal_file_and_pullseal_reads_the_result(
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // sops edit with a scripted editor.
-    let out = Command::new(peers::sops())
+    let out = peers::sops_with_key(&test_key())
         .args(["edit", "catalog.sops.yaml"])
         .current_dir(dir.path())
-        .env("SOPS_AGE_KEY_FILE", test_key())
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .env("EDITOR", "sed -i -e s/username:\\ bot/username:\\ robot/")
         .output()
         .unwrap();
@@ -496,4 +491,110 @@ fn long_keys_are_written_as_sops_writes_them() {
         shape(&text).replace(&long, "K"),
         shape(&theirs).replace(&long, "K")
     );
+}
+
+/// The comment lines of a YAML text, in order, without their indentation.
+fn comment_texts(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Comments in every layout sops keeps them in, through pullseal: a plain file with comments
+/// is encrypted by the real sops, decrypted by pullseal and written back in edit mode (no value
+/// changed); the real sops then decrypts every comment (no "unencrypted comment" warning, even
+/// where sops could not read its own file back) and shows them all in their order, and
+/// pullseal writes its own file again byte for byte.
+#[test]
+fn comments_in_every_layout_come_back_through_pullseal() {
+    let layouts: [(&str, usize); 7] = [
+        // After an empty mapping or list as the last value.
+        (
+            "a:\n    x: {}\n    # end of a\nb:\n    y: []\n    # end of b\nc: 1\n",
+            2,
+        ),
+        (
+            "l:\n    - {}\n    # end of l\nm:\n    n:\n        - {}\n    # end of m\nz: 1\n",
+            2,
+        ),
+        // Head, before a key after a nested block, list comments, end of a mapping.
+        (
+            "# head\na: 1\n# before b\nb:\n    c:\n        d: 1\n    # before e\n    e: 2\n    # end of b\nf:\n    - x\n    # between\n    - y\n    # tail\n# end\n",
+            7,
+        ),
+        // End of a mapping after a nested block: sops itself cannot read this one back.
+        (
+            "hub:\n    allow:\n        namespaces:\n            - a\n    # end of hub\nx: 1\n",
+            1,
+        ),
+        // Several runs after nested blocks, at falling indentation.
+        (
+            "top:\n    hub:\n        allow:\n            b: 1\n            # end of allow\n        # end of hub\n    # end of top\nx: 1\n",
+            3,
+        ),
+        // Lists of mappings, a comment before an item and at the end of one.
+        (
+            "l:\n    - name: a\n      # end of a\n    # before the second\n    - name: b\n      user: c\n# after l\n",
+            3,
+        ),
+        // Comments at the end of lines, and text that only looks like one. (Not `e: {} # c`:
+        // sops writes that comment inside a flow mapping broken over lines at the parent's
+        // indentation, which go-yaml takes and the YAML reader pullseal uses refuses.)
+        (
+            "g: 'not # a comment' # but this\nh:\n    i: |\n        # not a comment\n        text\n    # after the block\nj: x # after j\n",
+            3,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let key = test_key();
+    let recipient = recipient_of(&key);
+    for (index, (layout, count)) in layouts.iter().enumerate() {
+        let plain = write(dir.path(), &format!("plain-{index}.yaml"), layout);
+        let out = sops_cmd(
+            &[
+                "encrypt",
+                "--age",
+                &recipient.to_string(),
+                plain.to_str().unwrap(),
+            ],
+            dir.path(),
+            &key,
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let by_sops = String::from_utf8(out.stdout).unwrap();
+        let d = sops::decrypt(&by_sops, &identities(&key)).unwrap();
+        assert_eq!(d.comments().len(), *count, "layout {index}");
+        let opts = options(Rule::EncryptAll, vec![recipient.clone()]);
+        let ours =
+            sops::encrypt_with_comments(d.documents(), d.comments(), &opts, Randomness::Edit(&d)).unwrap();
+        for line in ours.lines().map(str::trim_start).filter(|l| l.starts_with('#')) {
+            assert!(
+                line.starts_with("#ENC[AES256_GCM,") && line.ends_with(",type:comment]"),
+                "{line}"
+            );
+        }
+        let file = write(dir.path(), &format!("ours-{index}.yaml"), &ours);
+        let out = sops_cmd(&["decrypt", file.to_str().unwrap()], dir.path(), &key);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("unencrypted comment"),
+            "layout {index}: {stderr}\n{ours}"
+        );
+        let shown = String::from_utf8(out.stdout).unwrap();
+        // Every comment, in order; sops moves one at the end of a line above its key.
+        let mut want = comment_texts(layout);
+        if index == 6 {
+            want = ["# but this", "# not a comment", "# after the block", "# after j"]
+                .map(str::to_owned)
+                .to_vec();
+        }
+        assert_eq!(comment_texts(&shown), want, "layout {index}:\n{shown}");
+        // Written again from pullseal's own file: byte for byte.
+        let d2 = sops::decrypt(&ours, &identities(&key)).unwrap();
+        let again =
+            sops::encrypt_with_comments(d2.documents(), d2.comments(), &opts, Randomness::Edit(&d2)).unwrap();
+        assert_eq!(again, ours, "layout {index}");
+    }
 }

@@ -1,5 +1,5 @@
-//! Shared test plumbing: the pullseal command with a clean environment, project paths, and
-//! redaction of sealed values for snapshots.
+//! Shared test plumbing: the pullseal command with a clean environment, project paths, temp
+//! catalogs encrypted by the real sops, and redaction of sealed values for snapshots.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,40 @@ pub fn path(rel: &str) -> PathBuf {
 pub const CATALOG: &str = "testdata/catalog/test.catalog.yaml";
 pub const AGE_KEY: &str = "testdata/keys/age-test.txt";
 
+/// The TEST-ONLY age key's recipient (its public half), read from the key file.
+pub fn recipient() -> String {
+    let key = fs_err::read_to_string(path(AGE_KEY)).unwrap();
+    key.split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .unwrap()
+        .to_owned()
+}
+
+/// Encrypts the catalog `plain` with the real sops into `dir/pullseal.catalog.yaml` (no
+/// plaintext copy is left beside it), for the
+/// test recipient unless `dir` has a `.sops.yaml` (its creation rule names the recipients,
+/// and flags would override it); `extra` go before the file.
+pub fn encrypt(dir: &Path, plain: &str, extra: &[&str]) -> PathBuf {
+    fs_err::write(dir.join("plain.yaml"), plain).unwrap();
+    let r = recipient();
+    let mut args = vec!["encrypt", "--input-type", "yaml", "--output-type", "yaml"];
+    if !dir.join(".sops.yaml").exists() {
+        args.extend(["--age", &r]);
+    }
+    args.extend_from_slice(extra);
+    args.push("plain.yaml");
+    let out = crate::peers::sops_with_key(&path(AGE_KEY))
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    fs_err::remove_file(dir.join("plain.yaml")).unwrap();
+    let file = dir.join("pullseal.catalog.yaml");
+    fs_err::write(&file, out.stdout).unwrap();
+    file
+}
+
 /// The variables pullseal reads, which no test may inherit from the developer's shell.
 pub const PULLSEAL_VARS: &[&str] = &[
     "SOPS_AGE_KEY",
@@ -37,6 +71,28 @@ pub const PULLSEAL_VARS: &[&str] = &[
     "PULLSEAL_LOG",
     "HELM_PLUGIN_NAME",
     "KUSTOMIZE_PLUGIN_CONFIG_ROOT",
+    // AWS KMS keys of sops files (and ECR's endpoints): only what a test sets.
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_ECR",
+];
+
+/// The proxy variables of HTTP clients (pullseal's and skopeo's), which no test that talks to
+/// a server on 127.0.0.1 may inherit from the developer's shell.
+pub const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
 ];
 
 /// `pullseal` with none of the variables it reads inherited from the developer's shell.
@@ -153,6 +209,15 @@ pub fn transcript(output: &std::process::Output) -> String {
             .map_or("signal".to_owned(), |c| c.to_string()),
         redact(&String::from_utf8_lossy(&output.stdout)),
         String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A finished command's stdout then stderr, as text (for what must not be in either).
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     )
 }
 

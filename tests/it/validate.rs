@@ -15,17 +15,16 @@
 //! or an `Authorization` header.
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fs_err as fs;
 use serde_json::Value;
 
-use crate::peers;
-use crate::support::{AGE_KEY, path, pullseal, transcript};
+use crate::peers::{self, Guard, start_script};
+use crate::support::{AGE_KEY, PROXY_VARS, encrypt, output_text, path, pullseal, transcript};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret-registry-pass";
@@ -33,54 +32,17 @@ const WRONG: &str = "wrong-registry-pass";
 /// The token `registry_replay.py` hands out.
 const REPLAYED_TOKEN: &str = "replayed-token-7d1f0c";
 
-/// A child process killed and reaped when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts a script that prints its port(s) on its first stdout line; returns it and the line.
-fn start_script(script: &str, args: &[&str], envs: &[(&str, &str)]) -> (Guard, String) {
-    let mut child = Command::new("python3")
-        .arg(path(script))
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start python3 {script}: {e}"));
-    let stdout = child.stdout.take().unwrap();
-    let guard = Guard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(!line.trim().is_empty(), "{script} printed no port");
-    (guard, line.trim().to_owned())
-}
-
 /// How a live registry authenticates.
 #[derive(Clone, Copy)]
-enum Auth {
+pub(crate) enum Auth {
     Htpasswd,
     /// Token auth; repositories under `private/` are refused to everyone.
     Token,
 }
 
 /// A running `docker-registry` on 127.0.0.1, with its token server in token mode.
-struct Registry {
-    port: u16,
+pub(crate) struct Registry {
+    pub(crate) port: u16,
     // Dropped in this order: the processes, then their directory.
     _server: Guard,
     _token: Option<Guard>,
@@ -89,27 +51,54 @@ struct Registry {
 
 impl Registry {
     fn start(auth: Auth) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let (token, auth_block) = auth_config(auth, dir.path());
-        Self::serve(dir, token, &auth_block)
+        Self::start_for(auth, USER, PASSWORD)
     }
 
-    fn serve(dir: tempfile::TempDir, token: Option<Guard>, auth_block: &str) -> Registry {
+    /// A registry whose one account is `user` with `password` (the leak check's canaries).
+    pub(crate) fn start_for(auth: Auth, user: &str, password: &str) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let (token, auth_block) = auth_config(auth, dir.path(), user, password);
+        Self::serve(dir, token, &auth_block, "")
+    }
+
+    /// Over HTTPS with `cert` and `key` (PEM files), htpasswd auth for `users` (name, password).
+    pub(crate) fn start_tls(users: &[(&str, &str)], cert: &Path, key: &Path) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let mut htpasswd = Vec::new();
+        for (user, password) in users {
+            htpasswd.extend(htpasswd_entry(user, password).trim_ascii_end());
+            htpasswd.push(b'\n');
+        }
+        fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+        let auth = format!(
+            "  htpasswd:\n    realm: pullseal-test\n    path: {}\n",
+            dir.path().join("htpasswd").display()
+        );
+        let tls = format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+        Self::serve(dir, None, &auth, &tls)
+    }
+
+    fn serve(dir: tempfile::TempDir, token: Option<Guard>, auth_block: &str, http_extra: &str) -> Registry {
         let d = dir.path();
-        // A free port can be taken between the probe and the registry's bind: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let config = d.join("config.yml");
-            fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n{auth_block}",
-                    d.join("storage").display()
-                ),
-            )
-            .unwrap();
-            // docker-registry reads every REGISTRY_* variable as a config override: none may leak in.
-            let mut child = Guard(
+        let config = d.join("config.yml");
+        let (server, port) = peers::listening(
+            "docker-registry",
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            |port| {
+                fs::write(
+                    &config,
+                    format!(
+                        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{http_extra}auth:\n{auth_block}",
+                        d.join("storage").display()
+                    ),
+                )
+                .unwrap();
+                // docker-registry reads every REGISTRY_* variable as a config override: none may leak in.
                 Command::new(peers::docker_registry())
                     .arg("serve")
                     .arg(&config)
@@ -118,48 +107,42 @@ impl Registry {
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
-                    .unwrap(),
-            );
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(10) {
-                if child.0.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Registry {
-                        port,
-                        _dir: dir,
-                        _token: token,
-                        _server: child,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.0.kill();
+                    .unwrap()
+            },
+        );
+        Registry {
+            port,
+            _dir: dir,
+            _token: token,
+            _server: server,
         }
-        panic!("docker-registry did not start on 127.0.0.1");
     }
 
-    fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 }
 
+/// The bcrypt `htpasswd` entry of `user` (what `htpasswd -Bbn` prints).
+fn htpasswd_entry(user: &str, password: &str) -> Vec<u8> {
+    let out = Command::new(peers::htpasswd())
+        .args(["-Bbn", user, password])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "htpasswd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The registry's `auth:` section for `auth`, with its token server (started here) in token
 /// mode; key material goes into `d`.
-fn auth_config(auth: Auth, d: &Path) -> (Option<Guard>, String) {
+fn auth_config(auth: Auth, d: &Path, user: &str, password: &str) -> (Option<Guard>, String) {
     match auth {
         Auth::Htpasswd => {
-            let out = Command::new(peers::htpasswd())
-                .args(["-Bbn", USER, PASSWORD])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "htpasswd: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            fs::write(d.join("htpasswd"), out.stdout).unwrap();
+            fs::write(d.join("htpasswd"), htpasswd_entry(user, password)).unwrap();
             (
                 None,
                 format!(
@@ -196,11 +179,11 @@ fn auth_config(auth: Auth, d: &Path) -> (Option<Guard>, String) {
                     "--service",
                     "pullseal-test-registry",
                     "--user",
-                    USER,
+                    user,
                     "--deny-prefix",
                     "private/",
                 ],
-                &[("TOKEN_SERVER_PASSWORD", PASSWORD)],
+                &[("TOKEN_SERVER_PASSWORD", password)],
             );
             (
                 Some(guard),
@@ -228,7 +211,7 @@ fn hanging_port() -> u16 {
 
 /// A port where nothing listens.
 fn dead_port() -> u16 {
-    free_port()
+    peers::free_port()
 }
 
 /// One registry of a test catalog: name, type, server, username, password.
@@ -249,46 +232,13 @@ fn catalog(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
     for line in cert.lines() {
         let _ = writeln!(plain, "      {line}");
     }
-    fs::write(dir.join("plain.yaml"), &plain).unwrap();
-    let key = fs::read_to_string(path(AGE_KEY)).unwrap();
-    let recipient = key.split_whitespace().find(|w| w.starts_with("age1")).unwrap();
-    let out = Command::new(peers::sops())
-        .args([
-            "encrypt",
-            "--age",
-            recipient,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "plain.yaml",
-        ])
-        .current_dir(dir)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sops: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    fs::remove_file(dir.join("plain.yaml")).unwrap();
-    let file = dir.join("pullseal.catalog.yaml");
-    fs::write(&file, out.stdout).unwrap();
-    file
+    encrypt(dir, &plain, &[])
 }
 
 /// `pullseal validate --catalog CATALOG ARGS`, with no proxy from the developer's shell.
 fn validate(catalog: &Path, args: &[&str]) -> Output {
     let mut cmd = pullseal();
-    for proxy in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for proxy in PROXY_VARS {
         cmd.env_remove(proxy);
     }
     let out = cmd
@@ -303,11 +253,7 @@ fn validate(catalog: &Path, args: &[&str]) -> Output {
 
 /// No password, token, `Authorization` header or Basic pair in a run's output.
 fn assert_no_secret(out: &Output) {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(out);
     let basic =
         |p: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{USER}:{p}"));
     for secret in [PASSWORD, WRONG, REPLAYED_TOKEN, &basic(PASSWORD), &basic(WRONG)] {
@@ -500,10 +446,11 @@ fn token_registry_credentials_and_pull_access() {
     );
 }
 
-/// Replayed shapes: Docker Hub, ACR, GCR, Quay and JFrog challenges and token answers, MCR's
-/// open `/v2/`, and two servers that are not registries. These providers cannot be reached
-/// from here; `tests/interop/registry_replay.py` answers as their documentation shows, with
-/// the realm pointed at itself.
+/// Replayed shapes over plain HTTP on loopback: Docker Hub, ACR, GCR, Quay and JFrog
+/// challenges and token answers with their realms pointed at `tests/interop/registry_replay.py`
+/// itself (a plain-HTTP loopback realm, which is allowed), MCR's open `/v2/`, and two servers
+/// that are not registries. Each provider *type* through its own code path, under the
+/// providers' real host names over HTTPS, is `validate_providers.rs`.
 #[test]
 fn provider_challenge_shapes_replayed() {
     let (_replay, ports) = start_script("tests/interop/registry_replay.py", &[USER, PASSWORD], &[]);
@@ -514,8 +461,8 @@ fn provider_challenge_shapes_replayed() {
         tmp.path(),
         &[
             // Typed `generic`: a provider type checks its own server shape (docker.io,
-            // *.azurecr.io, ...), which a loopback replay cannot have; what is exercised here
-            // is each service's challenge and token exchange.
+            // *.azurecr.io, ...), which a loopback server cannot have; what is exercised here
+            // is each service's challenge and token exchange on a loopback realm.
             ("hub", "generic", server("dockerhub"), USER, PASSWORD),
             ("hub-wrong", "generic", server("dockerhub"), USER, WRONG),
             ("acr", "generic", server("acr"), USER, PASSWORD),
@@ -697,14 +644,7 @@ fn skopeo() -> Command {
     let mut cmd = Command::new(peers::skopeo());
     cmd.env_remove("REGISTRY_AUTH_FILE");
     cmd.env("HOME", std::env::temp_dir());
-    for proxy in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for proxy in PROXY_VARS {
         cmd.env_remove(proxy);
     }
     cmd
