@@ -156,11 +156,12 @@ pub fn krm(text: &str) {
     );
 }
 
-/// The SOPS file reader (`sops::decrypt`, with `identities`): any text is refused or read; a
-/// file it reads has mapping documents and recipients that can be listed, and its documents,
-/// written again as an edit writes them (same data key, same IVs), decrypt to the same values.
+/// The SOPS file reader (`sops::decrypt_for_edit`, comments included, with `identities`): any
+/// text is refused or read; a file it reads has mapping documents and recipients that can be
+/// listed, and its documents, written again as an edit writes them (same data key, same IVs),
+/// decrypt to the same values.
 pub fn sops(text: &str, identities: &Identities) {
-    let Ok(decrypted) = crate::sops::decrypt(text, identities) else {
+    let Ok(decrypted) = crate::sops::decrypt_for_edit(text, identities) else {
         return;
     };
     let documents = decrypted.documents();
