@@ -20,6 +20,44 @@ use crate::reference::{Image, RegistryList, RegistryName, Server};
 use crate::render::{rewrite, verify};
 use crate::sops::{Identities, Value};
 
+/// A registry's `WWW-Authenticate` header (`registry::v2::parse_challenges`), which a hostile
+/// registry writes: any text parses without a panic into challenges whose schemes and
+/// parameter names are lowercase tokens, and the challenges written back in the canonical form
+/// (`scheme token68, name="escaped value", ...`) parse to the same challenges.
+pub fn challenge(text: &str) {
+    use crate::registry::v2::{Challenge, parse_challenges};
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            && !t.bytes().any(|b| b.is_ascii_uppercase())
+    };
+    let parsed = parse_challenges(text);
+    let mut written = Vec::new();
+    for Challenge { scheme, params } in &parsed {
+        assert!(token(scheme), "scheme {scheme:?} from {text:?}");
+        let mut out = scheme.clone();
+        for (i, (name, value)) in params.iter().enumerate() {
+            if name.is_empty() {
+                assert_eq!(i, 0, "a token68 after a parameter, from {text:?}");
+                let _ = write!(out, " {value}");
+                continue;
+            }
+            assert!(token(name), "parameter {name:?} from {text:?}");
+            let sep = if i == 0 { " " } else { ", " };
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = write!(out, "{sep}{name}=\"{escaped}\"");
+        }
+        written.push(out);
+    }
+    let again = written.join(", ");
+    assert_eq!(
+        parse_challenges(&again),
+        parsed,
+        "{text:?} written back as {again:?}"
+    );
+}
+
 /// Splitting and re-joining a stream gives it back byte for byte; every document either parses
 /// or errors; where a document has a `spec` mapping, adding pull secrets to it gives a document
 /// that still parses and lists the new names.
@@ -156,11 +194,12 @@ pub fn krm(text: &str) {
     );
 }
 
-/// The SOPS file reader (`sops::decrypt`, with `identities`): any text is refused or read; a
-/// file it reads has mapping documents and recipients that can be listed, and its documents,
-/// written again as an edit writes them (same data key, same IVs), decrypt to the same values.
+/// The SOPS file reader (`sops::decrypt_for_edit`, comments included, with `identities`): any
+/// text is refused or read; a file it reads has mapping documents and recipients that can be
+/// listed, and its documents, written again as an edit writes them (same data key, same IVs),
+/// decrypt to the same values.
 pub fn sops(text: &str, identities: &Identities) {
-    let Ok(decrypted) = crate::sops::decrypt(text, identities) else {
+    let Ok(decrypted) = crate::sops::decrypt_for_edit(text, identities) else {
         return;
     };
     let documents = decrypted.documents();
@@ -858,6 +897,12 @@ mod tests {
             super::settings(&text);
             super::catalog(&text);
             super::certificate(&text);
+            super::challenge(&text);
+        }
+
+        #[test]
+        fn challenges_write_back(text in challenge_text()) {
+            super::challenge(&text);
         }
 
         #[test]
@@ -1046,6 +1091,30 @@ mod tests {
             Just("_"),
         ];
         proptest::collection::vec(part, 1..8).prop_map(|parts| parts.concat())
+    }
+
+    /// `WWW-Authenticate` values: schemes, parameters, quotes, escapes, token68s and commas in
+    /// every order.
+    fn challenge_text() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            Just("Bearer "),
+            Just("basic"),
+            Just("Negotiate abc=="),
+            Just("realm="),
+            Just("Service = "),
+            Just("\"https://a/t?x=1,2\""),
+            Just("\"say \\\"hi\\\", go\""),
+            Just("\"\\\\\""),
+            Just("\"unterminated"),
+            Just("token"),
+            Just(", "),
+            Just(","),
+            Just(" "),
+            Just("\t"),
+            Just("="),
+            Just("é"),
+        ];
+        proptest::collection::vec(part, 1..10).prop_map(|parts| parts.concat())
     }
 
     /// Settings objects in both forms, with values YAML reads as strings and as other things.

@@ -31,7 +31,7 @@ use workload::Walk;
 use crate::catalog::{Catalog, Cluster, SealMode};
 use crate::error::{quoted, shown};
 use crate::manifest::tree::{self, Node};
-use crate::manifest::{Edit, Origin, Stream};
+use crate::manifest::{Document, Edit, Origin, Stream};
 use crate::registry::ecr_token::{self, AwsEndpoints, TokenError};
 use crate::registry::{Basic, EcrRefresh};
 use crate::seal::SealError;
@@ -280,7 +280,7 @@ impl Rendered {
 
 /// Renders `stream` for `options.cluster`.
 pub fn render(stream: &Stream, catalog: &Catalog, options: &Options) -> Result<Rendered, RenderError> {
-    let candidates = Candidates::parse(stream);
+    let candidates = Candidates::parse(stream, options.threads());
     render_candidates(stream, &candidates, catalog, options)
 }
 
@@ -295,9 +295,9 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn parse(stream: &Stream) -> Candidates {
+    fn parse(stream: &Stream, threads: std::num::NonZeroUsize) -> Candidates {
         let mut diagnostics = Vec::new();
-        let parsed = parse_candidates(stream, &mut diagnostics);
+        let parsed = parse_candidates(stream, threads, &mut diagnostics);
         Candidates {
             parsed,
             diagnostics,
@@ -500,7 +500,7 @@ pub fn render_each(
             ..options.clone()
         })
         .collect();
-    let candidates = Candidates::parse(stream);
+    let candidates = Candidates::parse(stream, threads);
     crate::jobs::map(&clusters, threads, |options| {
         render_candidates(stream, &candidates, catalog, options)
     })
@@ -617,32 +617,50 @@ pub(crate) fn may_matter(text: &str) -> bool {
 
 /// Parses the documents that may need work. Others are never parsed. A document that may
 /// matter and does not parse is an error: pullseal cannot tell what it would have missed.
-fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Node)> {
-    let mut parsed = Vec::new();
-    // Every parsed tree is kept until the render ends: they share one node budget. That is
-    // also why the documents parse one after another, in stream order: parsed in parallel,
-    // each would need its own budget and memory would no longer be bounded.
-    let mut nodes = tree::MAX_NODES;
-    for (i, doc) in stream.documents.iter().enumerate() {
-        let text = stream.text(doc);
-        if !may_matter(text) {
-            continue;
+///
+/// Every parsed tree is kept until the render ends, so they share one node budget, which is
+/// what bounds the render's memory. Large streams are parsed on `threads` threads against that
+/// shared budget; should it run out, which document found it short would depend on the
+/// threads' timing, so the stream is parsed again one document after another, in stream
+/// order, and the errors are the same on every machine.
+fn parse_candidates(
+    stream: &Stream,
+    threads: std::num::NonZeroUsize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Node)> {
+    let candidates: Vec<(usize, &Document)> = stream
+        .documents
+        .iter()
+        .enumerate()
+        .filter(|(_, doc)| may_matter(stream.text(doc)))
+        .collect();
+    let bytes: usize = candidates.iter().map(|(_, doc)| stream.text(doc).len()).sum();
+    if threads.get() > 1 && bytes >= PARSE_IN_PARALLEL_FROM {
+        let budget = tree::NodeBudget::new(tree::MAX_NODES);
+        let results = crate::jobs::map(&candidates, threads, |(_, doc)| {
+            tree::parse_within(stream.text(doc), &budget)
+        });
+        if budget.left() > 0 {
+            let mut parsed = Vec::with_capacity(results.len());
+            for ((i, doc), result) in candidates.iter().zip(results) {
+                match result {
+                    Ok(Some(root)) => parsed.push((*i, root)),
+                    Ok(None) => {}
+                    Err(errors) => syntax_errors(doc, errors, diagnostics),
+                }
+            }
+            return parsed;
         }
-        match tree::parse_within(text, &mut nodes) {
+    }
+    let budget = tree::NodeBudget::new(tree::MAX_NODES);
+    let mut parsed = Vec::new();
+    for (i, doc) in candidates {
+        match tree::parse_within(stream.text(doc), &budget) {
             Ok(Some(root)) => parsed.push((i, root)),
             Ok(None) => {}
             Err(errors) => {
-                for e in errors {
-                    // Lines count from the top of the file, as an editor shows them.
-                    let line = doc.line + e.line.saturating_sub(1);
-                    diagnostics.push(Diagnostic {
-                        origin: doc.origin.clone(),
-                        object: None,
-                        field: None,
-                        message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
-                    });
-                }
-                if nodes == 0 {
+                syntax_errors(doc, errors, diagnostics);
+                if budget.left() == 0 {
                     // The budget ran out here, which the error says; every later document
                     // would only repeat it. The render fails, so none is left unread silently.
                     break;
@@ -651,6 +669,24 @@ fn parse_candidates(stream: &Stream, diagnostics: &mut Vec<Diagnostic>) -> Vec<(
         }
     }
     parsed
+}
+
+/// Below this many bytes of candidate documents a stream is parsed on the calling thread:
+/// starting a thread costs about as much as parsing a few kilobytes.
+const PARSE_IN_PARALLEL_FROM: usize = 64 << 10;
+
+/// The syntax errors of document `doc` as diagnostics, lines counted from the top of its file,
+/// as an editor shows them.
+fn syntax_errors(doc: &Document, errors: Vec<tree::SyntaxError>, diagnostics: &mut Vec<Diagnostic>) {
+    for e in errors {
+        let line = doc.line + e.line.saturating_sub(1);
+        diagnostics.push(Diagnostic {
+            origin: doc.origin.clone(),
+            object: None,
+            field: None,
+            message: format!("line {line} column {}: {}", e.col, e.describe(doc.line)),
+        });
+    }
 }
 
 type Accounts = HashMap<(Option<String>, String), Vec<String>>;

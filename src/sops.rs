@@ -131,7 +131,9 @@ pub struct Decrypted {
     stash: cipher::IvStash,
     /// `(recipient, enc)` of every age stanza when the file has one key group.
     age_stanzas: Vec<(String, String)>,
-    comments: Comments,
+    /// Read by [`decrypt_for_edit`] only: a render never writes the file back, and reading
+    /// them is a second parse of the whole file.
+    comments: Option<Comments>,
     /// Every KMS entry when the file has one key group.
     kms_stanzas: Vec<KmsStanza>,
 }
@@ -148,9 +150,10 @@ impl Decrypted {
     }
 
     /// The file's YAML comments, decrypted, and where each stood; an edit writes them back
-    /// with [`encrypt_with_comments`].
-    pub fn comments(&self) -> &Comments {
-        &self.comments
+    /// with [`encrypt_with_comments`]. `None` when the file was read by [`decrypt`], which
+    /// leaves them out.
+    pub fn comments(&self) -> Option<&Comments> {
+        self.comments.as_ref()
     }
 }
 
@@ -517,12 +520,23 @@ impl From<yaml::YamlError> for SopsError {
     }
 }
 
-/// Decrypts a SOPS-encrypted YAML file (all documents) with age `identities`.
+/// Decrypts a SOPS-encrypted YAML file (all documents) with age `identities`, for reading:
+/// its comments are left out (see [`decrypt_for_edit`]).
 ///
 /// Steps, as sops does them: parse, read the metadata, recover the data key, decrypt every
 /// encrypted leaf while recomputing the MAC, then compare it with the stored MAC. Nothing is
 /// returned unless every step succeeds.
 pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsError> {
+    decrypt_reading(text, identities, false)
+}
+
+/// [`decrypt`], reading the file's comments too, for an edit that writes the file back with
+/// [`encrypt_with_comments`].
+pub fn decrypt_for_edit(text: &str, identities: &Identities) -> Result<Decrypted, SopsError> {
+    decrypt_reading(text, identities, true)
+}
+
+fn decrypt_reading(text: &str, identities: &Identities, with_comments: bool) -> Result<Decrypted, SopsError> {
     let documents = yaml::parse(text)?;
     let (branches, metadata) = format::extract(documents)?;
     let meta = format::Metadata::from_node(metadata)?;
@@ -532,7 +546,7 @@ pub fn decrypt(text: &str, identities: &Identities) -> Result<Decrypted, SopsErr
     let (documents, computed_mac) = tree::decrypt_documents(branches, &data_key, &mut stash)?;
     verify_mac(&meta, &data_key, &computed_mac, &mut stash)?;
     // Only once everything is verified; it never fails, what it cannot place it drops.
-    let comments = comments::read(text, &data_key, &mut stash);
+    let comments = with_comments.then(|| comments::read(text, &data_key, &mut stash));
     // With one key group every stanza holds the whole data key, so an edit may keep it.
     let (age_stanzas, kms_stanzas) = match meta.key_groups.as_slice() {
         [group] => (
@@ -850,11 +864,22 @@ mod tests {
     #[test]
     fn comments_are_written_back_where_sops_wrote_them() {
         let text = read("list-comments.enc.yaml");
-        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
-        assert_eq!(d.comments().len(), 5);
+        let d = decrypt_for_edit(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().unwrap().len(), 5);
+        assert!(
+            decrypt(&text, &ids("age-identity.txt"))
+                .unwrap()
+                .comments()
+                .is_none()
+        );
         let options = simple_options();
-        let again =
-            encrypt_with_comments(d.documents(), d.comments(), &options, Randomness::Edit(&d)).unwrap();
+        let again = encrypt_with_comments(
+            d.documents(),
+            d.comments().unwrap(),
+            &options,
+            Randomness::Edit(&d),
+        )
+        .unwrap();
         let changed: Vec<&str> = text
             .lines()
             .zip(again.lines())
@@ -899,11 +924,11 @@ mod tests {
                 "#ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:comment]\nregistries:\n",
             )
             .replace("    lastmodified:", "    # in the metadata\n    lastmodified:");
-        let d = decrypt(&text, &ids("age-identity.txt")).unwrap();
-        assert_eq!(d.comments().len(), 2);
+        let d = decrypt_for_edit(&text, &ids("age-identity.txt")).unwrap();
+        assert_eq!(d.comments().unwrap().len(), 2);
         let again = encrypt_with_comments(
             d.documents(),
-            d.comments(),
+            d.comments().unwrap(),
             &simple_options(),
             Randomness::Edit(&d),
         )
@@ -926,10 +951,10 @@ mod tests {
                 && comment_lines[1].ends_with(",type:comment]")
         );
         // Read again, it is the same comment at the same place, now encrypted: kept as it is.
-        let d2 = decrypt(&again, &ids("age-identity.txt")).unwrap();
+        let d2 = decrypt_for_edit(&again, &ids("age-identity.txt")).unwrap();
         let third = encrypt_with_comments(
             d2.documents(),
-            d2.comments(),
+            d2.comments().unwrap(),
             &simple_options(),
             Randomness::Edit(&d2),
         )

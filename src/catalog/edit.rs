@@ -282,7 +282,7 @@ impl Editor {
         })?;
         // The loader's checks and errors first (fully encrypted, MAC, schema), then the tree.
         Catalog::from_encrypted(text, path, identities)?;
-        let decrypted = sops::decrypt(text, identities).map_err(|source| {
+        let decrypted = sops::decrypt_for_edit(text, identities).map_err(|source| {
             EditError::Load(CatalogError::Decrypt {
                 path: path.display().to_string(),
                 source,
@@ -304,7 +304,7 @@ impl Editor {
             .first()
             .cloned()
             .unwrap_or(Value::Map(Vec::new()));
-        let comments = decrypted.comments().clone();
+        let comments = decrypted.comments().cloned().unwrap_or_default();
         Ok(Editor {
             path: real,
             shown: path.to_path_buf(),

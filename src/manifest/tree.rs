@@ -16,6 +16,7 @@
 //! This module must not edit anything.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -110,6 +111,35 @@ pub(crate) const MAX_DEPTH: usize = 128;
 pub(crate) const MAX_NODES: usize = 1 << 20;
 /// Aliases may copy at most this many bytes (plus the document's own size) into the tree.
 const ALIAS_BYTES_BUDGET: usize = 1 << 20;
+
+/// How many more nodes the documents kept in memory together may build ([`MAX_NODES`] for a
+/// render), shared by the threads that parse them at the same time. Once a parse finds it
+/// short, it is empty for every other parse too.
+#[derive(Debug)]
+pub(crate) struct NodeBudget(AtomicUsize);
+
+impl NodeBudget {
+    pub(crate) fn new(nodes: usize) -> NodeBudget {
+        NodeBudget(AtomicUsize::new(nodes))
+    }
+
+    /// Takes `n` nodes, or, when fewer are left, empties the budget and says so.
+    fn take(&self, n: usize) -> bool {
+        let taken = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n))
+            .is_ok();
+        if !taken {
+            self.0.store(0, Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// The nodes left.
+    pub(crate) fn left(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 impl Node {
     /// The string Kubernetes reads from this scalar, if it reads a string.
@@ -370,6 +400,8 @@ enum Frame {
 /// Turns parser events into a [`Node`] tree.
 struct Builder<'t> {
     offsets: Offsets<'t>,
+    /// The nodes that may still be built, shared with the documents parsed with this one.
+    nodes: &'t NodeBudget,
     /// Anchored nodes with the bytes an alias to them copies.
     anchors: HashMap<usize, (Node, usize)>,
     stack: Vec<Frame>,
@@ -377,8 +409,6 @@ struct Builder<'t> {
     documents: usize,
     alias_bytes: usize,
     alias_budget: usize,
-    /// How many more nodes may be built ([`MAX_NODES`]).
-    nodes_left: usize,
 }
 
 fn error_at(span: &Span, message: &str) -> SyntaxError {
@@ -520,11 +550,9 @@ impl Builder<'_> {
 
     /// Counts `n` more nodes against the budget.
     fn spend(&mut self, n: usize, span: &Span) -> Result<(), SyntaxError> {
-        if let Some(left) = self.nodes_left.checked_sub(n) {
-            self.nodes_left = left;
+        if self.nodes.take(n) {
             return Ok(());
         }
-        self.nodes_left = 0;
         Err(error_at(
             span,
             &format!(
@@ -669,12 +697,12 @@ fn version_directive(text: &str) -> Option<SyntaxError> {
 /// Parses one document. Returns `Ok(None)` for a document without content, and every
 /// problem that makes the document mean something else to another reader.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, Vec<SyntaxError>> {
-    parse_within(text, &mut MAX_NODES.clone())
+    parse_within(text, &NodeBudget::new(MAX_NODES))
 }
 
-/// [`parse`], building at most `nodes` nodes and taking those it builds off `nodes`, so that
-/// documents kept in memory together share one budget. Exhausted, `nodes` is 0.
-pub(crate) fn parse_within(text: &str, nodes: &mut usize) -> Result<Option<Node>, Vec<SyntaxError>> {
+/// [`parse`], taking the nodes it builds from `nodes`, so that documents kept in memory
+/// together, parsed on one thread or several, share one budget.
+pub(crate) fn parse_within(text: &str, nodes: &NodeBudget) -> Result<Option<Node>, Vec<SyntaxError>> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(vec![SyntaxError {
             line: 1,
@@ -734,7 +762,7 @@ pub(crate) fn parse_within(text: &str, nodes: &mut usize) -> Result<Option<Node>
         documents: 0,
         alias_bytes: 0,
         alias_budget: ALIAS_BYTES_BUDGET.saturating_add(text.len()),
-        nodes_left: *nodes,
+        nodes,
     };
     for event in Parser::new_from_str(parsed) {
         let (event, span) = event.map_err(|e| {
@@ -745,9 +773,7 @@ pub(crate) fn parse_within(text: &str, nodes: &mut usize) -> Result<Option<Node>
                 other: None,
             }]
         })?;
-        let built = builder.event(event, &span);
-        *nodes = builder.nodes_left;
-        built.map_err(|e| vec![e])?;
+        builder.event(event, &span).map_err(|e| vec![e])?;
     }
     let Some(root) = builder.root.filter(|r| !r.is_null()) else {
         return Ok(None);
@@ -974,14 +1000,16 @@ mod tests {
 
     #[test]
     fn the_node_budget_is_shared_and_counts_alias_copies() {
-        let mut nodes = 10;
+        let nodes = NodeBudget::new(10);
         // a, 1, b, 2 and the mapping: 5 nodes.
-        assert!(parse_within("{a: 1, b: 2}", &mut nodes).unwrap().is_some());
-        assert_eq!(nodes, 5);
+        assert!(parse_within("{a: 1, b: 2}", &nodes).unwrap().is_some());
+        assert_eq!(nodes.left(), 5);
         // The anchored list is 3 nodes, its alias copy 3 more: 1 + 3 + 1 + 3 + the map.
-        let errors = parse_within("{x: &l [1, 2], y: *l}", &mut nodes).unwrap_err();
+        let errors = parse_within("{x: &l [1, 2], y: *l}", &nodes).unwrap_err();
         assert!(errors[0].message.contains("YAML nodes"), "{}", errors[0].message);
-        assert_eq!(nodes, 0);
+        assert_eq!(nodes.left(), 0);
+        // Empty for every later document too.
+        assert!(parse_within("a", &nodes).is_err());
         let flood = format!("[{}a]", "a,".repeat(MAX_NODES));
         let errors = parse(&flood).unwrap_err();
         assert!(

@@ -5,10 +5,14 @@
 //! The encoding is written here so that the seed comes from the sealing derivation, and the
 //! public operation `m^e mod n` runs over a Montgomery form of the modulus prepared once per
 //! certificate ([`crypto_bigint`], the `RustCrypto` project's constant-time big integers, the backend of
-//! the `rsa` crate from 0.10 on). The exponent is public, so the exponentiation is plain
+//! the `rsa` crate from 0.10 on): in fixed-size integers for 2048-, 3072- and 4096-bit moduli
+//! (sealed-secrets makes 4096-bit keys), whose loops the compiler unrolls, and in heap-sized
+//! ones for any other size. The exponent is public, so the exponentiation is plain
 //! left-to-right square-and-multiply: 16 squarings and one multiplication for 65537, where
-//! a general-purpose `modpow` spends about a hundred multiplications on a 4096-bit key. Only
-//! `m` is secret (it unmasks to the session key), and every operation on it is constant-time.
+//! a general-purpose `modpow` spends about a hundred multiplications on a 4096-bit key. The
+//! last multiplication takes `m` as it is rather than in Montgomery form, which leaves the
+//! plain result and saves converting back. Only `m` is secret (it unmasks to the session
+//! key), and every operation on it is constant-time.
 //!
 //! What this file must *not* do: draw randomness (the seed is a parameter), decrypt (there is
 //! no private key here; the tests open what it writes with the independent `rsa` crate), or
@@ -16,8 +20,8 @@
 
 use std::sync::OnceLock;
 
-use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
-use crypto_bigint::{BoxedUint, Odd};
+use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams, FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{BoxedUint, MontyForm, Odd, U2048, U3072, U4096, Uint, Word};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -39,7 +43,7 @@ const STEP: &str = "wrapping the session key with RSA-OAEP";
 #[derive(Clone)]
 pub(super) struct PublicKey {
     modulus: Odd<BoxedUint>,
-    params: OnceLock<BoxedMontyParams>,
+    params: OnceLock<Params>,
     exponent: u64,
     /// The modulus length in bytes, `k` in RFC 8017.
     size: usize,
@@ -115,32 +119,22 @@ impl PublicKey {
     /// modulus), as `k` big-endian bytes.
     fn raw(&self, encoded: &[u8]) -> Result<Vec<u8>, SealError> {
         // The modulus is public: its precomputation may take variable time.
-        let params = self
-            .params
-            .get_or_init(|| BoxedMontyParams::new_vartime(self.modulus.clone()));
-        let precision = params.bits_precision();
-        let m = Zeroizing::new(BoxedUint::from_be_slice(encoded, precision).map_err(|err| {
-            SealError::Encrypt {
-                step: STEP,
-                reason: format!("the encoded message does not fit the modulus: {err:?}"),
+        let params = self.params.get_or_init(|| Params::new(&self.modulus));
+        let out = match params {
+            Params::U2048(params) => fixed(encoded, params, self.exponent)?,
+            Params::U3072(params) => fixed(encoded, params, self.exponent)?,
+            Params::U4096(params) => fixed(encoded, params, self.exponent)?,
+            Params::Boxed(params) => {
+                let m = BoxedUint::from_be_slice(encoded, params.bits_precision()).map_err(|err| {
+                    SealError::Encrypt {
+                        step: STEP,
+                        reason: format!("the encoded message does not fit the modulus: {err:?}"),
+                    }
+                })?;
+                let power = Zeroizing::new(power::<BoxedMontyForm>(m, params, self.exponent));
+                Zeroizing::new(power.to_be_bytes().into_vec())
             }
-        })?);
-        let base = Zeroizing::new(BoxedMontyForm::new(BoxedUint::clone(&m), params));
-        // Left to right over the exponent's bits below its top one (e >= 3 has at least one).
-        let top = self.exponent.ilog2();
-        let mut power = Zeroizing::new(base.square());
-        let mut bit = top;
-        loop {
-            bit -= 1;
-            if self.exponent >> bit & 1 == 1 {
-                *power = power.mul(&base);
-            }
-            if bit == 0 {
-                break;
-            }
-            *power = power.square();
-        }
-        let out = power.retrieve().to_be_bytes();
+        };
         let zeros = out.len().saturating_sub(self.size);
         match out.split_at_checked(zeros) {
             Some((high, low)) if high.iter().all(|&b| b == 0) => Ok(low.to_vec()),
@@ -150,6 +144,85 @@ impl PublicKey {
             }),
         }
     }
+}
+
+/// A modulus's Montgomery parameters, in the integer size that fits it.
+#[derive(Clone)]
+enum Params {
+    U2048(Box<FixedMontyParams<{ U2048::LIMBS }>>),
+    U3072(Box<FixedMontyParams<{ U3072::LIMBS }>>),
+    U4096(Box<FixedMontyParams<{ U4096::LIMBS }>>),
+    Boxed(BoxedMontyParams),
+}
+
+impl Params {
+    fn new(modulus: &Odd<BoxedUint>) -> Params {
+        let words = modulus.as_words();
+        Option::<Params>::None
+            .or_else(|| fixed_params(words).map(Params::U2048))
+            .or_else(|| fixed_params(words).map(Params::U3072))
+            .or_else(|| fixed_params(words).map(Params::U4096))
+            .unwrap_or_else(|| Params::Boxed(BoxedMontyParams::new_vartime(modulus.clone())))
+    }
+}
+
+/// The parameters of the modulus with little-endian `words` in a `LIMBS`-word integer, if
+/// that is its exact size (a trimmed modulus of 2,041 to 2,048 bits has 32 words).
+fn fixed_params<const LIMBS: usize>(words: &[Word]) -> Option<Box<FixedMontyParams<LIMBS>>> {
+    let words: [Word; LIMBS] = words.try_into().ok()?;
+    let odd = Odd::new(Uint::<LIMBS>::from_words(words)).into_option()?;
+    Some(Box::new(FixedMontyParams::new_vartime(odd)))
+}
+
+/// `m^e mod n` in a `LIMBS`-word integer, as big-endian bytes.
+fn fixed<const LIMBS: usize>(
+    encoded: &[u8],
+    params: &FixedMontyParams<LIMBS>,
+    exponent: u64,
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let bytes = Word::BITS as usize / 8;
+    let too_long = || SealError::Encrypt {
+        step: STEP,
+        reason: "the encoded message does not fit the modulus".to_owned(),
+    };
+    // Big-endian bytes to little-endian words, the message right-aligned.
+    let mut words = Zeroizing::new([Word::default(); LIMBS]);
+    let padding = (LIMBS * bytes).checked_sub(encoded.len()).ok_or_else(too_long)?;
+    for (i, byte) in encoded.iter().enumerate() {
+        let at = padding + i;
+        let word = words.get_mut(LIMBS - 1 - at / bytes).ok_or_else(too_long)?;
+        *word |= Word::from(*byte) << (8 * (bytes - 1 - at % bytes));
+    }
+    let m = Uint::<LIMBS>::from_words(*words);
+    let power = Zeroizing::new(power::<FixedMontyForm<LIMBS>>(m, params, exponent));
+    let mut out = Zeroizing::new(Vec::with_capacity(LIMBS * bytes));
+    for word in power.as_words().iter().rev() {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    Ok(out)
+}
+
+/// `m^exponent mod n` (`m` below `n`, `exponent` odd and at least 3), left to right over the
+/// exponent's bits. The last step multiplies by `m` taken as a Montgomery form, which leaves
+/// `m^exponent` itself rather than its Montgomery form.
+fn power<M>(m: M::Integer, params: &M::Params, exponent: u64) -> M::Integer
+where
+    M: MontyForm + Zeroize,
+    M::Integer: Zeroize,
+{
+    let m = Zeroizing::new(m);
+    let base = Zeroizing::new(M::new(M::Integer::clone(&m), params));
+    let mut acc = Zeroizing::new(M::clone(&base));
+    for bit in (1..exponent.ilog2()).rev() {
+        *acc = acc.square();
+        if exponent >> bit & 1 == 1 {
+            *acc = M::clone(&acc) * &*base;
+        }
+    }
+    // Bit 0 is set: the exponent is odd.
+    *acc = acc.square();
+    let plain = Zeroizing::new(M::from_montgomery(M::Integer::clone(&m), params));
+    (M::clone(&acc) * &*plain).into_montgomery()
 }
 
 /// EME-OAEP encoding (RFC 8017 §7.1.1 step 2): `0x00 || maskedSeed || maskedDB`, where
@@ -329,6 +402,53 @@ mod tests {
         let padded: Vec<u8> = [0, 0].iter().chain(&n).copied().collect();
         let key = PublicKey::new(&padded, &[0, 1, 0, 1], 4096).unwrap();
         assert_eq!((key.size(), key.bits()), (512, 4096));
+    }
+
+    /// Every modulus size has its own integer width (2048, 3072 and 4096 bits fixed-size, 2100
+    /// and 4000 heap-sized): each matches the `rsa` crate byte for byte, for 65537 and for
+    /// exponents with other bit patterns, and the `rsa` crate opens what OAEP writes.
+    #[test]
+    fn every_modulus_size_matches_the_rsa_crate() {
+        for (pem, bits) in [
+            (include_str!("../../testdata/keys/rsa-2048.key"), 2048),
+            (include_str!("../../testdata/keys/rsa-2100.key"), 2100),
+            (include_str!("../../testdata/keys/rsa-3072.key"), 3072),
+            (include_str!("../../testdata/keys/rsa-4000.key"), 4000),
+            (TEST_KEY, 4096),
+        ] {
+            let private = RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
+            let n = private.n().to_bytes_be();
+            let key = PublicKey::new(&n, &[1, 0, 1], 16384).unwrap();
+            assert_eq!(key.bits(), bits);
+            let params = key.params.get_or_init(|| Params::new(&key.modulus));
+            let width = match params {
+                Params::U2048(_) => 2048,
+                Params::U3072(_) => 3072,
+                Params::U4096(_) => 4096,
+                Params::Boxed(_) => 0,
+            };
+            assert_eq!(width, if bits % 1024 == 0 { bits } else { 0 }, "{bits} bits");
+            let sealed = key.encrypt(&[7; 32], b"a session key", b"ns/name").unwrap();
+            assert_eq!(sealed.len(), n.len());
+            let opened = private
+                .decrypt(Oaep::new_with_label::<Sha256, _>("ns/name"), &sealed)
+                .unwrap();
+            assert_eq!(opened, b"a session key", "{bits} bits");
+            for e in [3u64, 65537, 0b1011_0110_0111, (1 << 33) - 1] {
+                let key = PublicKey::new(&n, &e.to_be_bytes(), 16384).unwrap();
+                let theirs = rsa::RsaPublicKey::new(private.n().clone(), rsa::BigUint::from(e)).unwrap();
+                // The largest message (all ones below a zero top byte) and a small one.
+                for fill in [0xff_u8, 0x01] {
+                    let mut message = vec![fill; n.len()];
+                    message[0] = 0;
+                    let mine = key.raw(&message).unwrap();
+                    let want =
+                        rsa::hazmat::rsa_encrypt(&theirs, &rsa::BigUint::from_bytes_be(&message)).unwrap();
+                    assert_eq!(rsa::BigUint::from_bytes_be(&mine), want, "{bits} bits, e = {e}");
+                    assert_eq!(mine.len(), n.len());
+                }
+            }
+        }
     }
 
     /// Other exponents go through the same square-and-multiply: 3 (one squaring, one

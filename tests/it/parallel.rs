@@ -17,6 +17,14 @@ use crate::support::path;
 /// secrets each for `company` and `quay-team`, and for the ECR registry 5 sealed AWS key
 /// Secrets (two values each) with their generators and `ExternalSecret`s.
 fn stream() -> Stream {
+    Stream::new(vec![Source {
+        name: "many.yaml".to_owned(),
+        text: workloads(""),
+    }])
+}
+
+/// The text of [`stream`], each object's name starting with `prefix`.
+fn workloads(prefix: &str) -> String {
     let mut text = String::new();
     for i in 0..30 {
         let namespace = format!("team-{}", i % 15);
@@ -27,13 +35,10 @@ fn stream() -> Stream {
         };
         let _ = write!(
             text,
-            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  namespace: {namespace}\n  annotations: {{pullseal.io/registries: {registry}}}\nspec:\n  containers: [{{name: a, image: \"{image}\"}}]\n"
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {prefix}p{i}\n  namespace: {namespace}\n  annotations: {{pullseal.io/registries: {registry}}}\nspec:\n  containers: [{{name: a, image: \"{image}\"}}]\n"
         );
     }
-    Stream::new(vec![Source {
-        name: "many.yaml".to_owned(),
-        text,
-    }])
+    text
 }
 
 fn options(cluster: &str, jobs: usize) -> Options {
@@ -118,5 +123,58 @@ fn the_first_failing_cluster_is_reported() {
             matches!(&err, RenderError::Cluster { cluster, .. } if cluster == "expired"),
             "{jobs} threads: {err}"
         );
+    }
+}
+
+/// A stream large enough to be parsed on several threads (over 64 KiB of annotated
+/// documents): the same bytes on any number of threads.
+#[test]
+fn a_large_stream_parsed_on_many_threads_renders_the_same_bytes() {
+    let text: String = (0..12).map(|copy| workloads(&format!("c{copy}"))).collect();
+    assert!(text.len() > 64 << 10, "{} bytes", text.len());
+    let stream = Stream::new(vec![Source {
+        name: "large.yaml".to_owned(),
+        text,
+    }]);
+    let one = bytes(&stream, &render(&stream, catalog(), &options("test", 1)).unwrap());
+    for jobs in [2, 3, 8] {
+        let many = bytes(
+            &stream,
+            &render(&stream, catalog(), &options("test", jobs)).unwrap(),
+        );
+        assert!(one == many, "{jobs} threads differ from one");
+    }
+}
+
+/// Documents parsed on several threads share one node budget; when it runs out, the error
+/// names the same document and place whatever the thread count (the stream is parsed again
+/// in order), and no document after it is reported.
+#[test]
+fn a_node_flood_across_documents_fails_the_same_on_any_number_of_threads() {
+    let list = format!("[{}0]", "0,".repeat(400_000));
+    let mut text = String::new();
+    for i in 0..4 {
+        let _ = write!(
+            text,
+            "---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: shop}}\nstringData:\n  items: {list}\n"
+        );
+    }
+    let stream = Stream::new(vec![Source {
+        name: "flood.yaml".to_owned(),
+        text,
+    }]);
+    let failure = |jobs: usize| match render(&stream, catalog(), &options("test", jobs)) {
+        Ok(_) => panic!("{jobs} threads: the flood rendered"),
+        Err(err) => err.to_string(),
+    };
+    let one = failure(1);
+    assert!(
+        one.contains("flood.yaml: document 3: line")
+            && one.contains("YAML nodes")
+            && !one.contains("document 4"),
+        "{one}"
+    );
+    for jobs in [2, 4, 8] {
+        assert_eq!(failure(jobs), one, "{jobs} threads");
     }
 }

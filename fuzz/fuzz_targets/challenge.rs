@@ -1,0 +1,8 @@
+//! Fuzz target: see `pullseal::fuzzing::challenge` for the invariant it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        pullseal::fuzzing::challenge(text);
+    }
+});
