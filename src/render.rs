@@ -393,6 +393,7 @@ fn render_candidates(
             cluster.name
         ));
     }
+    namespace_limits_the_cluster_cannot_keep(&walk.planned, cluster, &mut warnings);
     let tokens = ecr_tokens(&walk.planned, options, &mut warnings)?;
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
     let extra = emit(&walk.planned, cluster, key, options, &tokens)?;
@@ -402,6 +403,44 @@ fn render_candidates(
         warnings,
         uses: walk.uses,
     })
+}
+
+/// A registry's `allow.namespaces` is kept by the cluster only where a pull secret opens in
+/// its own namespace alone: sealed-secrets' `strict` and `namespace-wide` scopes. A secret
+/// sealed cluster-wide, SOPS-encrypted for Flux or written plain opens in whatever namespace
+/// it is copied to, so the limit holds for what pullseal writes and not for a copy someone
+/// makes of it: each such registry gets one warning.
+fn namespace_limits_the_cluster_cannot_keep(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    cluster: &Cluster,
+    warnings: &mut Vec<String>,
+) {
+    let (how, keep) = match (cluster.seal, cluster.scope) {
+        (SealMode::SealedSecrets, crate::seal::Scope::ClusterWide) => (
+            "seals cluster-wide, so a copy of its SealedSecret opens in any namespace",
+            "give the cluster scope strict or namespace-wide to have it kept",
+        ),
+        (SealMode::Sops, _) => (
+            "has seal: sops, so Flux decrypts a copy of its Secret in any namespace",
+            "only sealed-secrets with scope strict or namespace-wide has a cluster keep it",
+        ),
+        (SealMode::None, _) => (
+            "has seal: none, so a copy of its plain Secret works in any namespace",
+            "only sealed-secrets with scope strict or namespace-wide has a cluster keep it",
+        ),
+        (SealMode::SealedSecrets, _) => return,
+    };
+    let mut warned: Vec<&str> = Vec::new();
+    for registry in planned.values().map(secrets::Source::registry) {
+        let name = registry.name.as_str();
+        if registry.allow.namespaces.is_some() && !warned.contains(&name) {
+            warned.push(name);
+            warnings.push(format!(
+                "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), but cluster {:?} {how}: the limit holds for what pullseal writes, not for a copy; {keep}",
+                cluster.name
+            ));
+        }
+    }
 }
 
 /// Reports each document that the output goes on after (a later source's document, or the
