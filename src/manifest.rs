@@ -8,6 +8,7 @@
 //! This module must not decide *what* to edit; `render` does.
 
 pub(crate) mod stream;
+pub(crate) mod tabs;
 pub(crate) mod tree;
 pub(crate) mod yaml11;
 

@@ -8,6 +8,8 @@
 //! - NEL ends a line as it does for libyaml's scanner; LS and PS, which libyaml also takes as
 //!   line breaks but keeps inside values, are refused rather than guessed at; a tab after `:`
 //!   separates, as libyaml (and the spec) has it;
+//! - a tab at the start of a line where go-yaml reads indentation, which YAML 1.2 and this
+//!   parser take on a blank or comment line, is refused ([`tabs`](super::tabs));
 //! - duplicate keys, a merge (`<<`) of something that is not a mapping, and a key both written
 //!   before a merge and merged (go-yaml v2 lets the merge win, the YAML spec and go-yaml v3 the
 //!   written key) are errors naming both places;
@@ -754,6 +756,7 @@ pub(crate) fn parse_within(text: &str, nodes: &mut usize) -> Result<Option<Node>
     };
     let mut problems = Vec::new();
     check(&root, &mut problems);
+    problems.extend(super::tabs::refused_tab(text, &root));
     if problems.is_empty() {
         Ok(Some(root))
     } else {
