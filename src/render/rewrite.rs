@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use saphyr_parser::ScalarStyle;
 
 use crate::manifest::Edit;
-use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_break, line_end, line_start};
 use crate::manifest::tree::{Kind, Node};
 use crate::manifest::yaml11::{self, Scalar};
 
@@ -317,20 +317,6 @@ pub(crate) fn dash_before(text: &str, item: usize) -> Option<usize> {
     let before = text.get(..item)?;
     let trimmed = before.trim_end_matches(' ');
     trimmed.ends_with('-').then(|| trimmed.len() - 1)
-}
-
-/// The document's own line break: that of its first line (LF where it has none, or ends
-/// lines with NEL, LS or PS, which not every reader takes as line breaks).
-pub(crate) fn line_break(text: &str) -> &'static str {
-    let end = line_end(text, 0);
-    let first = text.get(..end).unwrap_or("");
-    if first.ends_with("\r\n") {
-        "\r\n"
-    } else if first.ends_with('\r') {
-        "\r"
-    } else {
-        "\n"
-    }
 }
 
 /// Column of byte `at`, in characters.
