@@ -249,8 +249,13 @@ impl Node {
 
     /// The byte just past this node's own text. Block collections end where their last child
     /// does (the parser reports the next token instead); quoted scalars are re-scanned because
-    /// the parser's end may include trailing comments.
+    /// the parser's end may include trailing comments; an alias ends with its name.
     pub(crate) fn content_end(&self, text: &str) -> usize {
+        // An alias's own text is its `*name`: what it copies (and the positions the copy
+        // keeps) is written elsewhere.
+        if self.aliased {
+            return self.pos.end;
+        }
         match &self.kind {
             Kind::Scalar {
                 style: ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted,

@@ -502,4 +502,20 @@ mod tests {
         let err = add_pull_secrets(text, root.path(&["spec"]).unwrap(), &["a".to_owned()], &[]).unwrap_err();
         insta::assert_snapshot!(err, @"imagePullSecrets is an alias (*anchor); write it out so that pullseal can add to it");
     }
+
+    /// A merge key whose value is an alias, as the last entry of the pod spec: the list goes on
+    /// the line after it, not after the anchored mapping the alias copies.
+    #[test]
+    fn a_merge_of_an_alias_as_the_last_entry() {
+        let text = "base: &b\n  imagePullSecrets: [{name: m}]\n  x: 1\nspec:\n  <<: *b\n";
+        assert_eq!(
+            run(text, &["a"], &[]),
+            "base: &b\n  imagePullSecrets: [{name: m}]\n  x: 1\nspec:\n  <<: *b\n  imagePullSecrets:\n  - name: m\n  - name: a\n"
+        );
+        let text = "base: &b {imagePullSecrets: [{name: m}]}\nspec: {<<: *b}\n";
+        assert_eq!(
+            run(text, &["a"], &[]),
+            "base: &b {imagePullSecrets: [{name: m}]}\nspec: {<<: *b, imagePullSecrets: [{name: m}, {name: a}]}\n"
+        );
+    }
 }
