@@ -15,7 +15,10 @@ number of SealedSecrets, SOPS Secrets, ECR objects, cluster directories): a comm
 or gives the wrong output is a broken run, and the script exits 1. A missed target is printed,
 never an error.
 
-usage: bench-figures.py WORKDIR PULLSEAL SOPS AGE_KEY RUNS_SCALE"""
+With STATIC, the path of the static musl binary (scripts/build-static), the small app and
+the large monorepo are timed with it too: it is the binary a release ships.
+
+usage: bench-figures.py WORKDIR PULLSEAL SOPS AGE_KEY RUNS_SCALE [STATIC]"""
 import json
 import os
 import statistics
@@ -24,6 +27,7 @@ import sys
 import time
 
 work, pullseal, sops, age_key, scale = sys.argv[1:6]
+static = sys.argv[6] if len(sys.argv) > 6 else None
 scale = float(scale)
 env = dict(os.environ, SOPS_AGE_KEY_FILE=age_key, SOPS_DISABLE_VERSION_CHECK="1")
 for name in ("PULLSEAL_CLUSTER", "PULLSEAL_CATALOG", "PULLSEAL_LOG", "SOPS_AGE_KEY"):
@@ -34,8 +38,8 @@ def w(name):
     return os.path.join(work, name)
 
 
-def render(catalog, stream, *extra):
-    return [pullseal, "render", "--catalog", w(catalog), "--age-key-file", age_key, *extra, w(stream)]
+def render(catalog, stream, *extra, binary=None):
+    return [binary or pullseal, "render", "--catalog", w(catalog), "--age-key-file", age_key, *extra, w(stream)]
 
 
 def decrypt(catalog):
@@ -145,6 +149,19 @@ figures = [
      "one cluster of the same catalog", render("fleet.catalog.yaml", "small.yaml", "--cluster", "c00"),
      count("SealedSecret", 2), 4.0, 20, None),
 ]
+if static:
+    figures[1:1] = [
+        ("small-static", "small app, the static musl binary",
+         render("small.catalog.yaml", "small.yaml", "--cluster", "bench", binary=static), count("SealedSecret", 2),
+         "sops decrypt (10 entries)", decrypt("small.catalog.yaml"), decrypted, 0.15, 40, None),
+    ]
+    at = next(i for i, f in enumerate(figures) if f[0] == "large") + 1
+    figures[at:at] = [
+        ("large-static", "large monorepo, sealed-secrets, the static musl binary",
+         render("large.catalog.yaml", "large.yaml", "--cluster", "bench", binary=static), large_sealed,
+         "sops decrypt (2,000 entries)", decrypt("large.catalog.yaml"), decrypted, 0.4, 7,
+         (3 * large_bytes) // 1024 + 50 * 1024),
+    ]
 
 broken = []
 results = []

@@ -281,9 +281,19 @@ fn checked_namespace(namespace: String, from: &str) -> Result<String, Error> {
     }
 }
 
+/// Prints the first [`MAX_SHOWN_PROBLEMS`](crate::render::MAX_SHOWN_PROBLEMS) warnings and
+/// counts the others in one line, as problems are printed: a stream can make one per file.
 fn warn(stderr: &mut dyn Write, warnings: &[String]) {
-    for w in warnings {
+    let shown = crate::render::MAX_SHOWN_PROBLEMS;
+    for w in warnings.iter().take(shown) {
         let _ = writeln!(stderr, "warning: {w}");
+    }
+    if let Some(more) = warnings.len().checked_sub(shown).filter(|m| *m > 0) {
+        let _ = writeln!(
+            stderr,
+            "warning: ... and {more} more warning{} not shown (only the first {shown} are)",
+            if more == 1 { "" } else { "s" }
+        );
     }
 }
 
@@ -324,6 +334,25 @@ mod tests {
         fn cwd(&self) -> io::Result<PathBuf> {
             Ok(PathBuf::from("/"))
         }
+    }
+
+    /// Warnings are capped as problems are: the first 1,000, then one line counting the rest.
+    #[test]
+    fn warnings_past_the_first_thousand_are_counted() {
+        let warnings: Vec<String> = (1..=1002).map(|i| format!("w{i}")).collect();
+        let mut out = Vec::new();
+        super::warn(&mut out, &warnings);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1001);
+        assert_eq!(lines[999], "warning: w1000");
+        assert_eq!(
+            lines[1000],
+            "warning: ... and 2 more warnings not shown (only the first 1000 are)"
+        );
+        let mut out = Vec::new();
+        super::warn(&mut out, &warnings[..1000]);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1000);
     }
 
     /// Issue 5: a namespace from the command line or Argo CD that is not a DNS-1123 label is a

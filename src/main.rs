@@ -7,6 +7,11 @@ use clap::{CommandFactory, FromArgMatches as _};
 use pullseal::cli::Cli;
 use pullseal::frontend::{self, ProcessEnv, Report, kustomize};
 
+/// The static (musl) binary's allocator: musl's own serialises every thread (see Cargo.toml).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // kustomize's legacy exec plugin runs pullseal with its config file as argv[1]; anything
     // else is the command line clap knows, with clap's own errors.

@@ -8,6 +8,7 @@
 //! This module must not decide *what* to edit; `render` does.
 
 pub(crate) mod stream;
+pub(crate) mod tabs;
 pub(crate) mod tree;
 pub(crate) mod yaml11;
 
@@ -103,7 +104,8 @@ impl Stream {
     }
 
     /// Writes the stream with `edits` applied (indexed like `documents`), then `extra`
-    /// documents. Sources are joined with `---` where the next one does not start with it.
+    /// documents (written with LF, given the last source's line break). Sources are joined
+    /// with `---` where the next one does not start with it.
     /// The output is streamed: nothing is copied but the edited pieces.
     pub(crate) fn write_to(
         &self,
@@ -124,10 +126,11 @@ impl Stream {
                         skip = '\u{feff}'.len_utf8();
                     }
                     if tail.written && !tail.newline {
-                        tail.put(out, "\n")?;
+                        tail.put(out, self.line_break(current_source))?;
                     }
                     if tail.written && !text.get(skip..).is_some_and(|t| t.starts_with("---")) {
-                        tail.put(out, "---\n")?;
+                        tail.put(out, "---")?;
+                        tail.put(out, self.line_break(Some(doc.source)))?;
                     }
                 }
                 current_source = Some(doc.source);
@@ -140,14 +143,38 @@ impl Stream {
                 edits.get(i).map_or(&[][..], Vec::as_slice),
             )?;
         }
+        // The documents pullseal adds are written with LF; they take the line break of the
+        // source they follow, so that a CRLF stream stays CRLF throughout.
+        let nl = self.line_break(current_source);
         for doc in extra.iter().map(AsRef::as_ref) {
             if tail.written && !tail.newline {
-                tail.put(out, "\n")?;
+                tail.put(out, nl)?;
             }
-            tail.put(out, "---\n")?;
-            tail.put(out, doc)?;
+            tail.put(out, "---")?;
+            tail.put(out, nl)?;
+            if nl == "\n" {
+                tail.put(out, doc)?;
+                continue;
+            }
+            // Piece by piece, not a copy: a `seal: none` Secret holds a credential.
+            for piece in doc.split_inclusive('\n') {
+                match piece.strip_suffix('\n') {
+                    Some(line) => {
+                        tail.put(out, line)?;
+                        tail.put(out, nl)?;
+                    }
+                    None => tail.put(out, piece)?,
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The line break of source `i` (LF when there is none): what the text pullseal writes
+    /// into or after it ends its lines with.
+    fn line_break(&self, i: Option<usize>) -> &'static str {
+        i.and_then(|i| self.sources.get(i))
+            .map_or("\n", |s| stream::line_break(&s.text))
     }
 
     /// The stream with `edits` and `extra` as one string (for tests and the fuzz targets).
@@ -228,6 +255,17 @@ mod tests {
             s.write(&[], &["d: 4\n".to_owned()]),
             "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n"
         );
+    }
+
+    #[test]
+    fn added_text_takes_the_line_break_of_the_source_it_follows() {
+        let s = Stream::new(vec![src("a", "a: 1"), src("b", "b: 2\r\nc: 3")]);
+        assert_eq!(
+            s.write(&[], &["d: 4\ne: 5\n".to_owned(), "f: 6".to_owned()]),
+            "a: 1\n---\r\nb: 2\r\nc: 3\r\n---\r\nd: 4\r\ne: 5\r\n---\r\nf: 6"
+        );
+        let s = Stream::new(vec![src("a", "a: 1\r")]);
+        assert_eq!(s.write(&[], &["d: 4\n".to_owned()]), "a: 1\r---\rd: 4\r");
     }
 
     #[test]

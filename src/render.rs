@@ -163,12 +163,38 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// At most this many problems of the input are printed (on stderr, and so in the `PULLSEAL_LOG`
+/// record); the others are counted in one more line. All of them are still found and all fail
+/// the render: a stream of 20,000 broken documents is refused as before, but in about a
+/// thousand lines rather than 20,000 that no one reads and that a CI log or Argo CD's
+/// application condition cuts anyway.
+pub const MAX_SHOWN_PROBLEMS: usize = 1000;
+
+/// The message of [`RenderError::Input`]: the count, then each problem on its own line, in
+/// input order, up to [`MAX_SHOWN_PROBLEMS`].
+fn problems(diagnostics: &[Diagnostic]) -> String {
+    use fmt::Write as _;
+    let n = diagnostics.len();
+    let mut out = format!("{n} problem{} in the input:", if n == 1 { "" } else { "s" });
+    for d in diagnostics.iter().take(MAX_SHOWN_PROBLEMS) {
+        let _ = write!(out, "\n  {d}");
+    }
+    if let Some(more) = n.checked_sub(MAX_SHOWN_PROBLEMS).filter(|m| *m > 0) {
+        let _ = write!(
+            out,
+            "\n  ... and {more} more problem{} not shown (only the first {MAX_SHOWN_PROBLEMS} are, in input order)",
+            if more == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
 /// Why a render failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// Problems in the input, all of them.
-    #[error("{} problem{} in the input:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" },
-        .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    /// Problems in the input, all of them (the message shows the first
+    /// [`MAX_SHOWN_PROBLEMS`] and counts the rest).
+    #[error("{}", problems(.0))]
     Input(Vec<Diagnostic>),
     /// The cluster's sealing settings cannot be used.
     #[error("cluster {cluster:?}: {message}")]
@@ -393,6 +419,7 @@ fn render_candidates(
             cluster.name
         ));
     }
+    namespace_limits_the_cluster_cannot_keep(&walk.planned, cluster, &mut warnings);
     let tokens = ecr_tokens(&walk.planned, options, &mut warnings)?;
     let key = secrecy::ExposeSecret::expose_secret(catalog.derivation_key());
     let extra = emit(&walk.planned, cluster, key, options, &tokens)?;
@@ -402,6 +429,44 @@ fn render_candidates(
         warnings,
         uses: walk.uses,
     })
+}
+
+/// A registry's `allow.namespaces` is kept by the cluster only where a pull secret opens in
+/// its own namespace alone: sealed-secrets' `strict` and `namespace-wide` scopes. A secret
+/// sealed cluster-wide, SOPS-encrypted for Flux or written plain opens in whatever namespace
+/// it is copied to, so the limit holds for what pullseal writes and not for a copy someone
+/// makes of it: each such registry gets one warning.
+fn namespace_limits_the_cluster_cannot_keep(
+    planned: &BTreeMap<(Option<String>, String), secrets::Source<'_>>,
+    cluster: &Cluster,
+    warnings: &mut Vec<String>,
+) {
+    let (how, keep) = match (cluster.seal, cluster.scope) {
+        (SealMode::SealedSecrets, crate::seal::Scope::ClusterWide) => (
+            "seals cluster-wide, so a copy of its SealedSecret opens in any namespace",
+            "give the cluster scope strict or namespace-wide to have it kept",
+        ),
+        (SealMode::Sops, _) => (
+            "has seal: sops, so Flux decrypts a copy of its Secret in any namespace",
+            "only sealed-secrets with scope strict or namespace-wide has a cluster keep it",
+        ),
+        (SealMode::None, _) => (
+            "has seal: none, so a copy of its plain Secret works in any namespace",
+            "only sealed-secrets with scope strict or namespace-wide has a cluster keep it",
+        ),
+        (SealMode::SealedSecrets, _) => return,
+    };
+    let mut warned: Vec<&str> = Vec::new();
+    for registry in planned.values().map(secrets::Source::registry) {
+        let name = registry.name.as_str();
+        if registry.allow.namespaces.is_some() && !warned.contains(&name) {
+            warned.push(name);
+            warnings.push(format!(
+                "registry {name:?} is limited to some namespaces (by registries.{name}.allow.namespaces in the catalog), but cluster {:?} {how}: the limit holds for what pullseal writes, not for a copy; {keep}",
+                cluster.name
+            ));
+        }
+    }
 }
 
 /// Reports each document that the output goes on after (a later source's document, or the
@@ -928,6 +993,36 @@ mod tests {
 
     use super::*;
     use crate::manifest::tree::{Kind, key_text};
+
+    #[test]
+    fn the_message_counts_the_problems_it_does_not_show() {
+        let problem = |document| Diagnostic {
+            origin: Origin {
+                file: "in.yaml".to_owned(),
+                document,
+            },
+            object: None,
+            field: None,
+            message: "broken".to_owned(),
+        };
+        let message = |n: usize| RenderError::Input((1..=n).map(problem).collect()).to_string();
+        assert_eq!(
+            message(1),
+            "1 problem in the input:\n  in.yaml: document 1: broken"
+        );
+        assert_eq!(
+            message(MAX_SHOWN_PROBLEMS).lines().count(),
+            1 + MAX_SHOWN_PROBLEMS
+        );
+        let over = message(MAX_SHOWN_PROBLEMS + 1);
+        let lines: Vec<&str> = over.lines().collect();
+        assert_eq!(lines.len(), 2 + MAX_SHOWN_PROBLEMS);
+        assert_eq!(lines[MAX_SHOWN_PROBLEMS], "  in.yaml: document 1000: broken");
+        assert_eq!(
+            lines[MAX_SHOWN_PROBLEMS + 1],
+            "  ... and 1 more problem not shown (only the first 1000 are, in input order)"
+        );
+    }
 
     /// What the full reader finds that the render acts on: a pullseal annotation key, or one
     /// of the kinds it reads, anywhere in the document (a superset of what it acts on).

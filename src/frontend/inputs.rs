@@ -81,7 +81,7 @@ pub(super) fn read_inputs(inputs: &[PathBuf], catalog: &Path, stdin: &mut dyn Re
                 continue;
             }
             let opened = fs_err::File::open(&file).map_err(io("read", &file))?;
-            let text = read_bounded(opened, &mut budget).map_err(io("read", &file))?;
+            let text = read_bounded(opened, &mut budget, too_much_input).map_err(io("read", &file))?;
             read.sources.push(Source {
                 name: file.display().to_string(),
                 text,
@@ -112,27 +112,33 @@ fn boundary(input: &Path) -> Option<PathBuf> {
 }
 
 pub(super) fn read_stdin(stdin: &mut dyn Read, budget: &mut u64) -> Result<Source, Error> {
-    let text = read_bounded(stdin, budget).map_err(io("read", Path::new("<stdin>")))?;
+    let text = read_bounded(stdin, budget, too_much_input).map_err(io("read", Path::new("<stdin>")))?;
     Ok(Source {
         name: "<stdin>".to_owned(),
         text,
     })
 }
 
-/// Reads all of `from` as UTF-8 text, within what is left of the input budget.
-fn read_bounded(from: impl Read, budget: &mut u64) -> std::io::Result<String> {
+/// Reads all of `from` as UTF-8 text, within what is left of `budget`: a text that does not
+/// fit is refused, saying `over()` (what the bound is), before more is read into memory.
+pub(super) fn read_bounded(
+    from: impl Read,
+    budget: &mut u64,
+    over: impl FnOnce() -> String,
+) -> std::io::Result<String> {
     let mut text = String::new();
     from.take(budget.saturating_add(1)).read_to_string(&mut text)?;
     let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
     if len > *budget {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the input is larger than {} MiB in all", MAX_INPUT_BYTES >> 20),
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, over()));
     }
     *budget -= len;
     no_nul(&text)?;
     Ok(text)
+}
+
+fn too_much_input() -> String {
+    format!("the input is larger than {} MiB in all", MAX_INPUT_BYTES >> 20)
 }
 
 /// Refuses a text holding a NUL byte: YAML allows none anywhere in a stream, and a NUL in

@@ -32,11 +32,11 @@ use std::path::Path;
 use super::inputs::{io, locate_catalog, read_stdin};
 use super::{Env, Settings, choose_cluster, default_namespace, load_catalog, options, warn};
 use crate::error::{Error, shown};
-use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_break, line_end, line_start};
 use crate::manifest::tree::{self, Kind, Node};
 use crate::manifest::yaml11::Scalar;
 use crate::manifest::{Edit, Origin, Stream};
-use crate::render::rewrite::{column, dash_before, line_break};
+use crate::render::rewrite::{column, dash_before};
 use crate::render::verify::{self, Value};
 use crate::render::{self, Diagnostic, RenderError};
 

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use super::Env;
-use super::inputs::{io, locate_catalog};
+use super::inputs::{io, locate_catalog, read_bounded};
 use crate::catalog::{Catalog, Registry};
 use crate::cli::{AnnotationArgs, CatalogSource, ScaffoldArgs, ScaffoldKind, SnippetFormat};
 use crate::error::{Error, shown};
@@ -27,10 +27,26 @@ const STATEFULSET: &str = include_str!("templates/statefulset.yaml.hbs");
 const CRONJOB: &str = include_str!("templates/cronjob.yaml.hbs");
 const JOB: &str = include_str!("templates/job.yaml.hbs");
 
+/// A `--template` holds one workload: more than this is not one (a mistyped path to a disk
+/// image, `/dev/zero`), and is refused instead of read into memory whole.
+const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
+
 /// The pod-wide annotation.
 const POD_WIDE: &str = "pullseal.io/registries";
 /// The per-container annotation's prefix.
 const PER_CONTAINER: &str = "registry.pullseal.io/";
+
+/// Reads `--template FILE`, at most [`MAX_TEMPLATE_BYTES`] of it.
+fn read_template(path: &Path) -> Result<String, Error> {
+    let file = fs_err::File::open(path).map_err(io("read", path))?;
+    read_bounded(file, &mut MAX_TEMPLATE_BYTES.clone(), || {
+        format!(
+            "it is larger than {} MiB, which no scaffold template is",
+            MAX_TEMPLATE_BYTES >> 20
+        )
+    })
+    .map_err(io("read", path))
+}
 
 /// `pullseal annotation`: the snippet to print.
 pub(super) fn annotation(args: &AnnotationArgs, env: &dyn Env) -> Result<String, Error> {
@@ -94,7 +110,7 @@ pub(super) fn scaffold(args: &ScaffoldArgs, env: &dyn Env) -> Result<String, Err
         )));
     }
     let template = match &args.template {
-        Some(path) => fs_err::read_to_string(path).map_err(io("read", path))?,
+        Some(path) => read_template(path)?,
         None => match args.kind {
             ScaffoldKind::Deployment => DEPLOYMENT,
             ScaffoldKind::Statefulset => STATEFULSET,

@@ -77,6 +77,21 @@ pub(crate) fn line_end(text: &str, from: usize) -> usize {
     text.len()
 }
 
+/// The line break `text` (a document or a whole source) is written with, for the lines
+/// pullseal adds to it: that of its first line (LF where it has none, or ends lines with NEL,
+/// LS or PS, which not every reader takes as line breaks).
+pub(crate) fn line_break(text: &str) -> &'static str {
+    let end = line_end(text, 0);
+    let first = text.get(..end).unwrap_or("");
+    if first.ends_with("\r\n") {
+        "\r\n"
+    } else if first.ends_with('\r') {
+        "\r"
+    } else {
+        "\n"
+    }
+}
+
 /// The byte where the line holding `at` starts.
 pub(crate) fn line_start(text: &str, at: usize) -> usize {
     text.get(..at).and_then(|t| t.rfind(BREAKS)).map_or(0, |i| {

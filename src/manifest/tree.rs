@@ -8,6 +8,8 @@
 //! - NEL ends a line as it does for libyaml's scanner; LS and PS, which libyaml also takes as
 //!   line breaks but keeps inside values, are refused rather than guessed at; a tab after `:`
 //!   separates, as libyaml (and the spec) has it;
+//! - a tab at the start of a line where go-yaml reads indentation, which YAML 1.2 and this
+//!   parser take on a blank or comment line, is refused ([`tabs`](super::tabs));
 //! - duplicate keys, a merge (`<<`) of something that is not a mapping, and a key both written
 //!   before a merge and merged (go-yaml v2 lets the merge win, the YAML spec and go-yaml v3 the
 //!   written key) are errors naming both places;
@@ -277,8 +279,13 @@ impl Node {
 
     /// The byte just past this node's own text. Block collections end where their last child
     /// does (the parser reports the next token instead); quoted scalars are re-scanned because
-    /// the parser's end may include trailing comments.
+    /// the parser's end may include trailing comments; an alias ends with its name.
     pub(crate) fn content_end(&self, text: &str) -> usize {
+        // An alias's own text is its `*name`: what it copies (and the positions the copy
+        // keeps) is written elsewhere.
+        if self.aliased {
+            return self.pos.end;
+        }
         match &self.kind {
             Kind::Scalar {
                 style: ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted,
@@ -780,6 +787,7 @@ pub(crate) fn parse_within(text: &str, nodes: &NodeBudget) -> Result<Option<Node
     };
     let mut problems = Vec::new();
     check(&root, &mut problems);
+    problems.extend(super::tabs::refused_tab(text, &root));
     if problems.is_empty() {
         Ok(Some(root))
     } else {

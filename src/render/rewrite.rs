@@ -10,9 +10,10 @@ use std::fmt::Write as _;
 use saphyr_parser::ScalarStyle;
 
 use crate::manifest::Edit;
-use crate::manifest::stream::{BREAKS, after_line, line_end, line_start};
+use crate::manifest::stream::{BREAKS, after_line, line_break, line_end, line_start};
 use crate::manifest::tree::{Kind, Node};
 use crate::manifest::yaml11::{self, Scalar};
+use crate::render::verify::Step;
 
 /// Why an edit cannot be made safely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,11 +21,42 @@ pub(crate) enum RewriteError {
     /// The pod spec is not a mapping.
     #[error("the pod spec is not a mapping")]
     NotAMapping,
-    /// The node to edit is an alias, so an edit here would not be where the value is written.
-    #[error("{what} is an alias (*anchor); write it out so that pullseal can add to it")]
+    /// The node to edit, or one around it, is an alias: the edit would land in the anchored
+    /// original, and so in every place that uses it.
+    #[error(
+        "{what} is an alias ({}) of a node written elsewhere: pullseal must add to the pod spec's imagePullSecrets, and through the alias the entries would go into the anchored node and every place that uses it; write {what} out in full here instead of the alias",
+        sigil('*', name.as_deref())
+    )]
     Aliased {
-        /// Which node.
-        what: &'static str,
+        /// Which node: `the pod spec`, `imagePullSecrets` or a field path.
+        what: String,
+        /// The anchor's name, when it can be read.
+        name: Option<String>,
+    },
+    /// The node to edit, or one around it, is anchored and used again by an alias: the edit
+    /// would show in both places.
+    #[error(
+        "{what} is anchored ({}) and used again by the alias at {alias_at}: pullseal must add to the pod spec's imagePullSecrets, and the entries would go into both places; write {what} out in each place instead of the anchor and alias",
+        sigil('&', name.as_deref())
+    )]
+    Anchored {
+        /// Which node, as for [`RewriteError::Aliased`].
+        what: String,
+        /// The anchor's name, when it can be read.
+        name: Option<String>,
+        /// The field path of the alias.
+        alias_at: String,
+    },
+    /// The pod spec, or a mapping around it, is merged in from an alias (`<<: *base`).
+    #[error(
+        "{what} is merged in from an alias (<<: {}): pullseal must add to the pod spec's imagePullSecrets, and the entries would go into the anchored mapping and everything that merges or aliases it; write {what} out here instead of merging it in",
+        sigil('*', name.as_deref())
+    )]
+    Merged {
+        /// Which node, as for [`RewriteError::Aliased`].
+        what: String,
+        /// The anchor's name, when it can be read.
+        name: Option<String>,
     },
     /// `imagePullSecrets` holds something other than a list.
     #[error("imagePullSecrets is not a list")]
@@ -64,6 +96,12 @@ pub(crate) fn add_pull_secrets(
     add: &[String],
     inherited: &[String],
 ) -> Result<Option<(Edit, Vec<String>)>, RewriteError> {
+    if pod_spec.aliased {
+        return Err(RewriteError::Aliased {
+            what: "the pod spec".to_owned(),
+            name: anchor_name(text, pod_spec.pos.start, '*'),
+        });
+    }
     let Some(wanted) = to_add(pod_spec, add, inherited)? else {
         return Ok(None);
     };
@@ -78,9 +116,6 @@ fn to_add(
 ) -> Result<Option<Vec<String>>, RewriteError> {
     if !pod_spec.is_map() {
         return Err(RewriteError::NotAMapping);
-    }
-    if pod_spec.aliased {
-        return Err(RewriteError::Aliased { what: "the pod spec" });
     }
     let existing = existing_names(pod_spec);
     let mut wanted: Vec<String> = Vec::new();
@@ -193,7 +228,8 @@ fn plain_is_string(s: &str) -> bool {
 fn append(text: &str, list: &Node, names: &[String], nl: &str, style: Style) -> Result<Edit, RewriteError> {
     if list.aliased {
         return Err(RewriteError::Aliased {
-            what: "imagePullSecrets",
+            what: "imagePullSecrets".to_owned(),
+            name: anchor_name(text, list.pos.start, '*'),
         });
     }
     let Kind::Seq { flow, items } = &list.kind else {
@@ -319,17 +355,143 @@ pub(crate) fn dash_before(text: &str, item: usize) -> Option<usize> {
     trimmed.ends_with('-').then(|| trimmed.len() - 1)
 }
 
-/// The document's own line break: that of its first line (LF where it has none, or ends
-/// lines with NEL, LS or PS, which not every reader takes as line breaks).
-pub(crate) fn line_break(text: &str) -> &'static str {
-    let end = line_end(text, 0);
-    let first = text.get(..end).unwrap_or("");
-    if first.ends_with("\r\n") {
-        "\r\n"
-    } else if first.ends_with('\r') {
-        "\r"
-    } else {
-        "\n"
+/// Why an edit of the pod spec at `path` (from the document's `root`) failed its check, when
+/// an alias explains it: the pod spec, its `imagePullSecrets` or a node around them is an
+/// alias, is merged in from one, or is anchored and used again by one. Such an edit lands in
+/// the text of a node that appears in more than one place, so the check, which compares the
+/// whole document, finds the entries where none were meant to go.
+pub(crate) fn shared_by_alias(text: &str, root: &Node, path: &[Step]) -> Option<RewriteError> {
+    let mut aliases = Vec::new();
+    if text.contains('*') {
+        collect_aliases(root, &mut String::new(), &mut aliases);
+    }
+    let what = |at: &str, depth: usize| match depth {
+        d if d == path.len() => "the pod spec".to_owned(),
+        d if d > path.len() => "imagePullSecrets".to_owned(),
+        _ => at.to_owned(),
+    };
+    let mut node = root;
+    let mut at = String::new();
+    let mut nodes: Vec<(String, &Node, usize)> = Vec::new();
+    for (depth, step) in path.iter().enumerate() {
+        let next = match step {
+            Step::Key(key) => {
+                let (child, written) = node.get(key)?;
+                push_key(&mut at, key);
+                // Merged in from an alias: the edit lands in the anchored mapping.
+                let merged = node
+                    .entries()
+                    .iter()
+                    .find(|(k, _)| k.is_merge_key())
+                    .map(|(_, v)| v);
+                let source = merged.filter(|_| !written).and_then(|m| {
+                    std::iter::once(m)
+                        .chain(m.items())
+                        .find(|m| m.is_map() && m.get(key).is_some())
+                        .filter(|m| m.aliased)
+                });
+                if let Some(source) = source {
+                    return Some(RewriteError::Merged {
+                        what: what(&at, depth + 1),
+                        name: anchor_name(text, source.pos.start, '*'),
+                    });
+                }
+                child
+            }
+            Step::Index(i) => {
+                let _ = write!(at, "[{i}]");
+                node.items().get(*i)?
+            }
+        };
+        nodes.push((at.clone(), next, depth + 1));
+        node = next;
+    }
+    if let Some((list, true)) = node.get("imagePullSecrets") {
+        push_key(&mut at, "imagePullSecrets");
+        nodes.push((at.clone(), list, path.len() + 1));
+    }
+    nodes.into_iter().find_map(|(at, node, depth)| {
+        if node.aliased {
+            return Some(RewriteError::Aliased {
+                what: what(&at, depth),
+                name: anchor_name(text, node.pos.start, '*'),
+            });
+        }
+        let (alias_at, _) = aliases.iter().find(|(_, alias)| same_node(alias, node))?;
+        Some(RewriteError::Anchored {
+            what: what(&at, depth),
+            name: anchor_name(text, node.pos.start, '&'),
+            alias_at: alias_at.clone(),
+        })
+    })
+}
+
+/// Every alias of the tree under `node` (whose field path is `at`), with its field path; the
+/// copies an alias makes are not looked into (what they hold is looked at where it is written).
+fn collect_aliases<'n>(node: &'n Node, at: &mut String, out: &mut Vec<(String, &'n Node)>) {
+    if node.aliased {
+        out.push((at.clone(), node));
+        return;
+    }
+    let len = at.len();
+    match &node.kind {
+        Kind::Map { entries, .. } => {
+            for (k, v) in entries {
+                push_key(at, &crate::manifest::tree::key_text(k).unwrap_or_default());
+                collect_aliases(v, at, out);
+                at.truncate(len);
+            }
+        }
+        Kind::Seq { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                let _ = write!(at, "[{i}]");
+                collect_aliases(item, at, out);
+                at.truncate(len);
+            }
+        }
+        Kind::Scalar { .. } => {}
+    }
+}
+
+/// Whether `alias` is a copy of `node`: an alias's copy keeps the positions of what it copies,
+/// so the two have their first child at the same place (an empty collection cannot be told).
+fn same_node(alias: &Node, node: &Node) -> bool {
+    let first = |n: &Node| match &n.kind {
+        Kind::Map { entries, .. } => entries.first().map(|(k, _)| (true, k.pos)),
+        Kind::Seq { items, .. } => items.first().map(|i| (false, i.pos)),
+        Kind::Scalar { .. } => None,
+    };
+    !node.aliased && first(node).is_some_and(|f| first(alias) == Some(f))
+}
+
+/// `key` appended to the field path `at`, as diagnostics name fields.
+fn push_key(at: &mut String, key: &str) {
+    if !at.is_empty() {
+        at.push('.');
+    }
+    at.push_str(&crate::error::shown(key));
+}
+
+/// The name of the anchor (`&`) or alias (`*`) written at `at`, after a tag if one comes first.
+fn anchor_name(text: &str, at: usize, sigil: char) -> Option<String> {
+    let mut rest = text.get(at..)?;
+    if rest.starts_with('!') {
+        rest = rest.trim_start_matches(|c: char| !c.is_whitespace()).trim_start();
+    }
+    let name: String = rest
+        .strip_prefix(sigil)?
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect();
+    (!name.is_empty()).then(|| crate::error::shown(&name))
+}
+
+/// `*name` or `&name` for a message, or what it is when the name cannot be read.
+fn sigil(sigil: char, name: Option<&str>) -> String {
+    match (sigil, name) {
+        (_, Some(name)) => format!("{sigil}{name}"),
+        ('&', None) => "an anchor".to_owned(),
+        (_, None) => "an alias".to_owned(),
     }
 }
 
@@ -514,6 +676,55 @@ mod tests {
         let text = "l: &l [{name: m}]\nspec:\n  imagePullSecrets: *l\n";
         let root = tree::parse(text).unwrap().unwrap();
         let err = add_pull_secrets(text, root.path(&["spec"]).unwrap(), &["a".to_owned()], &[]).unwrap_err();
-        insta::assert_snapshot!(err, @"imagePullSecrets is an alias (*anchor); write it out so that pullseal can add to it");
+        insta::assert_snapshot!(err, @"imagePullSecrets is an alias (*l) of a node written elsewhere: pullseal must add to the pod spec's imagePullSecrets, and through the alias the entries would go into the anchored node and every place that uses it; write imagePullSecrets out in full here instead of the alias");
+    }
+
+    /// A merge key whose value is an alias, as the last entry of the pod spec: the list goes on
+    /// the line after it, not after the anchored mapping the alias copies.
+    #[test]
+    fn a_merge_of_an_alias_as_the_last_entry() {
+        let text = "base: &b\n  imagePullSecrets: [{name: m}]\n  x: 1\nspec:\n  <<: *b\n";
+        assert_eq!(
+            run(text, &["a"], &[]),
+            "base: &b\n  imagePullSecrets: [{name: m}]\n  x: 1\nspec:\n  <<: *b\n  imagePullSecrets:\n  - name: m\n  - name: a\n"
+        );
+        let text = "base: &b {imagePullSecrets: [{name: m}]}\nspec: {<<: *b}\n";
+        assert_eq!(
+            run(text, &["a"], &[]),
+            "base: &b {imagePullSecrets: [{name: m}]}\nspec: {<<: *b, imagePullSecrets: [{name: m}, {name: a}]}\n"
+        );
+    }
+
+    /// Why an edit through an alias failed its check, for each way an alias can share the
+    /// pod spec: the path from the root to it, or its list, is an alias, anchored and used
+    /// again, or merged in from one.
+    #[test]
+    fn edits_shared_by_an_alias_are_explained() {
+        let why = |text: &str, path: &[&str]| {
+            let root = tree::parse(text).unwrap().unwrap();
+            let path: Vec<Step> = path
+                .iter()
+                .map(|s| match s.parse() {
+                    Ok(i) => Step::Index(i),
+                    Err(_) => Step::Key((*s).to_owned()),
+                })
+                .collect();
+            shared_by_alias(text, &root, &path).map(|e| e.to_string())
+        };
+        let shared = "l:\n- t: &t\n    spec: {containers: []}\n- t: *t\n";
+        insta::assert_snapshot!(why(shared, &["l", "0", "t", "spec"]).unwrap(), @"l[0].t is anchored (&t) and used again by the alias at l[1].t: pullseal must add to the pod spec's imagePullSecrets, and the entries would go into both places; write l[0].t out in each place instead of the anchor and alias");
+        insta::assert_snapshot!(why(shared, &["l", "1", "t", "spec"]).unwrap(), @"l[1].t is an alias (*t) of a node written elsewhere: pullseal must add to the pod spec's imagePullSecrets, and through the alias the entries would go into the anchored node and every place that uses it; write l[1].t out in full here instead of the alias");
+        let list = "a:\n  spec:\n    imagePullSecrets: &p [{name: x}]\nb: {imagePullSecrets: *p}\n";
+        insta::assert_snapshot!(why(list, &["a", "spec"]).unwrap(), @"imagePullSecrets is anchored (&p) and used again by the alias at b.imagePullSecrets: pullseal must add to the pod spec's imagePullSecrets, and the entries would go into both places; write imagePullSecrets out in each place instead of the anchor and alias");
+        let merged = "x: &base\n  template: {spec: {containers: []}}\nspec:\n  <<: *base\n";
+        insta::assert_snapshot!(why(merged, &["spec", "template", "spec"]).unwrap(), @"spec.template is merged in from an alias (<<: *base): pullseal must add to the pod spec's imagePullSecrets, and the entries would go into the anchored mapping and everything that merges or aliases it; write spec.template out here instead of merging it in");
+        // An anchor nobody aliases, and an alias of something else, share nothing.
+        assert_eq!(
+            why(
+                "a: &a\n  spec: {containers: []}\nb: &b [1]\nc: *b\n",
+                &["a", "spec"]
+            ),
+            None
+        );
     }
 }

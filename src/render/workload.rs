@@ -161,15 +161,37 @@ impl<'a> Walk<'a> {
                         *slot = doc.edits;
                     }
                 }
-                Err(message) => self.diagnostics.push(Diagnostic {
-                    origin: doc.origin.clone(),
-                    // The check is over the whole document; with one edit, its place is the one.
-                    object: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.0.clone()),
-                    field: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.1.clone()),
-                    message: format!(
-                        "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
-                    ),
-                }),
+                Err(message) => {
+                    // An edit that lands in a node YAML shows in more than one place is the
+                    // writer's to undo: say which node and why, for each edit it concerns.
+                    let shared: Vec<Diagnostic> = doc
+                        .expected
+                        .iter()
+                        .zip(&doc.places)
+                        .filter_map(|(expected, (object, field))| {
+                            let why = rewrite::shared_by_alias(doc.text, doc.root, &expected.path)?;
+                            Some(Diagnostic {
+                                origin: doc.origin.clone(),
+                                object: Some(object.clone()),
+                                field: Some(field.clone()),
+                                message: why.to_string(),
+                            })
+                        })
+                        .collect();
+                    if !shared.is_empty() {
+                        self.diagnostics.extend(shared);
+                        continue;
+                    }
+                    self.diagnostics.push(Diagnostic {
+                        origin: doc.origin.clone(),
+                        // The check is over the whole document; with one edit, its place is the one.
+                        object: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.0.clone()),
+                        field: doc.places.first().filter(|_| doc.places.len() == 1).map(|p| p.1.clone()),
+                        message: format!(
+                            "pullseal's edit of this document failed its check ({message}); nothing was written. Please report this layout"
+                        ),
+                    });
+                }
             }
         }
     }

@@ -363,18 +363,37 @@ fn a_second_file_with_a_byte_order_mark_is_edited_where_it_says() {
     );
 }
 
+/// Every problem of 20,000 broken documents is found and fails the render, but stderr and the
+/// `PULLSEAL_LOG` record show the first 1,000 in input order and count the others in one line.
 #[test]
-fn twenty_thousand_broken_documents_are_all_reported_in_order() {
+fn twenty_thousand_broken_documents_are_all_counted_and_the_first_thousand_shown_in_order() {
     let doc = "kind: Pod\nmetadata: {name: p, namespace: shop, annotations: {pullseal.io/registries: nope}}\nspec: {containers: [{name: a, image: nginx}]}\n";
     let text = vec![doc; 20_000].join("---\n");
-    let out = render("test").write_stdin(text).output().unwrap();
-    assert_failure(&out, 1, "20000 problems in the input");
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("pullseal.log");
+    let out = render("test")
+        .env("PULLSEAL_LOG", &log)
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert_failure(&out, 1, "error: 20000 problems in the input:\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let documents: Vec<usize> = stderr
         .lines()
         .filter_map(|l| l.split("document ").nth(1)?.split(':').next()?.parse().ok())
         .collect();
-    assert_eq!(documents, (1..=20_000).collect::<Vec<_>>());
+    assert_eq!(documents, (1..=1000).collect::<Vec<_>>());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1 + 1000 + 1, "{stderr}");
+    assert_eq!(
+        lines.last(),
+        Some(&"  ... and 19000 more problems not shown (only the first 1000 are, in input order)")
+    );
+    // The log's record holds the same lines, between its header and its exit line.
+    let record = fs::read_to_string(&log).unwrap();
+    let logged: Vec<&str> = record.lines().collect();
+    assert_eq!(logged.len(), lines.len() + 2, "{record}");
+    assert_eq!(&logged[1..=lines.len()], &lines[..]);
 }
 
 #[test]

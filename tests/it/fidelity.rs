@@ -297,3 +297,114 @@ fn a_line_break_that_would_change_a_value_is_an_error() {
             .contains("    last\n---\napiVersion: v1\n")
     );
 }
+
+/// A tab at the start of a line, which YAML 1.2 (and pullseal's parser) allows on a blank or
+/// comment line, is refused exactly where Kubernetes' reader refuses it: each case is a
+/// Secret (pullseal parses every Secret) with the tab in some context, read by pullseal and by
+/// `kubectl kustomize`, whose reader is go-yaml v3 (as sigs.k8s.io/yaml's); the verdicts are
+/// go-yaml's scanner rules (flow collections and quoted scalars take any tab; the lines after
+/// a plain scalar a tab past the indentation around it; a block scalar one at or past its own
+/// indentation; anywhere else none).
+#[test]
+fn a_leading_tab_is_refused_exactly_where_kubernetes_refuses_it() {
+    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\n";
+    let cases: &[(&str, &str, bool)] = &[
+        // (what, the text before the Secret's own keys, whether Kubernetes refuses it)
+        ("a tab-only line between keys", "a: 1\n\t\nb: 2\n", true),
+        ("a tab before a comment", "a: 1\n\t# c\nb: 2\n", true),
+        ("space and tab after a quoted value", "a: '1'\n \t\nb: 2\n", true),
+        ("after a nested mapping", "a:\n  c: 1\n\t\nb: 2\n", true),
+        ("the first line", "\t\na: 1\n", true),
+        ("after the document marker", "---\n\t\na: 1\n", true),
+        (
+            "nested, within the indentation",
+            "a:\n  c: 1\n  \t\n  d: 2\n",
+            true,
+        ),
+        ("between list items", "a:\n- 1\n\t\n- 2\n", true),
+        (
+            "list items, within the dash's indentation",
+            "l:\n  - x\n  \t\n  - y\n",
+            true,
+        ),
+        ("inside a multi-line plain scalar", "a: x\n\t\n  y\n", true),
+        ("after an alias", "a: &x 1\nb: *x\n \t\nc: 2\n", true),
+        (
+            "after a comment that ends a plain value",
+            "a: 1 # c\n \t\nb: 2\n",
+            true,
+        ),
+        ("after a flow collection", "a: [1]\n \t\nb: 2\n", true),
+        ("after a key whose value comes later", "a:\n\t\n  b: 1\n", true),
+        (
+            "after a block scalar, before its indentation",
+            "a: |\n  x\n\t\n",
+            true,
+        ),
+        ("block scalar, space and tab", "a: |\n  x\n \t\n", true),
+        ("block scalar, before its first line", "a: |\n  \t\n  x\n", true),
+        ("block scalar header with a comment", "a: | # c\n \t\n  x\n", true),
+        (
+            "folded block scalar, nested",
+            "b:\n  a: >-\n    x\n  \t\nc: 1\n",
+            true,
+        ),
+        ("past a plain value's indentation", "a: 1\n \t\nb: 2\n", false),
+        (
+            "nested, past the indentation",
+            "a:\n  c: 1\n   \t\n  d: 2\n",
+            false,
+        ),
+        ("list items, past the dash", "l:\n  - x\n   \t\n  - y\n", false),
+        ("inside a flow collection", "a: [1,\n\t2]\n", false),
+        (
+            "block scalar content after its indentation",
+            "a: |\n  x\n  \t\n  y\n",
+            false,
+        ),
+        (
+            "a Makefile in a block scalar",
+            "m: |\n  all:\n  \techo hi\n",
+            false,
+        ),
+        ("explicit indentation", "a: |1\n  x\n \ty\n", false),
+        ("plain continuation past the indentation", "a: x\n \ty\n", false),
+        ("tabs after content", "a: 1\t# c\nb:\t2\n", false),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut wrong = Vec::new();
+    for (i, (what, text, refused)) in cases.iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("kustomization.yaml"), "resources: [r.yaml]\n").unwrap();
+        fs::write(dir.join("r.yaml"), format!("{text}{SECRET}")).unwrap();
+        let kubernetes = Command::new(peers::kubectl())
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&kubernetes.stderr);
+        assert!(
+            kubernetes.status.success() || stderr.contains("MalformedYAMLError"),
+            "{what}: kubectl kustomize failed for another reason: {stderr}"
+        );
+        let out = render("test").arg(dir.join("r.yaml")).output().unwrap();
+        if *refused {
+            assert_eq!(out.status.code(), Some(1), "{what}: {}", transcript(&out));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("r.yaml: document 1: line ")
+                    && stderr.contains("a tab at the start of the line"),
+                "{what}: {stderr}"
+            );
+        }
+        let verdicts = (!kubernetes.status.success(), !out.status.success());
+        if verdicts != (*refused, *refused) {
+            wrong.push(format!(
+                "{what} {text:?}: kubernetes refuses: {}, pullseal refuses: {}",
+                verdicts.0, verdicts.1
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -84,5 +84,29 @@ fn render_cases() {
         if !output.status.success() {
             assert!(output.stdout.is_empty(), "{name}: failed but wrote to stdout");
         }
+        // The snapshot does not show CR LF (insta reads it as LF): a stream whose lines all end
+        // in CR LF, or all in CR, must come out with only that line end, the lines pullseal
+        // added (edits and pull secrets) included.
+        if let Some(nl) = line_end_of(&fs_err::read(input).unwrap()) {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                line_end_of(stdout.as_bytes()).filter(|_| output.status.success()),
+                Some(nl),
+                "{name}: the output's lines do not all end in {nl:?}"
+            );
+        }
     });
+}
+
+/// The line end every line of `text` has, when it is CR LF or CR throughout.
+fn line_end_of(text: &[u8]) -> Option<&'static str> {
+    let crlf = text.windows(2).filter(|w| w == b"\r\n").count();
+    let cr = memchr::memchr_iter(b'\r', text).count();
+    let lf = memchr::memchr_iter(b'\n', text).count();
+    match (crlf, cr, lf) {
+        (0, 0, _) => None,
+        (n, cr, lf) if n == cr && n == lf => Some("\r\n"),
+        (0, _, 0) => Some("\r"),
+        _ => None,
+    }
 }

@@ -341,3 +341,33 @@ fn ecr_keys_on_a_sops_cluster_are_sops_encrypted() {
     assert_eq!(decode("access-key-id"), "AKIATESTONLY00000000");
     assert_eq!(decode("secret-access-key"), "test-ecr-secret-key");
 }
+
+/// A CRLF stream (a Windows checkout) gets its SOPS Secrets with CRLF too, not a stream with two
+/// line ends, and real sops still opens each one: the MAC covers the values, which YAML reads
+/// the same with either line end. Line ends aside, the output is the LF render's, byte for byte.
+#[test]
+fn a_crlf_stream_gets_crlf_secrets_that_sops_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input.yaml");
+    let text = fs::read_to_string(path(INPUT)).unwrap();
+    fs::write(&input, text.replace('\n', "\r\n")).unwrap();
+    let out = render("flux").arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", transcript(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.replace("\r\n", "").contains(['\r', '\n']),
+        "a line does not end in CR LF:\n{stdout}"
+    );
+    let lf = render("flux").arg(INPUT).output().unwrap();
+    assert_eq!(
+        stdout.replace("\r\n", "\n"),
+        String::from_utf8(lf.stdout.clone()).unwrap()
+    );
+    let want = sops_secrets(&lf.stdout);
+    assert!(!want.is_empty());
+    for lf_doc in want.values() {
+        let doc = lf_doc.replace('\n', "\r\n");
+        assert!(stdout.contains(&doc), "{doc}");
+        assert_eq!(opened(tmp.path(), &doc), opened(tmp.path(), lf_doc));
+    }
+}
