@@ -441,8 +441,11 @@ pub fn catalog(text: &str) {
             let mut top: Vec<String> = ["apiVersion", "kind", "registries", "clusters"]
                 .map(str::to_owned)
                 .to_vec();
-            if let Value::Map(entries) = root {
-                top.extend(entries.iter().map(|(k, _)| field_name(k)));
+            match root {
+                Value::Map(entries) => top.extend(entries.iter().map(|(k, _)| field_name(k))),
+                // A catalog that is a list: its problems name items (`[0]: is null ...`).
+                Value::Seq(_) => top.push(String::new()),
+                _ => {}
             }
             top.push("the catalog".to_owned());
             // A quoted key may hold `: `, so the field is not cut at the first one.

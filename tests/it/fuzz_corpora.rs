@@ -64,6 +64,11 @@ fn reference() {
 }
 
 #[test]
+fn challenge() {
+    replay("challenge", text(pullseal::fuzzing::challenge));
+}
+
+#[test]
 fn krm() {
     replay("krm", text(pullseal::fuzzing::krm));
 }
