@@ -2,6 +2,11 @@
 //! invariant and panics when it does not hold, which is what a fuzzer looks for.
 //!
 //! Not part of the API; hidden from the docs. Nothing here may be used by the pipeline.
+//!
+//! The `panic!`, `expect` and `unwrap` calls below are the oracle, not input handling: each
+//! is reached only when an invariant of the pipeline is broken (or, for `expect`, when a step
+//! that already succeeded on the same input fails on a repeat), and the panic is how libFuzzer
+//! and proptest report it. No input path calls into this module.
 #![allow(
     clippy::panic,
     clippy::expect_used,
@@ -19,6 +24,22 @@ use crate::manifest::{Source, Stream, tree};
 use crate::reference::{Image, RegistryList, RegistryName, Server};
 use crate::render::{rewrite, verify};
 use crate::sops::{Identities, Value};
+
+/// The identities the `sops` and `sops_write` targets (and their replays and proptests)
+/// decrypt with: the committed test-only keys of `testdata/sops` and of the test catalog.
+pub fn test_identities() -> &'static Identities {
+    static IDENTITIES: std::sync::OnceLock<Identities> = std::sync::OnceLock::new();
+    IDENTITIES.get_or_init(|| {
+        let keys = concat!(
+            include_str!("../testdata/sops/both.txt"),
+            "\n",
+            include_str!("../testdata/keys/age-test.txt")
+        );
+        // Committed files that the unit tests read with the same call.
+        Identities::discover(None, &|name| (name == "SOPS_AGE_KEY").then(|| keys.to_owned()))
+            .expect("the committed test identities")
+    })
+}
 
 /// A registry's `WWW-Authenticate` header (`registry::v2::parse_challenges`), which a hostile
 /// registry writes: any text parses without a panic into challenges whose schemes and
@@ -390,23 +411,8 @@ fn change_leaf(value: &mut Value, pick: &mut usize) -> bool {
 /// Panics unless `got` holds the same values as `want`; floats compare by their bits, any NaN
 /// equal to any other.
 fn assert_same(want: &[Value], got: &[Value], file: &str) {
-    fn same(a: &Value, b: &Value) -> bool {
-        match (a, b) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-            (Value::Str(x), Value::Str(y)) => x.expose_secret() == y.expose_secret(),
-            (Value::Time(x), Value::Time(y)) => x == y,
-            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-            (Value::Map(x), Value::Map(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
-            }
-            _ => false,
-        }
-    }
     assert!(
-        want.len() == got.len() && want.iter().zip(got).all(|(a, b)| same(a, b)),
+        want.len() == got.len() && want.iter().zip(got).all(|(a, b)| a.same(b)),
         "the values read back differ from those written ({want:?} became {got:?}):\n{file}"
     );
 }
@@ -930,7 +936,7 @@ mod tests {
 
         #[test]
         fn written_trees_read_back_and_edits_keep_ciphertext(text in plain_tree()) {
-            super::sops_write(&text, identities());
+            super::sops_write(&text, super::test_identities());
         }
 
         /// Real sops files with one character changed: refused, or read and written back.
@@ -944,7 +950,7 @@ mod tests {
             let chars: Vec<char> = text.chars().collect();
             let i = at.index(chars.len());
             let changed: String = chars[..i].iter().chain([&with]).chain(&chars[i + 1..]).collect();
-            super::sops(&changed, identities());
+            super::sops(&changed, super::test_identities());
         }
 
         /// Certificates with a body character changed, or re-wrapped.
@@ -1001,27 +1007,17 @@ mod tests {
     }
 
     /// The test identities, as the fuzz targets build them.
-    fn identities() -> &'static crate::sops::Identities {
-        static IDENTITIES: std::sync::OnceLock<crate::sops::Identities> = std::sync::OnceLock::new();
-        IDENTITIES.get_or_init(|| {
-            let keys = format!(
-                "{}\n{}",
-                read("testdata/sops/both.txt"),
-                read("testdata/keys/age-test.txt")
-            );
-            crate::sops::Identities::discover(None, &|name| (name == "SOPS_AGE_KEY").then(|| keys.clone()))
-                .unwrap()
-        })
-    }
-
     /// Every real file is read, written back and read again; every certificate is read alike
     /// re-wrapped and seals, or is refused as its README says.
     #[test]
     fn the_testdata_files_hold_the_invariants() {
         for file in SOPS_FILES {
             let text = read(file);
-            assert!(crate::sops::decrypt(&text, identities()).is_ok(), "{file}");
-            super::sops(&text, identities());
+            assert!(
+                crate::sops::decrypt(&text, super::test_identities()).is_ok(),
+                "{file}"
+            );
+            super::sops(&text, super::test_identities());
         }
         for file in CERTIFICATES {
             let pem = read(file);
@@ -1038,7 +1034,7 @@ mod tests {
             "testdata/sops/types.plain.yaml",
             "testdata/catalog/test.plain.yaml",
         ] {
-            super::sops_write(&read(file), identities());
+            super::sops_write(&read(file), super::test_identities());
         }
     }
 

@@ -117,6 +117,25 @@ impl Value {
             _ => None,
         }
     }
+
+    /// Whether `other` holds the same values, plaintext compared (not in constant time: for
+    /// the fuzz invariants and tests, never a secret check). Floats are equal when their bits
+    /// are, or both are NaN: what sops prints them as.
+    pub(crate) fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            (Value::Str(x), Value::Str(y)) => x.expose_secret() == y.expose_secret(),
+            (Value::Time(x), Value::Time(y)) => x == y,
+            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.same(b)),
+            (Value::Map(x), Value::Map(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && a.same(b))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A decrypted sops file: its documents and the data key that protected it.
@@ -750,23 +769,6 @@ mod tests {
         read_plain(text).unwrap()
     }
 
-    /// Structural equality; floats compare as sops prints them (so NaN equals NaN).
-    fn same(a: &Value, b: &Value) -> bool {
-        match (a, b) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(x), Value::Float(y)) => cipher::go_format_float(*x) == cipher::go_format_float(*y),
-            (Value::Str(x), Value::Str(y)) => x.expose_secret() == y.expose_secret(),
-            (Value::Time(x), Value::Time(y)) => x == y,
-            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-            (Value::Map(x), Value::Map(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
-            }
-            _ => false,
-        }
-    }
-
     fn strings(value: &Value, out: &mut Vec<String>) {
         match value {
             Value::Str(s) => out.push(s.expose_secret().to_owned()),
@@ -804,7 +806,7 @@ mod tests {
             let want = plain_documents(&read(plain));
             assert_eq!(decrypted.documents().len(), want.len(), "{enc}");
             for (got, want) in decrypted.documents().iter().zip(&want) {
-                assert!(same(got, want), "{enc}: {got:?} != {want:?}");
+                assert!(got.same(want), "{enc}: {got:?} != {want:?}");
             }
         }
     }

@@ -743,23 +743,6 @@ mod tests {
         ])
     }
 
-    /// Structural equality, values exposed (test only).
-    fn same(a: &Value, b: &Value) -> bool {
-        match (a, b) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-            (Value::Str(x), Value::Str(y)) => x.expose_secret() == y.expose_secret(),
-            (Value::Time(x), Value::Time(y)) => x == y,
-            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-            (Value::Map(x), Value::Map(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && same(a, b))
-            }
-            _ => false,
-        }
-    }
-
     #[test]
     fn pullseal_decrypts_what_it_encrypts() {
         let text = encrypt(&[catalog()], &options(Rule::EncryptAll), Randomness::Fresh).unwrap();
@@ -772,7 +755,7 @@ mod tests {
         if let Value::Map(entries) = &mut want {
             entries[2].1 = Value::Time("2024-01-01T10:00:00.5+02:00".to_owned());
         }
-        assert!(same(&Value::Map(got.clone()), &want), "{got:?}");
+        assert!(Value::Map(got.clone()).same(&want), "{got:?}");
         assert!(!text.contains("s3cr3t") && !text.contains("deep"));
         assert!(
             text.contains("      empty: \"\"\n      nothing: null\n"),
@@ -1102,7 +1085,7 @@ mod tests {
             let d = decrypt(&text, &ids()).unwrap();
             prop_assert_eq!(d.documents().len(), docs.len());
             for (got, want) in d.documents().iter().zip(&docs) {
-                prop_assert!(same(got, want), "{:?} != {:?}", got, want);
+                prop_assert!(got.same(want), "{:?} != {:?}", got, want);
             }
         }
     }

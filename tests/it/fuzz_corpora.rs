@@ -3,26 +3,9 @@
 //! included, is checked by `cargo test` on stable, where no fuzzer is installed.
 
 use std::path::Path;
-use std::sync::OnceLock;
-
-use pullseal::sops::Identities;
 
 use crate::laws::catalog;
 use crate::support::path;
-
-/// The identities the `sops` and `sops_write` targets decrypt with: the `testdata/sops` ones
-/// and the test catalog's.
-fn identities() -> &'static Identities {
-    static IDENTITIES: OnceLock<Identities> = OnceLock::new();
-    IDENTITIES.get_or_init(|| {
-        let keys = format!(
-            "{}\n{}",
-            fs_err::read_to_string(path("testdata/sops/both.txt")).unwrap(),
-            fs_err::read_to_string(path("testdata/keys/age-test.txt")).unwrap()
-        );
-        Identities::discover(None, &|name| (name == "SOPS_AGE_KEY").then(|| keys.clone())).unwrap()
-    })
-}
 
 /// Runs `check` on every input of `fuzz/corpus/<target>`, as the target hands it over.
 fn replay(target: &str, check: impl Fn(&[u8])) {
@@ -90,14 +73,17 @@ fn certificate() {
 
 #[test]
 fn sops() {
-    replay("sops", text(|t| pullseal::fuzzing::sops(t, identities())));
+    replay(
+        "sops",
+        text(|t| pullseal::fuzzing::sops(t, pullseal::fuzzing::test_identities())),
+    );
 }
 
 #[test]
 fn sops_write() {
     replay(
         "sops_write",
-        text(|t| pullseal::fuzzing::sops_write(t, identities())),
+        text(|t| pullseal::fuzzing::sops_write(t, pullseal::fuzzing::test_identities())),
     );
 }
 
